@@ -1,0 +1,70 @@
+"""`reconciler sandbox up | down | status | env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reconciler.cli.console import info, stdout_console
+from reconciler.errors import SandboxError
+from reconciler.sandbox import manager
+
+app = typer.Typer(help="A real Keystone + Glance on 127.0.0.1 for trying manifests.",
+                  no_args_is_help=True)
+
+DirOption = typer.Option(manager.DEFAULT_DIR, "--dir", help="State folder of the sandbox.")
+
+
+@app.command("up")
+def up_cmd(
+    dir: Path = DirOption,
+    keystone_port: int | None = typer.Option(None, help="Keystone port (default: a free one)."),
+    glance_port: int | None = typer.Option(None, help="Glance port (default: a free one)."),
+) -> None:
+    """Start the sandbox (reuses a healthy one)."""
+    result = manager.up(dir, keystone_port, glance_port, log=info)
+    how = "reused" if result.reused else "started"
+    info(
+        f"sandbox {how} in {result.seconds:.1f}s: Keystone {result.state.keystone_url}, "
+        f"Glance {result.state.glance_url}; clouds.yaml {result.clouds_file}"
+    )
+
+
+@app.command("down")
+def down_cmd(
+    dir: Path = DirOption,
+    purge: bool = typer.Option(False, "--purge", help="Also delete the state folder."),
+) -> None:
+    """Stop the processes `up` started (pid files), nothing else."""
+    stopped = manager.down(dir, purge=purge)
+    info(f"stopped: {', '.join(stopped) or 'nothing was running'}"
+         + ("; state deleted" if purge else ""))
+
+
+@app.command("status")
+def status_cmd(dir: Path = DirOption) -> None:
+    """Say what runs where. Exit 1 when the sandbox is not fully up."""
+    services = manager.status(dir)
+    out = stdout_console()
+    if services is None:
+        out.print(f"no sandbox in {dir.resolve()}")
+        raise typer.Exit(1)
+    for svc in services:
+        state = "up" if svc.answering else ("running, not answering" if svc.pid else "down")
+        pid = f"pid {svc.pid}" if svc.pid else "no process"
+        out.print(f"{svc.service:9} {state:24} {pid:12} {svc.url}")
+    if not all(s.answering for s in services):
+        raise typer.Exit(1)
+
+
+@app.command("env")
+def env_cmd(
+    dir: Path = DirOption,
+    cloud: str = typer.Option("sandbox", help="clouds.yaml entry for OS_CLOUD."),
+) -> None:
+    """Print `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=...` for eval."""
+    if cloud not in ("sandbox", "sandbox-reader", "sandbox-other", "sandbox-admin"):
+        raise SandboxError(f"unknown sandbox cloud {cloud!r}")
+    for line in manager.env_lines(dir, cloud):
+        print(line)

@@ -1,0 +1,133 @@
+"""Text of the sandbox's config files: keystone.conf, glance-api.conf, property
+protections and clouds.yaml. Pure: each function returns a string.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from reconciler.sandbox.state import SandboxPaths, SandboxState
+
+REGION = "RegionOne"
+DOMAIN = "Default"
+
+# The users `up` creates: clouds.yaml entry -> (user name, project, role).
+SANDBOX_USERS: dict[str, tuple[str, str, str]] = {
+    "sandbox": ("demo-member", "demo", "member"),
+    "sandbox-reader": ("demo-reader", "demo", "reader"),
+    "sandbox-other": ("other-member", "other", "member"),
+    "sandbox-admin": ("admin", "admin", "admin"),
+}
+
+# Property protections that make real 403s: `x_billing_*` is readable by everyone with
+# a role in the project, and only admin may create, update or delete it. With a
+# protections file, a property that matches no section is refused, hence the catch-all.
+PROPERTY_PROTECTIONS = """\
+[^x_billing_.*]
+create = admin
+read = admin,member,reader
+update = admin
+delete = admin
+
+[.*]
+create = @
+read = @
+update = @
+delete = @
+"""
+
+
+def keystone_conf(paths: SandboxPaths) -> str:
+    keys = paths.keystone
+    return f"""\
+[DEFAULT]
+debug = false
+
+[database]
+connection = sqlite:///{keys / 'keystone.db'}
+
+[token]
+provider = fernet
+expiration = 86400
+
+[fernet_tokens]
+key_repository = {keys / 'fernet-keys'}
+
+[fernet_receipts]
+key_repository = {keys / 'fernet-keys'}
+
+[credential]
+key_repository = {keys / 'credential-keys'}
+"""
+
+
+def glance_paste_ini() -> Path:
+    """The paste config the glance wheel installs under `<venv>/etc/glance/`."""
+    return Path(sys.prefix) / "etc" / "glance" / "glance-api-paste.ini"
+
+
+def glance_api_conf(paths: SandboxPaths, state: SandboxState, glance_password: str) -> str:
+    data = paths.glance
+    return f"""\
+[DEFAULT]
+debug = false
+enabled_backends = fs:file
+property_protection_file = {data / 'property-protections.conf'}
+property_protection_rule_format = roles
+show_image_direct_url = false
+
+[glance_store]
+default_backend = fs
+
+[fs]
+filesystem_store_datadir = {data / 'images'}
+
+[os_glance_staging_store]
+filesystem_store_datadir = {data / 'staging'}
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {data / 'tasks'}
+
+[database]
+connection = sqlite:///{data / 'glance.db'}
+
+[oslo_concurrency]
+lock_path = {data / 'locks'}
+
+[paste_deploy]
+config_file = {glance_paste_ini()}
+flavor = keystone
+
+[keystone_authtoken]
+www_authenticate_uri = {state.keystone_url}
+auth_url = {state.keystone_url}
+auth_type = password
+project_domain_name = {DOMAIN}
+user_domain_name = {DOMAIN}
+project_name = service
+username = glance
+password = {glance_password}
+interface = public
+"""
+
+
+def clouds_yaml(state: SandboxState, passwords: dict[str, str]) -> str:
+    """clouds.yaml with one entry per sandbox user (see SANDBOX_USERS)."""
+    lines = ["clouds:"]
+    for cloud, (user, project, _role) in SANDBOX_USERS.items():
+        lines += [
+            f"  {cloud}:",
+            "    auth:",
+            f"      auth_url: {state.keystone_url}",
+            f"      username: {user}",
+            f"      password: {passwords[user]}",
+            f"      project_name: {project}",
+            f"      user_domain_name: {DOMAIN}",
+            f"      project_domain_name: {DOMAIN}",
+            f"    region_name: {REGION}",
+            "    interface: public",
+            "    identity_api_version: 3",
+            "    image_api_version: 2",
+        ]
+    return "\n".join(lines) + "\n"

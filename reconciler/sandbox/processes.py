@@ -1,0 +1,231 @@
+"""Start, probe and stop the sandbox's gunicorn processes. Process and network I/O.
+
+Each service is one gunicorn master started in its own session (so its workers share
+its process group); its pid goes into `run/<service>.pid`. `stop` only signals a pid
+whose command line names this sandbox's state folder, so a recycled pid or another
+project's gunicorn is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import requests
+
+from reconciler.errors import SandboxError
+from reconciler.sandbox.state import SandboxPaths
+
+WSGI_APPS = {
+    "keystone": "reconciler.sandbox.wsgi_keystone:application",
+    "glance": "reconciler.sandbox.wsgi_glance:application",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def run_checked(args: list[str], log: Path, env: Mapping[str, str] | None = None) -> None:
+    """Run a setup command (keystone-manage, glance-manage), its output appended to log."""
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))}\n")
+        out.flush()
+        done = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
+    if done.returncode != 0:
+        raise SandboxError(
+            f"{Path(args[0]).name} {args[-1]} failed (exit {done.returncode}); "
+            f"log {log}:\n{log_tail(log)}"
+        )
+
+
+def venv_script(name: str) -> str:
+    """A console script installed beside this interpreter (keystone-manage, ...)."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise SandboxError(
+            f"{name} not found next to {sys.executable}; "
+            "install the sandbox extra: pip install -e '.[sandbox]'"
+        )
+    return str(path)
+
+
+def start_service(
+    paths: SandboxPaths, service: str, port: int, env_extra: Mapping[str, str]
+) -> int:
+    """Start gunicorn for one service; return the master's pid (also in the pid file)."""
+    log = paths.log(service)
+    env = dict(os.environ)
+    env.update(env_extra)
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
+        "--timeout",
+        "300",
+        "--control-socket",
+        str(paths.control_socket(service)),
+        "--name",
+        f"reconciler-sandbox-{service}",
+        "--chdir",
+        str(paths.root),
+        WSGI_APPS[service],
+    ]
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            cwd=paths.root,
+        )
+    paths.pidfile(service).write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def read_pid(paths: SandboxPaths, service: str) -> int | None:
+    try:
+        return int(paths.pidfile(service).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def is_ours(pid: int, paths: SandboxPaths) -> bool:
+    """True when pid is alive and is a gunicorn started for this state folder.
+
+    gunicorn rewrites its process title, so the test is the working directory (the
+    state folder, set at start) plus "gunicorn" in the command line.
+    """
+    proc = Path(f"/proc/{pid}")
+    try:
+        cmdline = (proc / "cmdline").read_bytes()
+        cwd = os.readlink(proc / "cwd")
+    except OSError:
+        return False
+    return b"gunicorn" in cmdline and Path(cwd) == paths.root
+
+
+def running_pid(paths: SandboxPaths, service: str) -> int | None:
+    pid = read_pid(paths, service)
+    if pid is not None and is_ours(pid, paths):
+        return pid
+    return None
+
+
+def stop_service(paths: SandboxPaths, service: str, timeout: float = 15.0) -> bool:
+    """Stop one service if it runs; True when something was stopped."""
+    pid = running_pid(paths, service)
+    paths.pidfile(service).unlink(missing_ok=True)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _group_alive(pid):
+            return True
+        _reap(pid)
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _reap(pid)
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie master (our own child, not yet reaped) still counts as a member.
+    _reap(pgid)
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    try:
+        response = requests.get(url, timeout=timeout)
+    except requests.RequestException:
+        return False
+    return response.status_code < 500
+
+
+def wait_until_answers(
+    paths: SandboxPaths, service: str, url: str, pid: int, timeout: float = 90.0
+) -> None:
+    """Poll url until it answers; fail with the log's tail if the process dies or stalls."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers(url):
+            return
+        if not is_ours(pid, paths) or _exited(pid):
+            raise SandboxError(
+                f"{service} exited during start-up; last lines of {paths.log(service)}:\n"
+                f"{log_tail(paths.log(service))}"
+            )
+        time.sleep(0.25)
+    raise SandboxError(
+        f"{service} did not answer at {url} within {timeout:.0f}s; last lines of "
+        f"{paths.log(service)}:\n{log_tail(paths.log(service))}"
+    )
+
+
+def _exited(pid: int) -> bool:
+    try:
+        waited, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return waited == pid
