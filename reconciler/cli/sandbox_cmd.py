@@ -10,8 +10,9 @@ from reconciler.cli.console import info, stdout_console
 from reconciler.errors import SandboxError
 from reconciler.sandbox import manager
 
-app = typer.Typer(help="A real Keystone + Glance on 127.0.0.1 for trying manifests.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="A real Keystone + Glance on 127.0.0.1 for trying manifests.", no_args_is_help=True
+)
 
 DirOption = typer.Option(manager.DEFAULT_DIR, "--dir", help="State folder of the sandbox.")
 
@@ -38,8 +39,10 @@ def down_cmd(
 ) -> None:
     """Stop the processes `up` started (pid files), nothing else."""
     stopped = manager.down(dir, purge=purge)
-    info(f"stopped: {', '.join(stopped) or 'nothing was running'}"
-         + ("; state deleted" if purge else ""))
+    info(
+        f"stopped: {', '.join(stopped) or 'nothing was running'}"
+        + ("; state deleted" if purge else "")
+    )
 
 
 @app.command("status")

@@ -127,18 +127,23 @@ class IdentityAdmin:
         return str(created[key]["id"])
 
     def domain_id(self) -> str:
-        return str(self.sess.get(f"{self.url}/domains", params={"name": DOMAIN}).json()[
-            "domains"][0]["id"])
+        return str(
+            self.sess.get(f"{self.url}/domains", params={"name": DOMAIN}).json()["domains"][0]["id"]
+        )
 
     def project(self, name: str, domain_id: str) -> str:
         return self._find_or_create(
-            "projects", "project", {"name": name},
+            "projects",
+            "project",
+            {"name": name},
             {"name": name, "domain_id": domain_id, "description": f"sandbox {name}"},
         )
 
     def user(self, name: str, password: str, domain_id: str) -> str:
         return self._find_or_create(
-            "users", "user", {"name": name},
+            "users",
+            "user",
+            {"name": name},
             {"name": name, "password": password, "domain_id": domain_id},
         )
 
@@ -150,7 +155,9 @@ class IdentityAdmin:
 
     def image_endpoint(self, glance_url: str) -> None:
         service_id = self._find_or_create(
-            "services", "service", {"type": "image"},
+            "services",
+            "service",
+            {"type": "image"},
             {"type": "image", "name": "glance", "enabled": True},
         )
         existing = self.sess.get(
@@ -160,14 +167,19 @@ class IdentityAdmin:
             self.sess.delete(f"{self.url}/endpoints/{endpoint['id']}")
         self.sess.post(
             f"{self.url}/endpoints",
-            json={"endpoint": {"service_id": service_id, "interface": "public",
-                               "url": glance_url, "region_id": REGION, "enabled": True}},
+            json={
+                "endpoint": {
+                    "service_id": service_id,
+                    "interface": "public",
+                    "url": glance_url,
+                    "region_id": REGION,
+                    "enabled": True,
+                }
+            },
         )
 
 
-def identity_objects(
-    state: SandboxState, passwords: dict[str, str]
-) -> dict[str, str]:
+def identity_objects(state: SandboxState, passwords: dict[str, str]) -> dict[str, str]:
     """Projects, users and role grants of SANDBOX_USERS plus the glance service user.
 
     Returns project name -> id.
@@ -195,9 +207,9 @@ def seed_base_images(
     sess = admin_session(state, admin_password)
     ids: list[str] = []
     for spec in BASE_IMAGES:
-        listed = sess.get(
-            f"{state.glance_url}/v2/images", params={"name": spec["name"]}
-        ).json()["images"]
+        listed = sess.get(f"{state.glance_url}/v2/images", params={"name": spec["name"]}).json()[
+            "images"
+        ]
         if listed:
             ids.append(listed[0]["id"])
             continue
@@ -214,6 +226,4 @@ def seed_base_images(
 
 def check_paste_ini(path: Path) -> None:
     if not path.exists():
-        raise SandboxError(
-            f"Glance's paste config {path} is missing; reinstall the sandbox extra"
-        )
+        raise SandboxError(f"Glance's paste config {path} is missing; reinstall the sandbox extra")

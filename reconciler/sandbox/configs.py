@@ -45,20 +45,20 @@ def keystone_conf(paths: SandboxPaths) -> str:
 debug = false
 
 [database]
-connection = sqlite:///{keys / 'keystone.db'}
+connection = sqlite:///{keys / "keystone.db"}
 
 [token]
 provider = fernet
 expiration = 86400
 
 [fernet_tokens]
-key_repository = {keys / 'fernet-keys'}
+key_repository = {keys / "fernet-keys"}
 
 [fernet_receipts]
-key_repository = {keys / 'fernet-keys'}
+key_repository = {keys / "fernet-keys"}
 
 [credential]
-key_repository = {keys / 'credential-keys'}
+key_repository = {keys / "credential-keys"}
 """
 
 
@@ -73,7 +73,7 @@ def glance_api_conf(paths: SandboxPaths, state: SandboxState, glance_password: s
 [DEFAULT]
 debug = false
 enabled_backends = fs:file
-property_protection_file = {data / 'property-protections.conf'}
+property_protection_file = {data / "property-protections.conf"}
 property_protection_rule_format = roles
 show_image_direct_url = false
 
@@ -81,19 +81,19 @@ show_image_direct_url = false
 default_backend = fs
 
 [fs]
-filesystem_store_datadir = {data / 'images'}
+filesystem_store_datadir = {data / "images"}
 
 [os_glance_staging_store]
-filesystem_store_datadir = {data / 'staging'}
+filesystem_store_datadir = {data / "staging"}
 
 [os_glance_tasks_store]
-filesystem_store_datadir = {data / 'tasks'}
+filesystem_store_datadir = {data / "tasks"}
 
 [database]
-connection = sqlite:///{data / 'glance.db'}
+connection = sqlite:///{data / "glance.db"}
 
 [oslo_concurrency]
-lock_path = {data / 'locks'}
+lock_path = {data / "locks"}
 
 [paste_deploy]
 config_file = {glance_paste_ini()}

@@ -8,6 +8,7 @@ project's gunicorn is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -36,7 +37,9 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """True when gunicorn could bind the port (it sets SO_REUSEADDR, so TIME_WAIT is ok)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -164,10 +167,8 @@ def stop_service(paths: SandboxPaths, service: str, timeout: float = 15.0) -> bo
             return True
         _reap(pid)
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _reap(pid)
     return True
 
@@ -189,10 +190,8 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:

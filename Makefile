@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+SANDBOX_DIR ?= .sandbox
+BIN := $(VENV)/bin
+RECONCILER := $(BIN)/reconciler
+EXAMPLES ?= manifests/examples
+
+.PHONY: demo test lint typecheck sandbox-up sandbox-down bench schemas clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[sandbox]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-sandbox
+	$(BIN)/pip install -q -e '.[sandbox,dev]'
+	touch $@
+
+sandbox-up: $(VENV)/.installed-sandbox
+	$(RECONCILER) sandbox up --dir $(SANDBOX_DIR)
+
+sandbox-down:
+	-$(RECONCILER) sandbox down --dir $(SANDBOX_DIR)
+
+demo: sandbox-up
+	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) EXAMPLES=$(EXAMPLES) bash docs/demo.sh
+
+test: $(VENV)/.installed-dev sandbox-up
+	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check reconciler tests benchmarks
+	$(BIN)/mypy
+
+schemas: $(VENV)/.installed-sandbox
+	$(BIN)/python -m reconciler.manifests.schema_export
+
+clean: sandbox-down
+	rm -rf $(VENV) $(SANDBOX_DIR)
