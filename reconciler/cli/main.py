@@ -8,7 +8,7 @@ import sys
 import typer
 
 from reconciler import __version__
-from reconciler.cli import sandbox_cmd
+from reconciler.cli import plan_cmd, sandbox_cmd
 from reconciler.cli.console import SETTINGS, stderr_console
 from reconciler.errors import ReconcilerError
 
@@ -19,6 +19,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("validate")(plan_cmd.validate)
+app.command("plan")(plan_cmd.plan)
 app.add_typer(sandbox_cmd.app, name="sandbox")
 
 

@@ -1,0 +1,233 @@
+"""The Glance v2 HTTP client: the requests the tool makes, with timeouts, retries and
+our own errors. Network I/O.
+
+Rules of the API it follows: the PATCH media type is
+`application/openstack-images-v2.1-json-patch`; listings page through `next` (a relative
+path holding the `marker`) with `limit` at the server maximum (1000); images with
+`os_hidden=true` are only listed when asked for.
+
+Retries (exponential backoff with full jitter, `Retry-After` honoured): connection
+failures and 429/5xx for reads and idempotent writes (GET, PUT, DELETE); 429/5xx for
+POST and PATCH, where the server answered and so did not half-apply an atomic request.
+A lost response to a POST or PATCH is not retried blindly: `ResponseLost` tells the
+caller to read the image before deciding. Write methods are called only by
+`reconciler.apply`, the one module that writes to the cloud.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
+
+from reconciler.cloud.http_errors import error_from_response
+from reconciler.errors import (
+    CloudError,
+    ConnectionFailed,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+)
+
+PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
+PAGE_LIMIT = 1000
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+
+class ResponseLost(ConnectionFailed):
+    """A write was sent but no answer came back: it may or may not have happened."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(retry_after, 30.0)
+        return random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class GlanceClient:
+    """One image endpoint, one authenticated keystoneauth session."""
+
+    def __init__(
+        self,
+        session: ks_session.Session,
+        endpoint: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.session = session
+        self.endpoint = endpoint.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.sleep = sleep
+        self.requests_sent = 0
+
+    # -- transport -------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        data: bytes | None = None,
+    ) -> Any:
+        """Send with retries; return the decoded JSON body (None when empty)."""
+        url = self.endpoint + path
+        last: CloudError | None = None
+        for attempt in range(self.retry.attempts):
+            self.requests_sent += 1
+            try:
+                response = self.session.request(
+                    url,
+                    method,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    data=data,
+                    raise_exc=False,
+                    connect_retries=0,
+                    timeout=self.timeout,
+                    endpoint_filter=None,
+                )
+            except (
+                ks_exc.ConnectFailure,
+                ks_exc.ConnectTimeout,
+                ks_exc.RetriableConnectionFailure,
+            ) as err:
+                # Only a refused connection proves the request never reached the server.
+                sent = "refused" not in str(err).lower()
+                if method not in IDEMPOTENT and sent:
+                    raise ResponseLost(
+                        f"no answer to {method} {path} (the request may have been applied)",
+                        method=method,
+                        url=url,
+                    ) from err
+                last = ConnectionFailed(
+                    f"cannot reach Glance: {_short(err)}", method=method, url=url
+                )
+                if attempt + 1 < self.retry.attempts:
+                    self.sleep(self.retry.delay(attempt))
+                continue
+            except ks_exc.SSLError as err:
+                raise ConnectionFailed(
+                    f"TLS error talking to Glance: {_short(err)}", method=method, url=url
+                ) from err
+            except ks_exc.Unauthorized as err:
+                raise error_from_response(401, str(err), {}, method, url) from err
+            if response.status_code < 400:
+                if not response.content:
+                    return None
+                return response.json()
+            error = error_from_response(
+                response.status_code, response.text, response.headers, method, url
+            )
+            if response.status_code not in RETRY_STATUSES:
+                raise error
+            last = error
+            if attempt + 1 < self.retry.attempts:
+                self.sleep(self.retry.delay(attempt, _retry_after(response.headers)))
+        assert last is not None
+        raise last
+
+    # -- reads -----------------------------------------------------------------
+
+    def list_images(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every image matching filters, page by page (`limit` = 1000, following `next`)."""
+        params: dict[str, Any] | None = {"limit": PAGE_LIMIT, **filters}
+        path = "/v2/images"
+        while True:
+            page = self.request("GET", path, params=params)
+            yield from page.get("images", [])
+            following = page.get("next")
+            if not following:
+                return
+            path, params = _split_next(following), None
+
+    def get_image(self, image_id: str) -> dict[str, Any]:
+        image: dict[str, Any] = self.request("GET", f"/v2/images/{image_id}")
+        return image
+
+    def find_image(self, image_id: str) -> dict[str, Any] | None:
+        try:
+            return self.get_image(image_id)
+        except NotFound:
+            return None
+
+    def list_members(self, image_id: str) -> list[dict[str, Any]]:
+        body = self.request("GET", f"/v2/images/{image_id}/members")
+        members: list[dict[str, Any]] = body.get("members", [])
+        return members
+
+    def image_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = self.request("GET", "/v2/schemas/image")
+        return schema
+
+    # -- writes (called by reconciler.apply only) --------------------------------
+
+    def create_image(self, body: dict[str, Any]) -> dict[str, Any]:
+        image: dict[str, Any] = self.request("POST", "/v2/images", json=body)
+        return image
+
+    def patch_image(self, image_id: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        image: dict[str, Any] = self.request(
+            "PATCH",
+            f"/v2/images/{image_id}",
+            json=ops,
+            headers={"Content-Type": PATCH_MEDIA_TYPE},
+        )
+        return image
+
+    def add_member(self, image_id: str, member: str) -> None:
+        self.request("POST", f"/v2/images/{image_id}/members", json={"member": member})
+
+    def remove_member(self, image_id: str, member: str) -> None:
+        self.request("DELETE", f"/v2/images/{image_id}/members/{member}")
+
+    def delete_image(self, image_id: str) -> None:
+        self.request("DELETE", f"/v2/images/{image_id}")
+
+
+def _split_next(following: str) -> str:
+    """`next` is a path like `/v2/images?marker=...&limit=1000`; keep it relative."""
+    if following.startswith("http"):
+        following = "/" + following.split("/", 3)[3]
+    start = following.find("/v2/")
+    return following[start:] if start >= 0 else following
+
+
+def _short(err: Exception) -> str:
+    return " ".join(str(err).split())[:200]
+
+
+__all__ = [
+    "PATCH_MEDIA_TYPE",
+    "GlanceClient",
+    "ResponseLost",
+    "RetryPolicy",
+    "ServerError",
+    "TooManyRequests",
+]

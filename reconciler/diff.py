@@ -1,0 +1,254 @@
+"""desired x live -> Plan. Pure: no I/O, no clock, deterministic output.
+
+Choosing the op is set arithmetic on the views: keys wanted and absent are `add`,
+present and different are `replace`, present and no longer wanted are `remove`. Core
+attributes always exist on a Glance image, so they are only ever replaced. Custom
+properties are removed only when the manifest says `null`/`false`, or when the key is in
+the image's management record and no manifest sets it any more.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.manifests.models import DesiredImage
+from reconciler.plan import (
+    ABSENT,
+    Action,
+    ImagePlan,
+    MemberChanges,
+    Op,
+    PatchOp,
+    Plan,
+    Target,
+    escape_pointer,
+)
+from reconciler.views import (
+    MANAGED_RECORD,
+    LiveImage,
+    encode_managed,
+    managed_keys,
+)
+
+
+@dataclass(frozen=True)
+class LiveCatalog:
+    """The live images in scope, indexed for matching."""
+
+    images: tuple[LiveImage, ...]
+
+    def by_id(self) -> dict[str, LiveImage]:
+        return {image.id: image for image in self.images}
+
+    def by_name(self) -> dict[str, list[LiveImage]]:
+        index: dict[str, list[LiveImage]] = defaultdict(list)
+        for image in self.images:
+            if image.name is not None:
+                index[image.name].append(image)
+        return index
+
+
+def desired_view(
+    desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool
+) -> dict[str, Any]:
+    """The view the image should have once the plan is applied."""
+    view = dict(live_view)
+    view.update(desired.core)
+    if desired.tags is not None:
+        view["tags"] = sorted(desired.tags)
+    wanted = desired.properties_dict
+    previously_managed = managed_keys(live_view)
+    for key in previously_managed - wanted.keys():
+        view.pop(key, None)
+    for key, value in wanted.items():
+        if value is None:
+            view.pop(key, None)
+        else:
+            view[key] = value
+    if record:
+        view[MANAGED_RECORD] = encode_managed(k for k, v in wanted.items() if v is not None)
+    return view
+
+
+def patch_ops(live_view: Mapping[str, Any], target: Mapping[str, Any]) -> tuple[PatchOp, ...]:
+    """RFC 6902 ops turning live_view into target, sorted by path (as openstacksdk does)."""
+    ops: list[PatchOp] = []
+    for key in live_view.keys() | target.keys():
+        path = escape_pointer(key)
+        if key not in target:
+            ops.append(PatchOp(Op.REMOVE, path, ABSENT, live_view[key]))
+        elif key not in live_view:
+            ops.append(PatchOp(Op.ADD, path, target[key], ABSENT))
+        elif live_view[key] != target[key] or type(live_view[key]) is not type(target[key]):
+            ops.append(PatchOp(Op.REPLACE, path, target[key], live_view[key]))
+    ops.sort(key=lambda op: op.path)
+    return tuple(ops)
+
+
+def create_view(desired: DesiredImage) -> dict[str, Any]:
+    """What a new image is created with (the POST body, in view form)."""
+    view: dict[str, Any] = dict(desired.core)
+    if desired.tags is not None:
+        view["tags"] = sorted(desired.tags)
+    wanted = desired.properties_dict
+    for key, value in wanted.items():
+        if value is not None:
+            view[key] = value
+    view[MANAGED_RECORD] = encode_managed(k for k, v in wanted.items() if v is not None)
+    return view
+
+
+def _warnings(
+    desired: DesiredImage, live: LiveImage | None, project_id: str | None, changing: bool
+) -> tuple[str, ...]:
+    notes: list[str] = []
+    core = desired.core_dict
+    if live is not None and changing and project_id and live.owner and live.owner != project_id:
+        notes.append(
+            f"owned by project {live.owner}, not this one: the change will likely be refused (403)"
+        )
+    visibility = core.get("visibility", live.view.get("visibility") if live else None)
+    if desired.members and visibility != "shared":
+        notes.append(
+            "members are only accepted while visibility is 'shared' "
+            f"(it will be {visibility!r}): expect 403"
+        )
+    if (
+        changing
+        and core.get("visibility") == "public"
+        and (live is None or live.view.get("visibility") != "public")
+    ):
+        notes.append("making an image public needs the publicize_image policy (admin by default)")
+    if live is not None and live.status not in (None, "queued"):
+        for attr in ("disk_format", "container_format"):
+            if attr in core and core[attr] != live.view.get(attr):
+                notes.append(f"{attr} can only change while the image is queued: expect 403")
+    return tuple(notes)
+
+
+def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | None) -> ImagePlan:
+    """The plan of one desired image against its matched live image (None: create)."""
+    if live is None:
+        view = create_view(desired)
+        ops = patch_ops({}, view)
+        return ImagePlan(
+            name=desired.name,
+            action=Action.CREATE,
+            source=desired.source,
+            owner=project_id,
+            patch=ops,
+            members=MemberChanges(add=desired.members or ()),
+            members_managed=desired.members is not None,
+            warnings=_warnings(desired, None, project_id, True),
+        )
+    ours = project_id is None or live.owner in (None, project_id)
+    target = desired_view(desired, live.view, record=ours)
+    ops = () if target == live.view else patch_ops(live.view, target)
+    members = MemberChanges()
+    if desired.members is not None and live.members is not None:
+        wanted, present = set(desired.members), set(live.members)
+        members = MemberChanges(
+            add=tuple(sorted(wanted - present)), remove=tuple(sorted(present - wanted))
+        )
+    changing = bool(ops) or bool(members)
+    return ImagePlan(
+        name=desired.name,
+        action=Action.UPDATE if changing else Action.NOOP,
+        id=live.id,
+        source=desired.source,
+        owner=live.owner,
+        patch=ops,
+        members=members,
+        members_managed=desired.members is not None,
+        protected=bool(live.view.get("protected")),
+        warnings=_warnings(desired, live, project_id, changing),
+        fingerprint=live.fingerprint,
+    )
+
+
+def _error(desired: DesiredImage, message: str) -> ImagePlan:
+    return ImagePlan(
+        name=desired.name,
+        action=Action.ERROR,
+        id=desired.id,
+        source=desired.source,
+        error=message,
+    )
+
+
+def match(
+    desired: DesiredImage, by_id: Mapping[str, LiveImage], by_name: Mapping[str, list[LiveImage]]
+) -> LiveImage | str | None:
+    """The live image an entry refers to, None (to create), or an error message."""
+    if desired.id is not None:
+        found = by_id.get(desired.id)
+        if found is None:
+            return f"image id {desired.id} not found (or not visible to this project)"
+        return found
+    candidates = by_name.get(desired.name, [])
+    if len(candidates) > 1:
+        ids = ", ".join(sorted(image.id for image in candidates))
+        return (
+            f"name {desired.name!r} matches {len(candidates)} live images ({ids}); "
+            "pin one with `id:`"
+        )
+    return candidates[0] if candidates else None
+
+
+def diff(
+    desired: Sequence[DesiredImage],
+    live: LiveCatalog,
+    target: Target,
+    *,
+    prune: bool = False,
+) -> Plan:
+    """The plan: one ImagePlan per desired image, then the orphans (sorted by name)."""
+    by_id, by_name = live.by_id(), live.by_name()
+    images: list[ImagePlan] = []
+    matched: set[str] = set()
+    for entry in desired:
+        found = match(entry, by_id, by_name)
+        if isinstance(found, str):
+            images.append(_error(entry, found))
+            continue
+        if found is not None:
+            matched.add(found.id)
+        images.append(plan_image(entry, found, target.project_id))
+    images.extend(orphans(live.images, matched, target.project_id, prune))
+    return Plan(target=target, images=tuple(images))
+
+
+def orphans(
+    images: Iterable[LiveImage], matched: set[str], project_id: str | None, prune: bool
+) -> list[ImagePlan]:
+    """Images of this project with the management record that no manifest mentions."""
+    found = [
+        image
+        for image in images
+        if image.id not in matched
+        and MANAGED_RECORD in image.view
+        and (project_id is None or image.owner == project_id)
+    ]
+    found.sort(key=lambda image: (image.name or "", image.id))
+    plans = []
+    for image in found:
+        protected = bool(image.view.get("protected"))
+        plans.append(
+            ImagePlan(
+                name=image.name or image.id,
+                action=Action.DELETE if prune and not protected else Action.ORPHAN,
+                id=image.id,
+                owner=image.owner,
+                protected=protected,
+                warnings=(
+                    ("protected: never deleted by --prune; unprotect it first",)
+                    if prune and protected
+                    else ()
+                ),
+                fingerprint=image.fingerprint,
+            )
+        )
+    return plans

@@ -1,0 +1,44 @@
+"""The live images in scope, read from Glance. Network I/O (reads only).
+
+Requests: one paginated listing of the default view (`limit` at the server maximum,
+following `next`), one of the hidden images (`os_hidden=true` is left out of default
+listings), a GET only for images pinned by id that neither listing returned, and the
+member list only of matched images whose manifest entry declares `members`. No
+per-image GET for listed images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.cloud.glance import GlanceClient
+from reconciler.diff import LiveCatalog, match
+from reconciler.manifests.models import DesiredImage
+from reconciler.views import LiveImage
+
+
+def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveCatalog:
+    images: dict[str, LiveImage] = {}
+    for listing in (client.list_images(), client.list_images(os_hidden="true")):
+        for raw in listing:
+            image = LiveImage.from_api(raw)
+            images[image.id] = image
+    for entry in desired:
+        if entry.id is not None and entry.id not in images:
+            raw = client.find_image(entry.id)
+            if raw is not None:
+                images[entry.id] = LiveImage.from_api(raw)
+    catalog = LiveCatalog(tuple(images.values()))
+    wants_members = [entry for entry in desired if entry.members is not None]
+    if wants_members:
+        by_id, by_name = catalog.by_id(), catalog.by_name()
+        for entry in wants_members:
+            found = match(entry, by_id, by_name)
+            if not isinstance(found, LiveImage) or found.members is not None:
+                continue
+            # Only shared images have members; Glance refuses member calls on the rest.
+            if found.view.get("visibility") != "shared":
+                found.members = ()
+                continue
+            found.members = tuple(sorted(m["member_id"] for m in client.list_members(found.id)))
+    return catalog

@@ -1,0 +1,1 @@
+"""Manifests: YAML files -> validated `DesiredImage` values, with file:line:col errors."""

@@ -1,0 +1,95 @@
+"""Checks of desired images against Glance's image schema (the JSON Schema served at
+`GET /v2/schemas/image`). Pure; the schema comes from the committed snapshot
+(`schemas/glance-image.schema.json`) or, with `validate --online`, from the server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from reconciler.manifests.models import DesiredImage
+from reconciler.views import CORE_ATTRIBUTES, MANAGED_RECORD, RESERVED_PREFIXES
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class ImageSchema:
+    """The parts of Glance's image schema that decide what a manifest may say."""
+
+    raw: dict[str, Any]
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        props: dict[str, Any] = self.raw.get("properties", {})
+        return props
+
+    def read_only(self) -> frozenset[str]:
+        return frozenset(k for k, v in self.properties.items() if v.get("readOnly"))
+
+    def core(self) -> frozenset[str]:
+        return frozenset(self.properties) | CORE_ATTRIBUTES
+
+    def enum(self, attribute: str) -> list[Any] | None:
+        values = self.properties.get(attribute, {}).get("enum")
+        return [v for v in values if v is not None] if values else None
+
+    def max_length(self, attribute: str) -> int | None:
+        spec = self.properties.get(attribute, {})
+        if attribute == "tags":
+            spec = spec.get("items", {})
+        length = spec.get("maxLength")
+        return int(length) if length is not None else None
+
+
+@cache
+def snapshot() -> ImageSchema:
+    """The schema snapshot shipped with the package (taken from a Glance 33 sandbox)."""
+    text = resources.files("reconciler.data").joinpath("glance-image.schema.json").read_text()
+    return ImageSchema(json.loads(text))
+
+
+def check_image(image: DesiredImage, schema: ImageSchema) -> list[tuple[tuple[str, ...], str]]:
+    """Problems of one desired image: (field path inside the entry, message)."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    core = image.core_dict
+    for attribute in ("visibility", "disk_format", "container_format"):
+        allowed = schema.enum(attribute)
+        if attribute in core and allowed and core[attribute] not in allowed:
+            problems.append(
+                (
+                    (attribute,),
+                    f"{attribute} {core[attribute]!r} is not one of {', '.join(allowed)}",
+                )
+            )
+    name_max = schema.max_length("name")
+    if name_max and len(image.name) > name_max:
+        problems.append((("name",), f"name is longer than {name_max} characters"))
+    tag_max = schema.max_length("tags")
+    for tag in image.tags or ():
+        if tag_max and len(tag) > tag_max:
+            problems.append((("tags",), f"tag {tag[:20]!r}... is longer than {tag_max} characters"))
+    read_only, core_names = schema.read_only(), schema.core()
+    for key, _value in image.properties:
+        where = ("properties", key)
+        if key in read_only:
+            problems.append((where, f"{key!r} is a read-only attribute set by the server"))
+        elif key in core_names:
+            problems.append(
+                (
+                    where,
+                    f"{key!r} is a core attribute, not a custom property; "
+                    "set it at the image level if the manifest supports it",
+                )
+            )
+        elif key == MANAGED_RECORD:
+            problems.append((where, f"{key!r} is the tool's own management record"))
+        elif key.startswith(RESERVED_PREFIXES):
+            problems.append((where, f"{key!r} is reserved by Glance (os_glance*)"))
+        elif len(key) > MAX_KEY_LENGTH or not key:
+            problems.append((where, f"property names must be 1 to {MAX_KEY_LENGTH} characters"))
+    return problems

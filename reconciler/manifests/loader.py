@@ -1,0 +1,230 @@
+"""Read manifest files and folders into `DesiredImage` values. File I/O (reading only).
+
+Every problem is collected, not just the first, as `file:line:col: message`; the caller
+gets either the images or a `ManifestError` listing all problems.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reconciler.errors import ManifestError
+from reconciler.manifests.glance_schema import ImageSchema, check_image, snapshot
+from reconciler.manifests.models import (
+    Defaults,
+    DesiredImage,
+    ImageEntry,
+    ManifestDocument,
+    merge,
+)
+from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
+
+SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "document": tuple(ManifestDocument.model_fields),
+    "image": tuple(ImageEntry.model_fields),
+    "defaults": tuple(Defaults.model_fields),
+}
+WRONG_TYPE_HINTS = {
+    "string_type": "; quote it to make it a string",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    position: Position
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.position.line}:{self.position.col}: {self.message}"
+
+
+def manifest_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
+    """The YAML files named, or found recursively in the folders named, sorted."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            if not found:
+                problems.append(Problem(str(path), Position(1, 1), "no *.yaml or *.yml files"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), Position(1, 1), "no such file or folder"))
+    return files, problems
+
+
+def _label(loc: tuple[Any, ...]) -> str:
+    """`images[0].tags[1]` -> `tags[1]`: the path inside the image entry or block."""
+    parts = list(
+        loc[2:] if loc[:1] == ("images",) else loc[1:] if loc[:1] == ("defaults",) else loc
+    )
+    label = ""
+    for part in parts:
+        label += f"[{part}]" if isinstance(part, int) else (f".{part}" if label else str(part))
+    return label or "entry"
+
+
+def _describe(error: Any, section: str, read_only: frozenset[str]) -> str:
+    kind, loc = error["type"], tuple(error["loc"])
+    field = str(loc[-1]) if loc else section
+    if kind == "extra_forbidden":
+        if field in read_only:
+            return f"{field!r} is a read-only attribute set by the server; remove it"
+        known = FIELD_NAMES[section]
+        close = difflib.get_close_matches(field, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+        return f"unknown key {field!r}{hint}"
+    if kind == "missing":
+        return f"missing required key {field!r}"
+    if kind == "literal_error" and field == "version":
+        return "unsupported manifest version (this tool reads version: 1)"
+    value = error.get("input")
+    if len(loc) >= 2 and loc[-2] == "properties":
+        return (
+            f"property {field!r} must be a string, or null/false to remove it "
+            f"(got a {type(value).__name__})"
+        )
+    hint = WRONG_TYPE_HINTS.get(kind, "")
+    shown = ""
+    if isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) < 40):
+        shown = f" (got {value!r})"
+    return f"{_label(loc)}: {error['msg']}{shown}{hint}"
+
+
+def _section(loc: tuple[Any, ...]) -> str:
+    if loc and loc[0] == "images" and len(loc) >= 2:
+        return "image"
+    if loc and loc[0] == "defaults":
+        return "defaults"
+    return "document"
+
+
+def _normalise_removals(value: Any) -> Any:
+    """Seed semantics: a `false` custom property value means remove, like `null`."""
+    if not isinstance(value, dict):
+        return value
+    for block in [value.get("defaults"), *(value.get("images") or [])]:
+        if isinstance(block, dict) and isinstance(block.get("properties"), dict):
+            block["properties"] = {
+                k: (None if v is False else v) for k, v in block["properties"].items()
+            }
+    return value
+
+
+def _validate_document(
+    file: str, document: Document, read_only: frozenset[str]
+) -> tuple[ManifestDocument | None, list[Problem]]:
+    value = _normalise_removals(document.value)
+    if not isinstance(value, dict):
+        return None, [
+            Problem(
+                file,
+                document.start,
+                "a manifest document must be a mapping with version: 1 and images:",
+            )
+        ]
+    try:
+        return ManifestDocument.model_validate(value), []
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            loc = tuple(error["loc"])
+            # pydantic reports dict[str, str|None] failures per union member: keep one.
+            if loc and loc[-1] == "str" and len(loc) >= 2:
+                continue
+            loc = tuple(part for part in loc if part not in ("str", "none"))
+            is_key = error["type"] == "extra_forbidden"
+            where = document.where(loc, key=is_key)
+            problems.append(Problem(file, where, _describe(error, _section(loc), read_only)))
+        return None, _unique(problems)
+
+
+def _unique(problems: Iterable[Problem]) -> list[Problem]:
+    seen: set[str] = set()
+    result = []
+    for problem in problems:
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            result.append(problem)
+    return result
+
+
+def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[DesiredImage]:
+    """All desired images of the manifests, or ManifestError with every problem."""
+    schema = schema or snapshot()
+    read_only = schema.read_only()
+    files, problems = manifest_files(paths)
+    images: list[DesiredImage] = []
+    first_name: dict[str, str] = {}
+    first_id: dict[str, str] = {}
+    for path in files:
+        file = str(path)
+        try:
+            raw = path.read_bytes()
+            if len(raw) > MAX_FILE_BYTES:
+                raise YamlProblem(f"file larger than {MAX_FILE_BYTES} bytes", Position(1, 1))
+            text = raw.decode("utf-8")
+            documents = parse_documents(text)
+        except UnicodeDecodeError:
+            problems.append(Problem(file, Position(1, 1), "not UTF-8 text"))
+            continue
+        except OSError as err:
+            problems.append(Problem(file, Position(1, 1), f"cannot read: {err.strerror}"))
+            continue
+        except YamlProblem as err:
+            problems.append(Problem(file, err.position, err.message))
+            continue
+        if not documents:
+            problems.append(Problem(file, Position(1, 1), "empty manifest (no documents)"))
+            continue
+        for document in documents:
+            model, found = _validate_document(file, document, read_only)
+            problems.extend(found)
+            if model is None:
+                continue
+            for index, entry in enumerate(model.images):
+                start = document.where(("images", index))
+                desired = merge(entry, model.defaults, f"{file}:{start.line}")
+                for field_path, message in check_image(desired, schema):
+                    where = document.where(("images", index, *field_path), key=True)
+                    if where == start and field_path and model.defaults is not None:
+                        where = document.where(("defaults", *field_path), key=True)
+                    problems.append(Problem(file, where, message))
+                name_key = desired.name
+                if name_key in first_name and desired.id is None:
+                    problems.append(
+                        Problem(
+                            file,
+                            start,
+                            f"duplicate image name {name_key!r} (first at {first_name[name_key]})",
+                        )
+                    )
+                elif desired.id is None:
+                    first_name[name_key] = desired.source
+                if desired.id is not None:
+                    if desired.id in first_id:
+                        problems.append(
+                            Problem(
+                                file,
+                                start,
+                                f"duplicate image id {desired.id} "
+                                f"(first at {first_id[desired.id]})",
+                            )
+                        )
+                    first_id[desired.id] = desired.source
+                images.append(desired)
+    if problems:
+        raise ManifestError([str(p) for p in problems])
+    return images

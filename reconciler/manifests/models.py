@@ -1,0 +1,152 @@
+"""The manifest format: pydantic models (the single definition, exported to
+`schemas/manifest.schema.json`) and the merged, validated `DesiredImage`. No I/O.
+
+Semantics an operator relies on:
+- A core attribute left out is not managed: the live value stays as it is.
+- `tags` and `members`, when given, are the whole set (compared as sets); `tags: []`
+  clears all tags. Left out: not managed.
+- `properties`: a string value is set (add or replace); `null` or `false` removes the
+  property. Removing a line removes the property on the next apply, but only if the tool
+  set it (the management record on the image says so).
+- An entry inherits `defaults:`; scalar fields and `tags`/`members` given on the entry
+  win; `properties` are merged key by key, the entry's value winning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+ImageName = Field(
+    min_length=1,
+    max_length=255,
+    description="The image name (matches live images by name unless `id` is given).",
+)
+
+
+class ImageFields(BaseModel):
+    """The attributes an image entry and the defaults block share."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    visibility: str | None = Field(
+        None,
+        description="public, private, shared or community (Glance's enum).",
+        json_schema_extra={"enum": ["public", "private", "shared", "community"]},
+    )
+    protected: bool | None = Field(None, description="Protected images cannot be deleted.")
+    os_hidden: bool | None = Field(None, description="Hide the image from default listings.")
+    min_disk: int | None = Field(None, ge=0, description="Minimum disk size in GB.")
+    min_ram: int | None = Field(None, ge=0, description="Minimum RAM in MB.")
+    disk_format: str | None = Field(
+        None,
+        description="Disk format (raw, qcow2, ...); can only change while the image is queued.",
+    )
+    container_format: str | None = Field(
+        None, description="Container format (bare, ovf, ...); only while queued."
+    )
+    tags: list[str] | None = Field(
+        None, description="The whole set of tags; [] clears them; left out: not managed."
+    )
+    properties: dict[str, str | None] | None = Field(
+        None,
+        description=(
+            "Custom properties. A string sets the value; null or false removes the "
+            "property. Unquoted numbers and `true` are kept as their exact source text "
+            '(20.10 stays "20.10").'
+        ),
+    )
+    members: list[str] | None = Field(
+        None,
+        description="Project ids the image is shared with (needs visibility: shared).",
+    )
+
+
+class Defaults(ImageFields):
+    """Values every image entry in the same document inherits."""
+
+
+class ImageEntry(ImageFields):
+    """One desired image."""
+
+    name: str = ImageName
+    id: str | None = Field(None, pattern=UUID_PATTERN, description="Pin the live image by id.")
+
+
+class ManifestDocument(BaseModel):
+    """One YAML document of a manifest file."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        title="reconciler manifest",
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+        },
+    )
+
+    version: Literal[1] = Field(description="The manifest format version.")
+    defaults: Defaults | None = None
+    images: list[ImageEntry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DesiredImage:
+    """An image entry merged with its defaults; `None` means "not managed"."""
+
+    name: str
+    source: str  # file:line of the entry
+    id: str | None = None
+    core: tuple[tuple[str, Any], ...] = ()  # managed core attributes given, in order
+    tags: tuple[str, ...] | None = None
+    properties: tuple[tuple[str, str | None], ...] = ()  # None = remove
+    members: tuple[str, ...] | None = None
+
+    @property
+    def core_dict(self) -> dict[str, Any]:
+        return dict(self.core)
+
+    @property
+    def properties_dict(self) -> dict[str, str | None]:
+        return dict(self.properties)
+
+
+CORE_FIELDS: tuple[str, ...] = (
+    "visibility",
+    "protected",
+    "os_hidden",
+    "min_disk",
+    "min_ram",
+    "disk_format",
+    "container_format",
+)
+
+
+def merge(entry: ImageEntry, defaults: Defaults | None, source: str) -> DesiredImage:
+    """Apply the defaults block to one entry (see the module docstring for the rules)."""
+    base = defaults or Defaults()
+    core: list[tuple[str, Any]] = [("name", entry.name)]
+    for name in CORE_FIELDS:
+        value = getattr(entry, name)
+        if value is None:
+            value = getattr(base, name)
+        if value is not None:
+            core.append((name, value))
+    properties = dict(base.properties or {})
+    properties.update(entry.properties or {})
+    tags = entry.tags if entry.tags is not None else base.tags
+    members = entry.members if entry.members is not None else base.members
+    return DesiredImage(
+        name=entry.name,
+        source=source,
+        id=entry.id,
+        core=tuple(core),
+        tags=tuple(sorted(set(tags))) if tags is not None else None,
+        properties=tuple(sorted(properties.items())),
+        members=tuple(sorted(set(members))) if members is not None else None,
+    )

@@ -1,0 +1,138 @@
+"""The plan: immutable value types only, no logic beyond small derived properties.
+
+A `Plan` holds one `ImagePlan` per desired (or orphaned) image. An image's metadata
+changes are RFC 6902 operations (`PatchOp`) in the form Glance's
+`application/openstack-images-v2.1-json-patch` accepts, each carrying the value it
+replaces (`old`) so that its inverse is known when the plan is made. No I/O.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Op(StrEnum):
+    ADD = "add"
+    REPLACE = "replace"
+    REMOVE = "remove"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    NOOP = "noop"
+    DELETE = "delete"  # an orphan, only with --prune
+    ORPHAN = "orphan"  # managed by the tool, in no manifest; reported, not touched
+    ERROR = "error"  # the entry could not be planned (ambiguous name, missing id, ...)
+
+
+ABSENT: Any = None  # `old` of an add and `value` of a remove
+
+
+def escape_pointer(key: str) -> str:
+    """RFC 6901: `~` -> `~0`, `/` -> `~1`, so a key `a/b` is the path `/a~1b`."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def unescape_pointer(path: str) -> str:
+    if not path.startswith("/") or "/" in path[1:]:
+        raise ValueError(f"not a one-level JSON pointer: {path!r}")
+    return path[1:].replace("~1", "/").replace("~0", "~")
+
+
+@dataclass(frozen=True)
+class PatchOp:
+    """One change to one top-level key of the image; `old` is its value before."""
+
+    op: Op
+    path: str
+    value: Any = ABSENT
+    old: Any = ABSENT
+
+    @property
+    def key(self) -> str:
+        return unescape_pointer(self.path)
+
+    def inverse(self) -> PatchOp:
+        """The op that undoes this one: add <-> remove, replace -> replace(old)."""
+        if self.op is Op.ADD:
+            return PatchOp(Op.REMOVE, self.path, ABSENT, self.value)
+        if self.op is Op.REMOVE:
+            return PatchOp(Op.ADD, self.path, self.old, ABSENT)
+        return PatchOp(Op.REPLACE, self.path, self.old, self.value)
+
+    def to_json_patch(self) -> dict[str, Any]:
+        """The op as Glance receives it (no `old`)."""
+        if self.op is Op.REMOVE:
+            return {"op": "remove", "path": self.path}
+        return {"op": str(self.op), "path": self.path, "value": self.value}
+
+
+@dataclass(frozen=True)
+class MemberChanges:
+    """Project ids to share the image with, or to stop sharing it with (sets)."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.add or self.remove)
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    name: str
+    action: Action
+    id: str | None = None
+    source: str | None = None  # file:line of the manifest entry
+    owner: str | None = None
+    patch: tuple[PatchOp, ...] = ()
+    members: MemberChanges = field(default_factory=MemberChanges)
+    members_managed: bool = False
+    protected: bool = False  # live `protected`, relevant to delete
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    fingerprint: str | None = None  # of the live image when planned
+
+    @property
+    def has_changes(self) -> bool:
+        return self.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the plan applies. Never holds credentials."""
+
+    cloud: str | None
+    region: str | None
+    project_id: str | None
+    image_endpoint: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Target
+    images: tuple[ImagePlan, ...]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(image.action for image in self.images)
+        return {
+            "create": counts[Action.CREATE],
+            "update": counts[Action.UPDATE],
+            "delete": counts[Action.DELETE],
+            "unchanged": counts[Action.NOOP],
+            "orphaned": counts[Action.ORPHAN],
+            "errors": counts[Action.ERROR],
+        }
+
+    @property
+    def has_changes(self) -> bool:
+        return any(image.has_changes for image in self.images)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(image.action is Action.ERROR for image in self.images)

@@ -1,0 +1,188 @@
+"""Plan <-> JSON: the `plan --format json` document and the `plan --out` file share this
+shape (documented by `schemas/plan.schema.json`). Loading validates strictly, so a plan
+file edited by hand (unknown ops, paths outside the image, another format version, ...)
+is refused before anything is written. No secrets are ever part of a plan. File I/O only
+in `save` and `read`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reconciler import __version__
+from reconciler.errors import PlanFileError
+from reconciler.plan import (
+    Action,
+    ImagePlan,
+    MemberChanges,
+    Op,
+    PatchOp,
+    Plan,
+    Target,
+    unescape_pointer,
+)
+from reconciler.views import CORE_ATTRIBUTES, MANAGED_CORE, RESERVED_PREFIXES
+
+FORMAT_VERSION = 1
+SETTABLE_CORE = frozenset({*MANAGED_CORE, "tags"})
+
+
+def op_to_dict(op: PatchOp) -> dict[str, Any]:
+    return {"op": str(op.op), "path": op.path, "value": op.value, "old": op.old}
+
+
+def image_to_dict(image: ImagePlan) -> dict[str, Any]:
+    return {
+        "name": image.name,
+        "id": image.id,
+        "action": str(image.action),
+        "source": image.source,
+        "owner": image.owner,
+        "protected": image.protected,
+        "patch": [op_to_dict(op) for op in image.patch],
+        "members": {
+            "managed": image.members_managed,
+            "add": list(image.members.add),
+            "remove": list(image.members.remove),
+        },
+        "warnings": list(image.warnings),
+        "error": image.error,
+        "fingerprint": image.fingerprint,
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    target = plan.target
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool_version": __version__,
+        "target": {
+            "cloud": target.cloud,
+            "region": target.region,
+            "project_id": target.project_id,
+            "image_endpoint": target.image_endpoint,
+        },
+        "images": [image_to_dict(image) for image in plan.images],
+        "summary": plan.summary,
+        "has_changes": plan.has_changes,
+    }
+
+
+# -- strict reading ------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _OpModel(_Strict):
+    op: Op = Field(strict=False)
+    path: str
+    value: Any = None
+    old: Any = None
+
+    @field_validator("path")
+    @classmethod
+    def _one_level(cls, path: str) -> str:
+        try:
+            key = unescape_pointer(path)
+        except ValueError as err:
+            raise ValueError(str(err)) from None
+        if key in CORE_ATTRIBUTES and key not in SETTABLE_CORE:
+            raise ValueError(f"path {path} is not an attribute the tool may change")
+        if key.startswith(RESERVED_PREFIXES):
+            raise ValueError(f"path {path} is reserved by Glance")
+        return path
+
+
+class _MembersModel(_Strict):
+    managed: bool = False
+    add: list[str] = []
+    remove: list[str] = []
+
+
+class _ImageModel(_Strict):
+    name: str
+    id: str | None
+    action: Action = Field(strict=False)
+    source: str | None = None
+    owner: str | None = None
+    protected: bool = False
+    patch: list[_OpModel] = []
+    members: _MembersModel = _MembersModel()
+    warnings: list[str] = []
+    error: str | None = None
+    fingerprint: str | None = None
+
+
+class _TargetModel(_Strict):
+    cloud: str | None = None
+    region: str | None = None
+    project_id: str | None = None
+    image_endpoint: str | None = None
+
+
+class _PlanModel(_Strict):
+    format_version: Literal[1]
+    tool_version: str | None = None
+    target: _TargetModel
+    images: list[_ImageModel]
+    summary: dict[str, int] = {}
+    has_changes: bool = False
+
+
+def plan_from_dict(data: Any) -> Plan:
+    try:
+        model = _PlanModel.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise PlanFileError(
+            f"not a valid plan file: {where}: {first['msg']} ({err.error_count()} problem(s))"
+        ) from None
+    images = []
+    for item in model.images:
+        if item.action in (Action.UPDATE, Action.DELETE) and (not item.id or not item.fingerprint):
+            raise PlanFileError(
+                f"not a valid plan file: image {item.name!r} to {item.action} "
+                "has no id or fingerprint"
+            )
+        images.append(
+            ImagePlan(
+                name=item.name,
+                action=item.action,
+                id=item.id,
+                source=item.source,
+                owner=item.owner,
+                protected=item.protected,
+                patch=tuple(PatchOp(o.op, o.path, o.value, o.old) for o in item.patch),
+                members=MemberChanges(tuple(item.members.add), tuple(item.members.remove)),
+                members_managed=item.members.managed,
+                warnings=tuple(item.warnings),
+                error=item.error,
+                fingerprint=item.fingerprint,
+            )
+        )
+    t = model.target
+    return Plan(Target(t.cloud, t.region, t.project_id, t.image_endpoint), tuple(images))
+
+
+def save(plan: Plan, path: Path) -> None:
+    path.write_text(json.dumps(plan_to_dict(plan), indent=2, sort_keys=False) + "\n")
+
+
+def read(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as err:
+        raise PlanFileError(f"{path}: cannot read: {err.strerror}") from None
+    except ValueError as err:
+        raise PlanFileError(f"{path}: not JSON: {err}") from None
+    try:
+        return plan_from_dict(data)
+    except PlanFileError as err:
+        raise PlanFileError(f"{path}: {err}") from None

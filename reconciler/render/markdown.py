@@ -1,0 +1,49 @@
+"""The Markdown view of a plan, for a pull-request comment: a summary table and one
+collapsible section per changed image. Pure."""
+
+from __future__ import annotations
+
+from reconciler.plan import Action, Plan
+from reconciler.render.describe import SYMBOLS, describe, summary_line
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan) -> str:
+    summary = plan.summary
+    lines = [
+        "### reconciler plan",
+        "",
+        f"**{summary_line(summary)}**",
+        "",
+        "| | image | action | changes | source |",
+        "|---|---|---|---|---|",
+    ]
+    for image in plan.images:
+        if image.action is Action.NOOP:
+            continue
+        changes = len(image.patch) + len(image.members.add) + len(image.members.remove)
+        flag = " ⚠️" if image.warnings or image.error else ""
+        lines.append(
+            f"| {SYMBOLS[str(image.action)].strip() or '·'} | `{_cell(image.name)}`{flag} | "
+            f"{image.action} | {changes} | {_cell(image.source or '')} |"
+        )
+    lines.append("")
+    for image in plan.images:
+        if image.action is Action.NOOP:
+            continue
+        lines += [
+            "<details>",
+            f"<summary>{image.action} <code>{_cell(image.name)}</code>"
+            + (f" ({image.id})" if image.id else "")
+            + "</summary>",
+            "",
+            "```diff",
+        ]
+        for line in describe(image):
+            sign = {"~": "!", "#": "#", "!": "!"}.get(line.sign, line.sign)
+            lines.append(f"{sign} {line.text}")
+        lines += ["```", "", "</details>", ""]
+    return "\n".join(lines) + "\n"
