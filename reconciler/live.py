@@ -25,9 +25,9 @@ def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveC
             images[image.id] = image
     for entry in desired:
         if entry.id is not None and entry.id not in images:
-            raw = client.find_image(entry.id)
-            if raw is not None:
-                images[entry.id] = LiveImage.from_api(raw)
+            pinned = client.find_image(entry.id)
+            if pinned is not None:
+                images[entry.id] = LiveImage.from_api(pinned)
     catalog = LiveCatalog(tuple(images.values()))
     wants_members = [entry for entry in desired if entry.members is not None]
     if wants_members:
