@@ -186,3 +186,12 @@ def read(path: Path) -> Plan:
         return plan_from_dict(data)
     except PlanFileError as err:
         raise PlanFileError(f"{path}: {err}") from None
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the plan document (`plan --format json` and `plan --out`)."""
+    schema = _PlanModel.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://reconciler.dev/schemas/plan.schema.json"
+    schema["title"] = "reconciler plan"
+    return schema

@@ -26,11 +26,16 @@ def show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _set_items(paths: Any) -> list[str]:
+    """deepdiff names set items `root['x']`; give back the tags."""
+    return [str(path)[6:-2] for path in paths]
+
+
 def _tags(op: PatchOp) -> str:
     old, new = sorted(op.old or []), sorted(op.value or [])
-    delta = DeepDiff(old, new, ignore_order=True)
-    added = sorted(str(v) for v in delta.get("iterable_item_added", {}).values())
-    removed = sorted(str(v) for v in delta.get("iterable_item_removed", {}).values())
+    delta = DeepDiff(set(old), set(new))
+    added = sorted(_set_items(delta.get("set_item_added", ())))
+    removed = sorted(_set_items(delta.get("set_item_removed", ())))
     parts = [f"+{t}" for t in added] + [f"-{t}" for t in removed]
     return "tags: " + (" ".join(parts) if parts else f"{show(old)} -> {show(new)}")
 

@@ -1,0 +1,49 @@
+"""Generate `schemas/manifest.schema.json` and `schemas/plan.schema.json` from the
+pydantic models, the single definition of both formats. File I/O (writes schemas/).
+
+Run `make schemas` (or `python -m reconciler.manifests.schema_export`); a test fails
+when a committed schema is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from reconciler.manifests.models import ManifestDocument
+from reconciler.planfile import plan_json_schema
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def manifest_schema() -> dict[str, Any]:
+    schema = ManifestDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://reconciler.dev/schemas/manifest.schema.json"
+    schema["description"] = (
+        "A reconciler manifest document: the images an OpenStack project should have. "
+        "Several documents may share a file."
+    )
+    return schema
+
+
+def rendered() -> dict[str, str]:
+    schemas = {
+        "manifest.schema.json": manifest_schema(),
+        "plan.schema.json": plan_json_schema(),
+    }
+    return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else SCHEMA_DIR
+    for name, text in rendered().items():
+        (target / name).write_text(text)
+        print(f"wrote {target / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
