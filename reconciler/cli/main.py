@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import click
 import typer
 
 from reconciler import __version__
@@ -43,21 +44,29 @@ def global_options(
 
 
 def main() -> None:
+    code = run()
+    sys.exit(code)
+
+
+def run() -> int:
+    """Run the app; every failure ends here as one line on stderr and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+    except click.ClickException as err:
+        # Usage errors exit 1, not click's 2: 2 means "changes" with --detailed-exitcode.
+        err.show()
+        return 1
     except ReconcilerError as err:
         if SETTINGS.debug:
             raise
         stderr_console().print(f"error: {err}", markup=False)
-        sys.exit(err.exit_code)
-    except typer.Abort:
+        return err.exit_code
+    except (typer.Abort, click.exceptions.Abort):
         stderr_console().print("aborted", markup=False)
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
         stderr_console().print("interrupted", markup=False)
-        sys.exit(130)
-    except SystemExit:
-        raise
+        return 130
     except Exception as err:  # the last line of defence: one line, not a traceback
         if SETTINGS.debug:
             raise
@@ -65,4 +74,5 @@ def main() -> None:
             f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)",
             markup=False,
         )
-        sys.exit(1)
+        return 1
+    return code if isinstance(code, int) else 0

@@ -46,7 +46,7 @@ class ResponseLost(ConnectionFailed):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
+    attempts: int = 8
     base_delay: float = 0.2
     max_delay: float = 5.0
 
