@@ -34,11 +34,14 @@ def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveC
         by_id, by_name = catalog.by_id(), catalog.by_name()
         for entry in wants_members:
             found = match(entry, by_id, by_name)
-            if not isinstance(found, LiveImage) or found.members is not None:
-                continue
-            # Only shared images have members; Glance refuses member calls on the rest.
-            if found.view.get("visibility") != "shared":
-                found.members = ()
-                continue
-            found.members = tuple(sorted(m["member_id"] for m in client.list_members(found.id)))
+            if isinstance(found, LiveImage) and found.members is None:
+                found.members = read_members(client, found)
     return catalog
+
+
+def read_members(client: GlanceClient, image: LiveImage) -> tuple[str, ...]:
+    """The image's member project ids. Only shared images have members (Glance refuses
+    member calls on the rest), so other images cost no request."""
+    if image.view.get("visibility") != "shared":
+        return ()
+    return tuple(sorted(m["member_id"] for m in client.list_members(image.id)))

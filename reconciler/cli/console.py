@@ -24,7 +24,10 @@ def _no_color() -> bool:
 
 
 def stdout_console() -> Console:
-    return Console(no_color=_no_color(), highlight=False, soft_wrap=True)
+    # Off a terminal rich assumes 80 columns, which folds tables in CI logs; use COLUMNS
+    # when set, else a wide page.
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    return Console(no_color=_no_color(), highlight=False, soft_wrap=True, width=width)
 
 
 def stderr_console() -> Console:

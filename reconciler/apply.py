@@ -1,0 +1,355 @@
+"""Carry out a plan: the one module that writes to the cloud.
+
+Per image, the plan runs as a small transaction (see `reconciler.steps` for the order):
+1. re-read the image and compare its fingerprint with the plan's; a changed image is
+   skipped as `stale` (Glance has no ETag or conditional PATCH, so this re-read right
+   before writing is the only guard);
+2. journal the original state, then each step and its outcome (fsynced) before and
+   after sending it;
+3. on a refused or failed step (403, or 409/413/5xx left after retries), undo the steps
+   already done, newest first, read the image back and compare it with the original:
+   `rolled_back` when equal, `rollback_failed` (with what is left changed) when not;
+4. on success, read the image back and compare it with the desired view: `applied`, or
+   `diverged` when the server normalised or ignored a value.
+Images run in parallel (`parallelism`), one image's steps in order; one image's failure
+never stops the others. The plan is carried out as given: no report option changes it.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import jsonpatch
+
+from reconciler.cloud.glance import GlanceClient, ResponseLost
+from reconciler.errors import CloudError, NotFound
+from reconciler.journal import Journal
+from reconciler.live import read_members
+from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
+from reconciler.steps import CREATE, DELETE, Step, happened, send, steps_for, undo
+from reconciler.views import LiveImage
+
+LOST_ANSWER_RETRIES = 2
+
+
+class Status(StrEnum):
+    APPLIED = "applied"
+    ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
+    STALE = "stale"
+    DIVERGED = "diverged"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    name: str
+    id: str | None
+    action: str
+    status: Status
+    reason: str = ""
+    request_id: str | None = None
+    left_changed: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.APPLIED
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    results: tuple[ImageResult, ...]
+    journal: str | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for result in self.results:
+            counts[result.status.value] += 1
+        return counts
+
+    @property
+    def all_applied(self) -> bool:
+        return all(r.status in (Status.APPLIED, Status.SKIPPED) for r in self.results) and not any(
+            r.status is Status.SKIPPED and r.action != "noop" for r in self.results
+        )
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Keys whose value differs, as `key: before -> after` (sorted)."""
+    missing = object()
+    lines = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key, missing), after.get(key, missing)
+        if old != new:
+            shown_old = "(absent)" if old is missing else repr(old)
+            shown_new = "(absent)" if new is missing else repr(new)
+            lines.append(f"{key}: {shown_old} -> {shown_new}")
+    return lines
+
+
+class Applier:
+    def __init__(
+        self,
+        client: GlanceClient,
+        journal: Journal,
+        *,
+        parallelism: int = 4,
+        on_done: Callable[[ImageResult], None] = lambda _r: None,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.parallelism = max(1, parallelism)
+        self.on_done = on_done
+
+    def run(self, plan: Plan) -> ApplyReport:
+        self.journal.write("run", run_id=str(uuid.uuid4()), target=plan.target.__dict__)
+        work = [image for image in plan.images if image.has_changes]
+        skipped = [
+            ImageResult(i.name, i.id, str(i.action), Status.SKIPPED, i.error or "")
+            for i in plan.images
+            if i.action is Action.ERROR
+        ]
+        with ThreadPoolExecutor(self.parallelism) as pool:
+            results = list(pool.map(self._one, work))
+        return ApplyReport(tuple(results + skipped), str(self.journal.path))
+
+    def _one(self, image: ImagePlan) -> ImageResult:
+        try:
+            result = self._apply_image(image)
+        except CloudError as err:  # reading before any write failed
+            result = ImageResult(
+                image.name,
+                image.id,
+                str(image.action),
+                Status.SKIPPED,
+                f"not started: {err.message}",
+                err.request_id,
+            )
+        self.on_done(result)
+        return result
+
+    # -- one image ---------------------------------------------------------------
+
+    def _current(self, image_id: str, members_managed: bool) -> LiveImage | None:
+        try:
+            live = LiveImage.from_api(self.client.get_image(image_id))
+        except NotFound:
+            return None
+        live.members = read_members(self.client, live) if members_managed else None
+        return live
+
+    def _apply_image(self, image: ImagePlan) -> ImageResult:
+        if image.action is Action.CREATE:
+            return self._create(image)
+        assert image.id is not None
+        live = self._current(image.id, image.members_managed)
+        if live is None:
+            return self._result(image, Status.STALE, "the image was deleted since the plan")
+        if live.fingerprint != image.fingerprint:
+            return self._result(
+                image, Status.STALE, self._what_changed(image, live) + "; run plan again"
+            )
+        if image.action is Action.DELETE and live.view.get("protected"):
+            return self._result(image, Status.SKIPPED, "protected images are never pruned")
+        self.journal.write(
+            "original",
+            image=image.id,
+            name=image.name,
+            view=live.view,
+            members=list(live.members) if live.members is not None else None,
+        )
+        steps = steps_for(image)
+        failure = self._run_steps(image.id, steps)
+        if failure is not None:
+            done, err = failure
+            return self._roll_back(image, image.id, done, err, live)
+        if image.action is Action.DELETE:
+            gone = self.client.find_image(image.id) is None
+            status = Status.APPLIED if gone else Status.DIVERGED
+            return self._end(image, image.id, status, "" if gone else "still there after delete")
+        return self._verify(image, image.id, live)
+
+    def _create(self, image: ImagePlan) -> ImageResult:
+        new_id = str(uuid.uuid4())
+        self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
+        steps = steps_for(image, new_id)
+        failure = self._run_steps(new_id, steps)
+        if failure is not None:
+            done, err = failure
+            return self._roll_back(image, new_id, done, err, None)
+        return self._verify(image, new_id, None)
+
+    def _run_steps(
+        self, image_id: str, steps: list[Step]
+    ) -> tuple[list[tuple[int, Step]], CloudError] | None:
+        """Send the steps in order; on failure return the steps done and the error."""
+        done: list[tuple[int, Step]] = []
+        for step in steps:
+            seq = self.journal.begin(image_id, step.kind, step.payload)
+            try:
+                self._send(image_id, step)
+            except CloudError as err:
+                self.journal.write("failed", seq=seq, reason=err.message)
+                return done, err
+            self.journal.write("done", seq=seq)
+            done.append((seq, step))
+        return None
+
+    def _send(self, image_id: str, step: Step) -> None:
+        """Send one step; after a lost answer, read the image to learn whether it happened."""
+        for attempt in range(LOST_ANSWER_RETRIES + 1):
+            try:
+                send(self.client, image_id, step)
+                return
+            except ResponseLost:
+                if happened(self.client, image_id, step):
+                    return
+                if attempt == LOST_ANSWER_RETRIES:
+                    raise
+
+    def _roll_back(
+        self,
+        image: ImagePlan,
+        image_id: str,
+        done: list[tuple[int, Step]],
+        err: CloudError,
+        original: LiveImage | None,
+    ) -> ImageResult:
+        reason = err.message
+        problems: list[str] = []
+        for seq, step in reversed(done):
+            try:
+                undo(self.client, image_id, step)
+                self.journal.write("undone", seq=seq)
+            except (CloudError, NotImplementedError) as undo_err:
+                problems.append(f"undo of {step.kind} failed: {undo_err}")
+        left = self._left_changed(image, image_id, original)
+        if problems or left:
+            detail = "; ".join(problems) or "see left_changed"
+            return self._end(
+                image,
+                image_id,
+                Status.ROLLBACK_FAILED,
+                f"{reason}; rollback incomplete: {detail}",
+                err.request_id,
+                tuple(left),
+            )
+        return self._end(image, image_id, Status.ROLLED_BACK, reason, err.request_id)
+
+    def _left_changed(
+        self, image: ImagePlan, image_id: str, original: LiveImage | None
+    ) -> list[str]:
+        current = self._current(image_id, image.members_managed)
+        if original is None:
+            return [] if current is None else [f"image {image_id} still exists"]
+        if current is None:
+            return ["the image is gone"]
+        left = differences(original.view, current.view)
+        if original.members is not None and current.members != original.members:
+            left.append(f"members: {list(original.members)} -> {list(current.members or ())}")
+        return left
+
+    def _verify(self, image: ImagePlan, image_id: str, original: LiveImage | None) -> ImageResult:
+        """Read the image back and compare it with the desired view."""
+        current = self._current(image_id, image.members_managed)
+        if current is None:
+            return self._end(image, image_id, Status.DIVERGED, "the image is gone after apply")
+        ops = [op.to_json_patch() for op in image.patch]
+        if original is None:
+            expected = {unescape_pointer(op.path): op.value for op in image.patch}
+            actual = {key: current.view.get(key) for key in expected}
+        else:
+            expected = jsonpatch.apply_patch(copy.deepcopy(original.view), ops)
+            actual = current.view
+        diverged = differences(expected, actual)
+        if image.members_managed and current.members is not None:
+            wanted = set(original.members or ()) if original else set()
+            wanted = (wanted | set(image.members.add)) - set(image.members.remove)
+            if set(current.members) != wanted:
+                diverged.append(f"members: want {sorted(wanted)}, have {list(current.members)}")
+        if diverged:
+            return self._end(
+                image, image_id, Status.DIVERGED, "read back differs: " + "; ".join(diverged[:5])
+            )
+        return self._end(image, image_id, Status.APPLIED)
+
+    @staticmethod
+    def _what_changed(image: ImagePlan, live: LiveImage) -> str:
+        changed = []
+        for op in image.patch:
+            key = op.key
+            now = live.view.get(key)
+            was = op.old
+            if (op.op.value == "add" and key in live.view) or (op.op.value != "add" and now != was):
+                changed.append(f"{key} was {was!r} at plan time, now {now!r}")
+        detail = "; ".join(changed[:3]) or "other attributes or members changed"
+        return f"changed since the plan: {detail}"
+
+    def _result(self, image: ImagePlan, status: Status, reason: str) -> ImageResult:
+        return ImageResult(image.name, image.id, str(image.action), status, reason)
+
+    def _end(
+        self,
+        image: ImagePlan,
+        image_id: str,
+        status: Status,
+        reason: str = "",
+        request_id: str | None = None,
+        left: tuple[str, ...] = (),
+    ) -> ImageResult:
+        self.journal.write("end", image=image_id, status=str(status), reason=reason)
+        return ImageResult(
+            image.name, image_id, str(image.action), status, reason, request_id, left
+        )
+
+
+__all__ = ["CREATE", "DELETE", "Applier", "ApplyReport", "ImageResult", "Status"]
+
+
+def roll_back_journal(client: GlanceClient, journal: Journal, path_records: Any) -> ApplyReport:
+    """Undo what a run recorded in its journal (a run killed half-way, say): every step
+    that may have happened and was not undone, newest first per image; then compare each
+    image with its original. Undone steps are appended to the journal, so a second
+    rollback is a no-op."""
+    _run, images = path_records
+    results = []
+    for image_id, history in images.items():
+        problems = []
+        for record in history.to_undo():
+            step = Step(record["kind"], record.get("step") or {})
+            try:
+                undo(client, image_id, step)
+                journal.write("undone", seq=record["seq"])
+            except (CloudError, NotImplementedError) as err:
+                problems.append(f"undo of {step.kind} failed: {err}")
+        name = history.name or image_id
+        try:
+            raw = client.find_image(image_id)
+        except CloudError as err:
+            problems.append(f"read back failed: {err.message}")
+            raw = None
+        left: list[str] = []
+        if history.original is None:
+            if raw is not None:
+                left.append(f"image {image_id} (created by the run) still exists")
+        elif raw is None:
+            left.append("the image is gone")
+        else:
+            current = LiveImage.from_api(raw)
+            left = differences(history.original, current.view)
+            if history.original_members is not None:
+                members = list(read_members(client, current))
+                if sorted(members) != sorted(history.original_members):
+                    left.append(f"members: {history.original_members} -> {members}")
+        status = Status.ROLLBACK_FAILED if problems or left else Status.ROLLED_BACK
+        results.append(
+            ImageResult(name, image_id, "rollback", status, "; ".join(problems), None, tuple(left))
+        )
+    return ApplyReport(tuple(results), str(journal.path))

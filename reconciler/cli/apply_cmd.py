@@ -1,0 +1,205 @@
+"""`reconciler apply` and `reconciler rollback`: the commands that write."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from reconciler import planfile
+from reconciler.apply import Applier, ApplyReport, Status, roll_back_journal
+from reconciler.cli.console import SETTINGS, info, is_tty, stdout_console
+from reconciler.cli.options import (
+    Insecure,
+    OsCacert,
+    OsCloud,
+    OsInterface,
+    OsRegion,
+    Timeout,
+    cloud_options,
+    glance_client,
+    make_plan,
+)
+from reconciler.cloud.auth import connect
+from reconciler.errors import PlanFileError, UsageError
+from reconciler.journal import Journal, default_path, histories
+from reconciler.plan import Plan
+from reconciler.render.apply_report import render_json, render_table, summary_line
+from reconciler.render.text import render_text
+
+EXIT_PARTIAL = 3
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _is_plan_file(paths: list[Path]) -> bool:
+    if len(paths) != 1 or not paths[0].is_file() or paths[0].suffix != ".json":
+        return False
+    try:
+        data: Any = json.loads(paths[0].read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "format_version" in data
+
+
+def _print_report(report: ApplyReport, fmt: ReportFormat, title: str) -> None:
+    if fmt is ReportFormat.json:
+        print(render_json(report), end="")
+        return
+    out = stdout_console()
+    if report.results:
+        out.print(render_table(report, title))
+    out.print(summary_line(report))
+    if report.journal:
+        info(f"journal: {report.journal}")
+
+
+def _exit_code(report: ApplyReport) -> int:
+    bad = {Status.ROLLED_BACK, Status.ROLLBACK_FAILED, Status.STALE, Status.DIVERGED}
+    if any(r.status in bad for r in report.results):
+        return EXIT_PARTIAL
+    if any(r.status is Status.SKIPPED for r in report.results):
+        return EXIT_PARTIAL
+    return 0
+
+
+def apply(
+    paths: list[Path] = typer.Argument(..., help="A plan file (plan --out) or manifests."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask."),
+    parallelism: int = typer.Option(
+        4, "--parallelism", "-p", min=1, max=64, help="Images applied at once."
+    ),
+    prune: bool = typer.Option(False, "--prune", help="Delete orphaned images (from manifests)."),
+    fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
+    journal_path: Path | None = typer.Option(None, "--journal", help="Journal file to write."),
+    cloud: str | None = OsCloud,
+    region: str | None = OsRegion,
+    interface: str | None = OsInterface,
+    cacert: str | None = OsCacert,
+    insecure: bool = Insecure,
+    timeout: float = Timeout,
+) -> None:
+    """Apply a saved plan, or plan manifests and apply them after confirmation."""
+    if _is_plan_file(paths):
+        plan = planfile.read(paths[0])
+        options = cloud_options(
+            cloud or plan.target.cloud,
+            region or plan.target.region,
+            interface,
+            cacert,
+            insecure,
+            timeout,
+        )
+        connection = connect(options)
+        if plan.target.project_id and connection.project_id != plan.target.project_id:
+            raise PlanFileError(
+                f"{paths[0]} was planned for project {plan.target.project_id}, but these "
+                f"credentials act for {connection.project_id}"
+            )
+        client = glance_client(connection, timeout)
+    else:
+        if not auto_approve and not is_tty():
+            raise UsageError(
+                "apply asks for confirmation, but there is no terminal: pass --auto-approve, "
+                "or apply a saved plan file"
+            )
+        options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
+        plan, client = make_plan(paths, options, prune)
+        if fmt is ReportFormat.text:
+            stdout_console().print(render_text(plan), end="")
+        if plan.has_changes and not auto_approve:
+            _confirm()
+    if not plan.has_changes:
+        if fmt is ReportFormat.json:
+            print(render_json(ApplyReport((), None)), end="")
+        else:
+            info("No changes. Nothing to apply.")
+        raise typer.Exit(1 if plan.has_errors else 0)
+    report = _run(plan, client, journal_path, parallelism, fmt)
+    _print_report(report, fmt, "Apply")
+    code = _exit_code(report)
+    if code:
+        raise typer.Exit(code)
+
+
+def _confirm() -> None:
+    if not typer.confirm("Apply these changes?", default=False):
+        raise typer.Exit(1)
+
+
+def _run(
+    plan: Plan, client: Any, journal_path: Path | None, parallelism: int, fmt: ReportFormat
+) -> ApplyReport:
+    journal = Journal(journal_path or default_path())
+    total = sum(1 for image in plan.images if image.has_changes)
+    show_progress = fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
+    progress = Progress(
+        TextColumn("applying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+    )
+    task = progress.add_task("", total=total)
+
+    def advance(result: Any) -> None:
+        progress.update(task, advance=1, description=f"{result.name}: {result.status}")
+
+    try:
+        with progress if show_progress else nullcontext():
+            applier = Applier(
+                client,
+                journal,
+                parallelism=parallelism,
+                on_done=advance if show_progress else (lambda _r: None),
+            )
+            return applier.run(plan)
+    finally:
+        journal.close()
+
+
+def rollback(
+    journal_file: Path = typer.Argument(..., help="The journal of an apply run."),
+    fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
+    cloud: str | None = OsCloud,
+    region: str | None = OsRegion,
+    interface: str | None = OsInterface,
+    cacert: str | None = OsCacert,
+    insecure: bool = Insecure,
+    timeout: float = Timeout,
+) -> None:
+    """Undo what an apply run recorded in its journal (after a crash, say)."""
+    records = histories(journal_file)
+    run = records[0] or {}
+    target = run.get("target") or {}
+    options = cloud_options(
+        cloud or target.get("cloud"),
+        region or target.get("region"),
+        interface,
+        cacert,
+        insecure,
+        timeout,
+    )
+    connection = connect(options)
+    if target.get("project_id") and connection.project_id != target.get("project_id"):
+        raise UsageError(
+            f"{journal_file} was written for project {target.get('project_id')}, but these "
+            f"credentials act for {connection.project_id}"
+        )
+    client = glance_client(connection, timeout)
+    journal = Journal(journal_file)
+    try:
+        report = roll_back_journal(client, journal, records)
+    finally:
+        journal.close()
+    _print_report(report, fmt, "Rollback")
+    if any(r.status is Status.ROLLBACK_FAILED for r in report.results):
+        raise typer.Exit(EXIT_PARTIAL)

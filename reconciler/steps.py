@@ -1,0 +1,155 @@
+"""The steps an image's plan is carried out in, and their undo. Pure data plus the small
+functions that send one step (or its undo) through the client.
+
+Order per image, so that the server accepts each step: member removals (while the image
+is still shared), the metadata PATCH (one request, all ops), member additions (once it
+is shared), and delete last (it cannot be undone). A create comes first and is undone by
+a delete; its id is chosen here, so a create retried after a lost answer cannot make a
+duplicate (Glance answers 409 for a taken id).
+
+Undo is computed against the image as it is now, not replayed blindly: for every key a
+PATCH touched, the undo brings the key back to its old value, and does nothing where it
+already has it. That makes undo safe after a lost response and repeatable after a crash.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.cloud.glance import GlanceClient
+from reconciler.errors import Conflict, NotFound
+from reconciler.plan import Action, ImagePlan, Op, PatchOp, unescape_pointer
+from reconciler.views import image_view
+
+CREATE, PATCH, MEMBER_ADD, MEMBER_REMOVE, DELETE = (
+    "create",
+    "patch",
+    "member_add",
+    "member_remove",
+    "delete",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def op_payload(op: PatchOp) -> dict[str, Any]:
+    return {"op": str(op.op), "path": op.path, "value": op.value, "old": op.old}
+
+
+def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
+    body = {unescape_pointer(op.path): op.value for op in image.patch if op.op is Op.ADD}
+    body["id"] = image_id
+    return body
+
+
+def steps_for(image: ImagePlan, new_id: str | None = None) -> list[Step]:
+    """The ordered steps of one image's plan."""
+    steps: list[Step] = []
+    if image.action is Action.CREATE:
+        image_id = new_id or str(uuid.uuid4())
+        steps.append(Step(CREATE, {"body": create_body(image, image_id)}))
+        steps += [Step(MEMBER_ADD, {"member": m}) for m in image.members.add]
+        return steps
+    if image.action is Action.DELETE:
+        return [Step(DELETE)]
+    steps += [Step(MEMBER_REMOVE, {"member": m}) for m in image.members.remove]
+    if image.patch:
+        steps.append(Step(PATCH, {"ops": [op_payload(op) for op in image.patch]}))
+    steps += [Step(MEMBER_ADD, {"member": m}) for m in image.members.add]
+    return steps
+
+
+def send(client: GlanceClient, image_id: str, step: Step) -> None:
+    """Carry out one step (called only by reconciler.apply)."""
+    if step.kind == CREATE:
+        client.create_image(step.payload["body"])
+    elif step.kind == PATCH:
+        client.patch_image(image_id, [_json_patch(op) for op in step.payload["ops"]])
+    elif step.kind == MEMBER_ADD:
+        client.add_member(image_id, step.payload["member"])
+    elif step.kind == MEMBER_REMOVE:
+        client.remove_member(image_id, step.payload["member"])
+    elif step.kind == DELETE:
+        client.delete_image(image_id)
+    else:
+        raise ValueError(f"unknown step kind {step.kind!r}")
+
+
+def _json_patch(op: dict[str, Any]) -> dict[str, Any]:
+    if op["op"] == "remove":
+        return {"op": "remove", "path": op["path"]}
+    return {"op": op["op"], "path": op["path"], "value": op["value"]}
+
+
+def happened(client: GlanceClient, image_id: str, step: Step) -> bool:
+    """After a lost answer: did the step take effect? Reads the image to decide."""
+    if step.kind == CREATE:
+        return client.find_image(image_id) is not None
+    if step.kind == DELETE:
+        return client.find_image(image_id) is None
+    if step.kind in (MEMBER_ADD, MEMBER_REMOVE):
+        members = {m["member_id"] for m in client.list_members(image_id)}
+        present = step.payload["member"] in members
+        return present if step.kind == MEMBER_ADD else not present
+    view = image_view(client.get_image(image_id))
+    return all(_has(view, op, "value") for op in step.payload["ops"])
+
+
+def _has(view: dict[str, Any], op: dict[str, Any], which: str) -> bool:
+    key = unescape_pointer(op["path"])
+    removed = (op["op"] == "remove") if which == "value" else (op["op"] == "add")
+    if removed:
+        return key not in view
+    return key in view and view[key] == op[which]
+
+
+def restore_ops(ops: list[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON-patch ops that bring every key the ops touched back to its old value."""
+    restore: list[dict[str, Any]] = []
+    for op in ops:
+        key, path = unescape_pointer(op["path"]), op["path"]
+        if op["op"] == "add":  # the key did not exist before
+            if key in current:
+                restore.append({"op": "remove", "path": path})
+        elif key not in current:
+            restore.append({"op": "add", "path": path, "value": op["old"]})
+        elif current[key] != op["old"]:
+            restore.append({"op": "replace", "path": path, "value": op["old"]})
+    return restore
+
+
+def undo(client: GlanceClient, image_id: str, step: Step) -> None:
+    """Undo one step, judged against the image as it is now. Raises on failure."""
+    if step.kind == CREATE:
+        image = client.find_image(image_id)
+        if image is None:
+            return
+        if image.get("protected"):
+            client.patch_image(image_id, [{"op": "replace", "path": "/protected", "value": False}])
+        try:
+            client.delete_image(image_id)
+        except NotFound:
+            pass
+    elif step.kind == PATCH:
+        current = image_view(client.get_image(image_id))
+        ops = restore_ops(step.payload["ops"], current)
+        if ops:
+            client.patch_image(image_id, ops)
+    elif step.kind == MEMBER_ADD:
+        try:
+            client.remove_member(image_id, step.payload["member"])
+        except NotFound:
+            pass
+    elif step.kind == MEMBER_REMOVE:
+        try:
+            client.add_member(image_id, step.payload["member"])
+        except Conflict:
+            pass
+    elif step.kind == DELETE:
+        raise NotImplementedError("a deleted image cannot be brought back")
