@@ -28,14 +28,28 @@ from typing import Any
 import jsonpatch
 
 from reconciler.cloud.glance import GlanceClient, ResponseLost
-from reconciler.errors import CloudError, NotFound
+from reconciler.errors import CloudError, Conflict, NotFound, ServerError
 from reconciler.journal import Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
-from reconciler.steps import CREATE, DELETE, Step, happened, send, steps_for, undo
+from reconciler.steps import CREATE, DELETE, Step, send, send_remaining, steps_for, undo
 from reconciler.views import LiveImage
 
-LOST_ANSWER_RETRIES = 2
+LOST_ANSWER_RETRIES = 8
+UNDO_ATTEMPTS = 6
+
+
+def undo_until_done(client: GlanceClient, image_id: str, step: Step) -> None:
+    """Undo one step, again after a transient failure: undo is computed against the
+    image as it is now, so sending it again is safe."""
+    for attempt in range(UNDO_ATTEMPTS):
+        try:
+            undo(client, image_id, step)
+            return
+        except (ResponseLost, ServerError, Conflict):
+            if attempt == UNDO_ATTEMPTS - 1:
+                raise
+            client.sleep(client.retry.delay(attempt))
 
 
 class Status(StrEnum):
@@ -197,22 +211,29 @@ class Applier:
                 self._send(image_id, step)
             except CloudError as err:
                 self.journal.write("failed", seq=seq, reason=err.message)
+                # A failed step may still have half-happened (a lost answer, a 500 after
+                # a partial commit); its undo is judged against the image as it is, so
+                # undoing it too is safe and costs one read when nothing happened.
+                done.append((seq, step))
                 return done, err
             self.journal.write("done", seq=seq)
             done.append((seq, step))
         return None
 
     def _send(self, image_id: str, step: Step) -> None:
-        """Send one step; after a lost answer, read the image to learn whether it happened."""
+        """Send one step; after an unknown outcome, read the image and send only what is
+        still missing (see steps.send_remaining)."""
         for attempt in range(LOST_ANSWER_RETRIES + 1):
             try:
-                send(self.client, image_id, step)
+                if attempt == 0:
+                    send(self.client, image_id, step)
+                else:
+                    send_remaining(self.client, image_id, step)
                 return
             except ResponseLost:
-                if happened(self.client, image_id, step):
-                    return
                 if attempt == LOST_ANSWER_RETRIES:
                     raise
+                self.client.sleep(self.client.retry.delay(attempt))
 
     def _roll_back(
         self,
@@ -226,7 +247,7 @@ class Applier:
         problems: list[str] = []
         for seq, step in reversed(done):
             try:
-                undo(self.client, image_id, step)
+                undo_until_done(self.client, image_id, step)
                 self.journal.write("undone", seq=seq)
             except (CloudError, NotImplementedError) as undo_err:
                 problems.append(f"undo of {step.kind} failed: {undo_err}")
@@ -325,7 +346,7 @@ def roll_back_journal(client: GlanceClient, journal: Journal, path_records: Any)
         for record in history.to_undo():
             step = Step(record["kind"], record.get("step") or {})
             try:
-                undo(client, image_id, step)
+                undo_until_done(client, image_id, step)
                 journal.write("undone", seq=record["seq"])
             except (CloudError, NotImplementedError) as err:
                 problems.append(f"undo of {step.kind} failed: {err}")

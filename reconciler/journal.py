@@ -90,8 +90,9 @@ class ImageHistory:
     status: str | None = None
 
     def to_undo(self) -> list[dict[str, Any]]:
-        """Steps that may have happened and were not undone, newest first."""
-        pending = [s for s in self.steps if self.outcome.get(s["seq"]) not in ("failed", "undone")]
+        """Steps not yet undone, newest first. Failed steps are included: a step can fail
+        after a partial effect, and undo is judged against the image as it is."""
+        pending = [s for s in self.steps if self.outcome.get(s["seq"]) != "undone"]
         return list(reversed(pending))
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.cloud.glance import GlanceClient
-from reconciler.errors import Conflict, NotFound
-from reconciler.plan import Action, ImagePlan, Op, PatchOp, unescape_pointer
+from reconciler.errors import Conflict, Forbidden, NotFound
+from reconciler.plan import Action, ImagePlan, Op, PatchOp, escape_pointer, unescape_pointer
 from reconciler.views import image_view
 
 CREATE, PATCH, MEMBER_ADD, MEMBER_REMOVE, DELETE = (
@@ -87,26 +87,62 @@ def _json_patch(op: dict[str, Any]) -> dict[str, Any]:
     return {"op": op["op"], "path": op["path"], "value": op["value"]}
 
 
-def happened(client: GlanceClient, image_id: str, step: Step) -> bool:
-    """After a lost answer: did the step take effect? Reads the image to decide."""
+def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
+    """After an unknown outcome, send only what the step has not yet done, judged by
+    reading the image. Glance on sqlite has answered 500 after committing a PATCH's
+    properties but not its tags, so "all or nothing" cannot be assumed here."""
     if step.kind == CREATE:
-        return client.find_image(image_id) is not None
-    if step.kind == DELETE:
-        return client.find_image(image_id) is None
-    if step.kind in (MEMBER_ADD, MEMBER_REMOVE):
-        members = {m["member_id"] for m in client.list_members(image_id)}
-        present = step.payload["member"] in members
-        return present if step.kind == MEMBER_ADD else not present
-    view = image_view(client.get_image(image_id))
-    return all(_has(view, op, "value") for op in step.payload["ops"])
+        existing = client.find_image(image_id)
+        if existing is None:
+            client.create_image(step.payload["body"])
+            return
+        body = step.payload["body"]
+        wanted = [
+            {"op": "add", "path": escape_pointer(key), "value": value}
+            for key, value in body.items()
+            if key != "id"
+        ]
+        remaining = forward_ops(wanted, image_view(existing))
+        if remaining:
+            client.patch_image(image_id, remaining)
+    elif step.kind == DELETE:
+        if client.find_image(image_id) is not None:
+            client.delete_image(image_id)
+    elif step.kind in (MEMBER_ADD, MEMBER_REMOVE):
+        present = step.payload["member"] in current_members(client, image_id)
+        if step.kind == MEMBER_ADD and not present:
+            client.add_member(image_id, step.payload["member"])
+        elif step.kind == MEMBER_REMOVE and present:
+            client.remove_member(image_id, step.payload["member"])
+    else:
+        current = image_view(client.get_image(image_id))
+        remaining = forward_ops(step.payload["ops"], current)
+        if remaining:
+            client.patch_image(image_id, remaining)
 
 
-def _has(view: dict[str, Any], op: dict[str, Any], which: str) -> bool:
-    key = unescape_pointer(op["path"])
-    removed = (op["op"] == "remove") if which == "value" else (op["op"] == "add")
-    if removed:
-        return key not in view
-    return key in view and view[key] == op[which]
+def forward_ops(ops: list[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON-patch ops that bring every key the ops touch to its new value, skipping keys
+    that already have it."""
+    needed: list[dict[str, Any]] = []
+    for op in ops:
+        key, path = unescape_pointer(op["path"]), op["path"]
+        if op["op"] == "remove":
+            if key in current:
+                needed.append({"op": "remove", "path": path})
+        elif key not in current:
+            needed.append({"op": "add", "path": path, "value": op["value"]})
+        elif current[key] != op["value"]:
+            needed.append({"op": "replace", "path": path, "value": op["value"]})
+    return needed
+
+
+def current_members(client: GlanceClient, image_id: str) -> set[str]:
+    """Member project ids; an image that is not shared (403) or gone (404) has none."""
+    try:
+        return {m["member_id"] for m in client.list_members(image_id)}
+    except (Forbidden, NotFound):
+        return set()
 
 
 def restore_ops(ops: list[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,10 +178,8 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
         if ops:
             client.patch_image(image_id, ops)
     elif step.kind == MEMBER_ADD:
-        try:
+        if step.payload["member"] in current_members(client, image_id):
             client.remove_member(image_id, step.payload["member"])
-        except NotFound:
-            pass
     elif step.kind == MEMBER_REMOVE:
         try:
             client.add_member(image_id, step.payload["member"])

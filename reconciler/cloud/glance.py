@@ -7,10 +7,10 @@ path holding the `marker`) with `limit` at the server maximum (1000); images wit
 `os_hidden=true` are only listed when asked for.
 
 Retries (exponential backoff with full jitter, `Retry-After` honoured): connection
-failures and 429/5xx for reads and idempotent writes (GET, PUT, DELETE); 429/5xx for
-POST and PATCH, where the server answered and so did not half-apply an atomic request.
-A lost response to a POST or PATCH is not retried blindly: `ResponseLost` tells the
-caller to read the image before deciding. Write methods are called only by
+failures, 429 and 5xx for reads and idempotent writes (GET, PUT, DELETE); only 429 and
+503 for POST and PATCH. A POST or PATCH whose answer was lost, or was a 500/502/504
+(Glance on sqlite has answered 500 after committing), is not retried blindly:
+`ResponseLost` tells the caller to read the image before deciding. Write methods are called only by
 `reconciler.apply`, the one module that writes to the cloud.
 """
 
@@ -37,6 +37,8 @@ from reconciler.errors import (
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 PAGE_LIMIT = 1000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answers after which a write may or may not have happened (429 and 503 mean "not now").
+AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
@@ -147,6 +149,17 @@ class GlanceClient:
             )
             if response.status_code not in RETRY_STATUSES:
                 raise error
+            if method not in IDEMPOTENT and response.status_code in AMBIGUOUS_STATUSES:
+                # Seen on Glance with sqlite: a PATCH answered 500 "database is locked"
+                # after its change was committed. Retrying blindly could fail with 409 or
+                # apply twice, so the caller reads the image and decides.
+                raise ResponseLost(
+                    f"{error.message} (the {method} may have been applied)",
+                    status=error.status,
+                    method=method,
+                    url=error.url,
+                    request_id=error.request_id,
+                ) from error
             last = error
             if attempt + 1 < self.retry.attempts:
                 self.sleep(self.retry.delay(attempt, _retry_after(response.headers)))
