@@ -262,6 +262,7 @@ def test_plan_file_apply_needs_no_prompt_and_converges(
     image = get_image(sandbox, image_id)
     assert image["protected"] is True and image["a/b"] == "1"
     code, plan = plan_json(sandbox, manifest)
+    assert code == 0
     assert by_name(plan)[f"{unique}-pf"]["action"] == "noop"
 
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make demo`: the main job end to end against the local sandbox, on the example
+# manifests: validate -> plan -> apply -> plan again (no changes left but the refusal).
+# One image in the examples (a public base image owned by the admin project) is refused
+# by Glance with 403 and rolled back: apply exits 3 for it, which the demo expects.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.venv/bin}
+EXAMPLES=${EXAMPLES:-manifests/examples}
+SANDBOX_DIR=${RECONCILER_SANDBOX_DIR:-.sandbox}
+OUT=${OUT:-out/demo}
+mkdir -p "$OUT"
+eval "$("$BIN/reconciler" sandbox env --dir "$SANDBOX_DIR")"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "reconciler validate $EXAMPLES"
+"$BIN/reconciler" validate "$EXAMPLES"
+
+step "reconciler plan $EXAMPLES --out $OUT/plan.json"
+"$BIN/reconciler" plan "$EXAMPLES" --out "$OUT/plan.json"
+"$BIN/reconciler" plan "$EXAMPLES" --format markdown > "$OUT/plan.md"
+echo "(Markdown for a pull request: $OUT/plan.md)"
+
+step "reconciler apply $OUT/plan.json"
+set +e
+"$BIN/reconciler" apply "$OUT/plan.json" --journal "$OUT/journal.jsonl"
+code=$?
+set -e
+case $code in
+  0) echo "apply: every image applied" ;;
+  3) echo "apply: exit 3 as expected: the base image change was refused (403) and rolled back" ;;
+  *) echo "apply failed with exit $code" >&2; exit "$code" ;;
+esac
+
+step "reconciler plan $EXAMPLES --detailed-exitcode (again)"
+set +e
+"$BIN/reconciler" plan "$EXAMPLES" --detailed-exitcode
+code=$?
+set -e
+echo "plan exit code: $code (2: only the refused base image still differs)"
+[ "$code" = 0 ] || [ "$code" = 2 ] || exit "$code"
