@@ -1,0 +1,98 @@
+"""The Glance client against real sockets on loopback (no mock): transport failures
+become our errors, never keystoneauth's or requests'."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+from keystoneauth1 import session as ks_session
+
+from reconciler import errors
+from reconciler.cloud.glance import GlanceClient, ResponseLost, RetryPolicy
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class Answers(BaseHTTPRequestHandler):
+    """Answers with the status queued for the path; counts requests."""
+
+    statuses: ClassVar[dict[str, list[int]]] = {}
+    seen: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        self.seen.append(f"{self.command} {self.path}")
+        queue = self.statuses.get(self.path, [200])
+        status = queue.pop(0) if len(queue) > 1 else queue[0]
+        body = b'{"images": []}' if status < 400 else b"<html><body><h1>x</h1>nope</body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if status < 400 else "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Retry-After", "0")
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PATCH = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    Answers.statuses, Answers.seen = {}, []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def client(url: str) -> GlanceClient:
+    return GlanceClient(
+        ks_session.Session(), url, retry=RetryPolicy(attempts=3), sleep=lambda _s: None
+    )
+
+
+def test_refused_connection_is_connection_failed() -> None:
+    glance = client(f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(errors.ConnectionFailed) as err:
+        glance.get_image("x")
+    assert not isinstance(err.value, ResponseLost)
+    assert glance.requests_sent == 3  # a GET is retried
+
+
+def test_get_is_retried_on_500_then_succeeds(server: str) -> None:
+    Answers.statuses["/v2/images?limit=1000"] = [500, 503, 200]
+    assert list(client(server).list_images()) == []
+    assert len(Answers.seen) == 3
+
+
+def test_patch_500_is_an_unknown_outcome_not_a_blind_retry(server: str) -> None:
+    Answers.statuses["/v2/images/x"] = [500]
+    with pytest.raises(ResponseLost, match="may have been applied"):
+        client(server).patch_image("x", [])
+    assert Answers.seen == ["PATCH /v2/images/x"]
+
+
+def test_patch_429_is_retried(server: str) -> None:
+    Answers.statuses["/v2/images/x"] = [429, 200]
+    client(server).patch_image("x", [])
+    assert Answers.seen == ["PATCH /v2/images/x", "PATCH /v2/images/x"]
+
+
+def test_403_is_forbidden_with_the_sentence(server: str) -> None:
+    Answers.statuses["/v2/images/x"] = [403]
+    with pytest.raises(errors.Forbidden) as err:
+        client(server).patch_image("x", [])
+    assert err.value.message == "nope"
+    assert len(Answers.seen) == 1
