@@ -11,7 +11,7 @@ import typer
 from reconciler import __version__
 from reconciler.cli import apply_cmd, plan_cmd, sandbox_cmd
 from reconciler.cli.console import SETTINGS, stderr_console
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ManifestError, ReconcilerError
 
 app = typer.Typer(
     name="reconciler",
@@ -61,7 +61,9 @@ def run() -> int:
     except ReconcilerError as err:
         if SETTINGS.debug:
             raise
-        stderr_console().print(f"error: {err}", markup=False)
+        lines = err.problems if isinstance(err, ManifestError) else [str(err)]
+        for line in lines:
+            stderr_console().print(f"error: {line}", markup=False)
         return err.exit_code
     except (typer.Abort, click.exceptions.Abort):
         stderr_console().print("aborted", markup=False)

@@ -226,5 +226,7 @@ def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[Desir
                     first_id[desired.id] = desired.source
                 images.append(desired)
     if problems:
+        order = {file: index for index, file in enumerate(dict.fromkeys(p.file for p in problems))}
+        problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
         raise ManifestError([str(p) for p in problems])
     return images

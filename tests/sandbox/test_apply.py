@@ -143,6 +143,12 @@ def test_fifty_images_with_real_403s(
         assert image["tags"] == ["created"] and image["os_distro"] == "alpine"
         assert image["visibility"] == "private"
 
+    # No secret in the journal or the output.
+    secrets = json.loads((sandbox.root / "secrets.json").read_text())
+    journal_text = Path(report["journal"]).read_text()
+    for password in secrets.values():
+        assert password not in journal_text and password not in json.dumps(report)
+
     # A second plan shows only the refused images.
     code, plan = plan_json(sandbox, manifest)
     changed = sorted(i["name"] for i in plan["images"] if i["action"] in ("create", "update"))

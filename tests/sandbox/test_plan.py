@@ -333,3 +333,16 @@ def test_plan_request_count_is_pages_plus_a_constant(
     assert len(glance) <= pages + 2, glance
     assert not [p for m, p in glance if m == "GET" and p.startswith("/v2/images/")]
     assert len([i for i in catalog.images if (i.name or "").startswith("bulk-")]) == BULK
+
+
+def test_validate_online_uses_the_servers_schema(sandbox: Sandbox, tmp_path: Path) -> None:
+    good = write_manifest(tmp_path, "version: 1\nimages:\n  - name: x\n    disk_format: qcow2\n")
+    done = run_cli(sandbox, "validate", "--online", str(good))
+    assert done.returncode == 0, done.stderr
+    assert "checked against the server's schema" in done.stderr
+    bad = write_manifest(
+        tmp_path, "version: 1\nimages:\n  - name: x\n    disk_format: qcow9\n", "bad.yaml"
+    )
+    done = run_cli(sandbox, "validate", "--online", str(bad))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: {bad}:4:5: disk_format 'qcow9' is not one of")
