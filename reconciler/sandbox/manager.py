@@ -63,8 +63,8 @@ def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
             f"port {port} for {service} is taken by another process; "
             "choose another with --keystone-port/--glance-port or run `sandbox down --purge`"
         )
-    pid = processes.start_service(paths, service, port, _env(paths, service))
-    processes.wait_until_answers(paths, service, _urls(state)[service], pid)
+    proc = processes.start_service(paths, service, port, _env(paths, service))
+    processes.wait_until_answers(paths, service, _urls(state)[service], proc)
 
 
 def up(

@@ -81,8 +81,8 @@ def venv_script(name: str) -> str:
 
 def start_service(
     paths: SandboxPaths, service: str, port: int, env_extra: Mapping[str, str]
-) -> int:
-    """Start gunicorn for one service; return the master's pid (also in the pid file)."""
+) -> subprocess.Popen[bytes]:
+    """Start gunicorn for one service; its pid goes into the pid file."""
     log = paths.log(service)
     env = dict(os.environ)
     env.update(env_extra)
@@ -119,7 +119,7 @@ def start_service(
             cwd=paths.root,
         )
     paths.pidfile(service).write_text(f"{proc.pid}\n")
-    return proc.pid
+    return proc
 
 
 def read_pid(paths: SandboxPaths, service: str) -> int | None:
@@ -203,28 +203,28 @@ def answers(url: str, timeout: float = 2.0) -> bool:
 
 
 def wait_until_answers(
-    paths: SandboxPaths, service: str, url: str, pid: int, timeout: float = 90.0
+    paths: SandboxPaths,
+    service: str,
+    url: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float = 90.0,
 ) -> None:
-    """Poll url until it answers; fail with the log's tail if the process dies or stalls."""
+    """Poll url until it answers; fail with the log's tail if the process dies or stalls.
+
+    Exit is detected through the Popen handle: right after fork the child's command line
+    is still the parent's, so /proc checks would misjudge it.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if answers(url):
             return
-        if not is_ours(pid, paths) or _exited(pid):
+        if proc.poll() is not None:
             raise SandboxError(
-                f"{service} exited during start-up; last lines of {paths.log(service)}:\n"
-                f"{log_tail(paths.log(service))}"
+                f"{service} exited during start-up (exit {proc.returncode}); last lines of "
+                f"{paths.log(service)}:\n{log_tail(paths.log(service))}"
             )
         time.sleep(0.25)
     raise SandboxError(
         f"{service} did not answer at {url} within {timeout:.0f}s; last lines of "
         f"{paths.log(service)}:\n{log_tail(paths.log(service))}"
     )
-
-
-def _exited(pid: int) -> bool:
-    try:
-        waited, _status = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return False
-    return waited == pid
