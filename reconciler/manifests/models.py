@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.views import MANAGED_CORE
+
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 ImageName = Field(
@@ -116,15 +118,8 @@ class DesiredImage:
         return dict(self.properties)
 
 
-CORE_FIELDS: tuple[str, ...] = (
-    "visibility",
-    "protected",
-    "os_hidden",
-    "min_disk",
-    "min_ram",
-    "disk_format",
-    "container_format",
-)
+# The managed core attributes an entry may give, `name` aside (it is required).
+CORE_FIELDS: tuple[str, ...] = tuple(f for f in MANAGED_CORE if f != "name")
 
 
 def merge(entry: ImageEntry, defaults: Defaults | None, source: str) -> DesiredImage:

@@ -12,26 +12,10 @@ from hypothesis import strategies as st
 
 from reconciler.diff import desired_view, patch_ops, plan_image
 from reconciler.manifests.models import DesiredImage
-from reconciler.views import MANAGED_RECORD, LiveImage, encode_managed
+from reconciler.views import MANAGED_CORE, MANAGED_RECORD, LiveImage, encode_managed
 
 keys = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
-custom_keys = keys.filter(
-    lambda k: (
-        k
-        not in {
-            "name",
-            "visibility",
-            "protected",
-            "os_hidden",
-            "min_disk",
-            "min_ram",
-            "disk_format",
-            "container_format",
-            "tags",
-            MANAGED_RECORD,
-        }
-    )
-)
+custom_keys = keys.filter(lambda k: k not in {*MANAGED_CORE, "tags", MANAGED_RECORD})
 values = st.text(max_size=8)
 core = st.fixed_dictionaries(
     {},
