@@ -6,8 +6,12 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
+import uuid
 from pathlib import Path
 from typing import Any
+
+from keystoneauth1 import exceptions as ks_exc
 
 from tests.conftest import Sandbox
 
@@ -36,10 +40,24 @@ def plan_json(
 
 
 def create_image(sandbox: Sandbox, body: dict[str, Any], cloud: str = "sandbox") -> str:
-    """Create an image with the raw API (properties at top level, as Glance takes them)."""
+    """Create an image with the raw API (properties at top level, as Glance takes them).
+
+    The id is chosen here, so retrying after sqlite's "database is locked" 500 cannot
+    make a duplicate (a taken id answers 409).
+    """
     sess = sandbox.session(cloud)
-    image = sess.post(f"{sandbox.glance_url}/v2/images", json=body).json()
-    return str(image["id"])
+    image_id = str(uuid.uuid4())
+    for _attempt in range(20):
+        try:
+            sess.post(f"{sandbox.glance_url}/v2/images", json={**body, "id": image_id})
+            return image_id
+        except ks_exc.Conflict:
+            return image_id
+        except ks_exc.HttpError as err:
+            if err.http_status < 500:
+                raise
+            time.sleep(0.2)
+    raise AssertionError(f"could not create {body.get('name')}")
 
 
 def get_image(sandbox: Sandbox, image_id: str, cloud: str = "sandbox-admin") -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -275,7 +276,7 @@ def _seed_bulk(sandbox: Sandbox) -> int:
     import uuid
     from concurrent.futures import ThreadPoolExecutor
 
-    from reconciler.cloud.glance import RetryPolicy
+    from reconciler.cloud.glance import ResponseLost, RetryPolicy
     from reconciler.errors import Conflict
 
     client = GlanceClient(
@@ -294,10 +295,15 @@ def _seed_bulk(sandbox: Sandbox) -> int:
             "os_distro": "ubuntu",
             **{f"prop_{k}": f"value-{n}-{k}" for k in range(15)},
         }
-        try:
-            client.request("POST", "/v2/images", json=body)
-        except Conflict:
-            pass
+        for _attempt in range(20):  # sqlite's "database is locked" under concurrent writes
+            try:
+                client.request("POST", "/v2/images", json=body)
+                return
+            except Conflict:
+                return  # the fixed id is taken: an earlier attempt created it
+            except ResponseLost:
+                time.sleep(0.2)
+        raise AssertionError(f"could not seed {name}")
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(make, range(BULK)))
