@@ -177,6 +177,7 @@ class Applier:
             image=image.id,
             name=image.name,
             view=live.view,
+            status=live.status,
             members=list(live.members) if live.members is not None else None,
         )
         steps = steps_for(image)
@@ -273,6 +274,8 @@ class Applier:
         if current is None:
             return ["the image is gone"]
         left = differences(original.view, current.view)
+        if original.status != current.status:
+            left.append(f"status: {original.status!r} -> {current.status!r}")
         if original.members is not None and current.members != original.members:
             left.append(f"members: {list(original.members)} -> {list(current.members or ())}")
         return left
@@ -290,6 +293,10 @@ class Applier:
             expected = jsonpatch.apply_patch(copy.deepcopy(original.view), ops)
             actual = current.view
         diverged = differences(expected, actual)
+        if image.activation is not None:
+            want = "deactivated" if image.activation == "deactivate" else "active"
+            if current.status != want:
+                diverged.append(f"status: want {want!r}, have {current.status!r}")
         if image.members_managed and current.members is not None:
             wanted = set(original.members or ()) if original else set()
             wanted = (wanted | set(image.members.add)) - set(image.members.remove)
@@ -365,6 +372,8 @@ def roll_back_journal(client: GlanceClient, journal: Journal, path_records: Any)
         else:
             current = LiveImage.from_api(raw)
             left = differences(history.original, current.view)
+            if history.original_status and history.original_status != current.status:
+                left.append(f"status: {history.original_status!r} -> {current.status!r}")
             if history.original_members is not None:
                 members = list(read_members(client, current))
                 if sorted(members) != sorted(history.original_members):

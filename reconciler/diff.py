@@ -18,6 +18,7 @@ from reconciler.manifests.models import DesiredImage
 from reconciler.plan import (
     ABSENT,
     Action,
+    Activation,
     ImagePlan,
     MemberChanges,
     Op,
@@ -122,6 +123,8 @@ def _warnings(
         and (live is None or live.view.get("visibility") != "public")
     ):
         notes.append("making an image public needs the publicize_image policy (admin by default)")
+    if desired.deactivated and (live is None or live.status not in ("active", "deactivated")):
+        notes.append("only an active image (one with data) can be deactivated: not planned")
     if live is not None and live.status not in (None, "queued"):
         for attr in ("disk_format", "container_format"):
             if attr in core and core[attr] != live.view.get(attr):
@@ -153,7 +156,8 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         members = MemberChanges(
             add=tuple(sorted(wanted - present)), remove=tuple(sorted(present - wanted))
         )
-    changing = bool(ops) or bool(members)
+    activation = _activation(desired.deactivated, live.status)
+    changing = bool(ops) or bool(members) or activation is not None
     return ImagePlan(
         name=desired.name,
         action=Action.UPDATE if changing else Action.NOOP,
@@ -163,10 +167,22 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         patch=ops,
         members=members,
         members_managed=desired.members is not None,
+        activation=activation,
+        status=live.status,
         protected=bool(live.view.get("protected")),
         warnings=_warnings(desired, live, project_id, changing),
         fingerprint=live.fingerprint,
     )
+
+
+def _activation(deactivated: bool | None, status: str | None) -> Activation | None:
+    """Deactivate only an active image, reactivate only a deactivated one; Glance
+    refuses both for images in other states (queued images have no data)."""
+    if deactivated is True and status == "active":
+        return Activation.DEACTIVATE
+    if deactivated is False and status == "deactivated":
+        return Activation.REACTIVATE
+    return None
 
 
 def _error(desired: DesiredImage, message: str) -> ImagePlan:

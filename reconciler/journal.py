@@ -85,6 +85,7 @@ class ImageHistory:
     name: str | None = None
     original: dict[str, Any] | None = None
     original_members: list[str] | None = None
+    original_status: str | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)  # begin records, in order
     outcome: dict[int, str] = field(default_factory=dict)  # seq -> done/failed/undone
     status: str | None = None
@@ -117,6 +118,7 @@ def histories(path: Path) -> tuple[dict[str, Any] | None, dict[str, ImageHistory
         if kind == "original":
             history.original = record.get("view")
             history.original_members = record.get("members")
+            history.original_status = record.get("status")
             history.name = record.get("name")
         elif kind == "begin":
             history.steps.append(record)

@@ -20,6 +20,11 @@ class Op(StrEnum):
     REMOVE = "remove"
 
 
+class Activation(StrEnum):
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+
+
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -92,6 +97,8 @@ class ImagePlan:
     patch: tuple[PatchOp, ...] = ()
     members: MemberChanges = field(default_factory=MemberChanges)
     members_managed: bool = False
+    activation: Activation | None = None  # deactivate or reactivate the image
+    status: str | None = None  # live status when planned
     protected: bool = False  # live `protected`, relevant to delete
     warnings: tuple[str, ...] = ()
     error: str | None = None

@@ -17,6 +17,7 @@ from reconciler import __version__
 from reconciler.errors import PlanFileError
 from reconciler.plan import (
     Action,
+    Activation,
     ImagePlan,
     MemberChanges,
     Op,
@@ -49,6 +50,8 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
             "add": list(image.members.add),
             "remove": list(image.members.remove),
         },
+        "activation": str(image.activation) if image.activation else None,
+        "status": image.status,
         "warnings": list(image.warnings),
         "error": image.error,
         "fingerprint": image.fingerprint,
@@ -114,6 +117,8 @@ class _ImageModel(_Strict):
     protected: bool = False
     patch: list[_OpModel] = []
     members: _MembersModel = _MembersModel()
+    activation: Activation | None = Field(None, strict=False)
+    status: str | None = None
     warnings: list[str] = []
     error: str | None = None
     fingerprint: str | None = None
@@ -162,6 +167,8 @@ def plan_from_dict(data: Any) -> Plan:
                 patch=tuple(PatchOp(o.op, o.path, o.value, o.old) for o in item.patch),
                 members=MemberChanges(tuple(item.members.add), tuple(item.members.remove)),
                 members_managed=item.members.managed,
+                activation=item.activation,
+                status=item.status,
                 warnings=tuple(item.warnings),
                 error=item.error,
                 fingerprint=item.fingerprint,

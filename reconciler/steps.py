@@ -30,6 +30,10 @@ CREATE, PATCH, MEMBER_ADD, MEMBER_REMOVE, DELETE = (
     "member_remove",
     "delete",
 )
+DEACTIVATE, REACTIVATE = "deactivate", "reactivate"
+# Both actions are no-ops on an image already in that state, so each undoes the other
+# and either can be sent again safely.
+INVERSE_ACTION = {DEACTIVATE: REACTIVATE, REACTIVATE: DEACTIVATE}
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,14 @@ def steps_for(image: ImagePlan, new_id: str | None = None) -> list[Step]:
         return steps
     if image.action is Action.DELETE:
         return [Step(DELETE)]
+    if image.activation == REACTIVATE:
+        steps.append(Step(REACTIVATE))
     steps += [Step(MEMBER_REMOVE, {"member": m}) for m in image.members.remove]
     if image.patch:
         steps.append(Step(PATCH, {"ops": [op_payload(op) for op in image.patch]}))
     steps += [Step(MEMBER_ADD, {"member": m}) for m in image.members.add]
+    if image.activation == DEACTIVATE:
+        steps.append(Step(DEACTIVATE))
     return steps
 
 
@@ -77,8 +85,17 @@ def send(client: GlanceClient, image_id: str, step: Step) -> None:
         client.remove_member(image_id, step.payload["member"])
     elif step.kind == DELETE:
         client.delete_image(image_id)
+    elif step.kind in INVERSE_ACTION:
+        _action(client, image_id, step.kind)
     else:
         raise ValueError(f"unknown step kind {step.kind!r}")
+
+
+def _action(client: GlanceClient, image_id: str, kind: str) -> None:
+    if kind == DEACTIVATE:
+        client.deactivate_image(image_id)
+    else:
+        client.reactivate_image(image_id)
 
 
 def _json_patch(op: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +125,8 @@ def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
     elif step.kind == DELETE:
         if client.find_image(image_id) is not None:
             client.delete_image(image_id)
+    elif step.kind in INVERSE_ACTION:
+        _action(client, image_id, step.kind)
     elif step.kind in (MEMBER_ADD, MEMBER_REMOVE):
         present = step.payload["member"] in current_members(client, image_id)
         if step.kind == MEMBER_ADD and not present:
@@ -185,5 +204,7 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
             client.add_member(image_id, step.payload["member"])
         except Conflict:
             pass
+    elif step.kind in INVERSE_ACTION:
+        _action(client, image_id, INVERSE_ACTION[step.kind])
     elif step.kind == DELETE:
         raise NotImplementedError("a deleted image cannot be brought back")

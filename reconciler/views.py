@@ -96,9 +96,16 @@ def encode_managed(keys: Iterable[str]) -> str:
     return json.dumps(sorted(set(keys)), separators=(",", ":"), ensure_ascii=False)
 
 
-def fingerprint(view: Mapping[str, Any], members: Iterable[str] | None = None) -> str:
-    """A stable digest of what the plan was computed from (view and, if read, members)."""
-    payload = {"view": view, "members": sorted(members) if members is not None else None}
+def fingerprint(
+    view: Mapping[str, Any], members: Iterable[str] | None = None, status: str | None = None
+) -> str:
+    """A stable digest of what the plan was computed from: view, status and, if read,
+    members."""
+    payload = {
+        "view": view,
+        "members": sorted(members) if members is not None else None,
+        "status": status,
+    }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
@@ -133,4 +140,4 @@ class LiveImage:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.view, self.members)
+        return fingerprint(self.view, self.members, self.status)

@@ -220,6 +220,12 @@ class GlanceClient:
     def remove_member(self, image_id: str, member: str) -> None:
         self.request("DELETE", f"/v2/images/{image_id}/members/{member}")
 
+    def deactivate_image(self, image_id: str) -> None:
+        self.request("POST", f"/v2/images/{image_id}/actions/deactivate")
+
+    def reactivate_image(self, image_id: str) -> None:
+        self.request("POST", f"/v2/images/{image_id}/actions/reactivate")
+
     def delete_image(self, image_id: str) -> None:
         self.request("DELETE", f"/v2/images/{image_id}")
 

@@ -66,6 +66,13 @@ class ImageFields(BaseModel):
         None,
         description="Project ids the image is shared with (needs visibility: shared).",
     )
+    deactivated: bool | None = Field(
+        None,
+        description=(
+            "true deactivates an active image (its data can no longer be downloaded); "
+            "false reactivates it. Left out: not managed."
+        ),
+    )
 
 
 class Defaults(ImageFields):
@@ -108,6 +115,7 @@ class DesiredImage:
     tags: tuple[str, ...] | None = None
     properties: tuple[tuple[str, str | None], ...] = ()  # None = remove
     members: tuple[str, ...] | None = None
+    deactivated: bool | None = None
 
     @property
     def core_dict(self) -> dict[str, Any]:
@@ -136,6 +144,7 @@ def merge(entry: ImageEntry, defaults: Defaults | None, source: str) -> DesiredI
     properties.update(entry.properties or {})
     tags = entry.tags if entry.tags is not None else base.tags
     members = entry.members if entry.members is not None else base.members
+    deactivated = entry.deactivated if entry.deactivated is not None else base.deactivated
     return DesiredImage(
         name=entry.name,
         source=source,
@@ -144,4 +153,5 @@ def merge(entry: ImageEntry, defaults: Defaults | None, source: str) -> DesiredI
         tags=tuple(sorted(set(tags))) if tags is not None else None,
         properties=tuple(sorted(properties.items())),
         members=tuple(sorted(set(members))) if members is not None else None,
+        deactivated=deactivated,
     )

@@ -58,6 +58,11 @@ def describe(image: ImagePlan) -> list[Line]:
     lines = [describe_op(op) for op in image.patch]
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
+    if image.activation is not None:
+        target = "deactivated" if image.activation == "deactivate" else "active"
+        lines.append(
+            Line("~", f"status: {show(image.status)} -> {show(target)} ({image.activation})")
+        )
     lines += [Line("!", warning) for warning in image.warnings]
     if image.error:
         lines.append(Line("!", image.error))

@@ -25,6 +25,7 @@ def render_markdown(plan: Plan) -> str:
         if image.action is Action.NOOP:
             continue
         changes = len(image.patch) + len(image.members.add) + len(image.members.remove)
+        changes += 1 if image.activation else 0
         flag = " ⚠️" if image.warnings or image.error else ""
         lines.append(
             f"| {SYMBOLS[str(image.action)].strip() or '·'} | `{_cell(image.name)}`{flag} | "

@@ -389,3 +389,40 @@ def test_apply_without_terminal_refuses_before_any_request(
     )
     assert done.returncode == 1
     assert "--auto-approve" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_deactivate_and_reactivate(
+    sandbox: Sandbox, unique: str, demo_images: list[str], tmp_path: Path
+) -> None:
+    image_id = create_image(
+        sandbox,
+        {
+            "name": f"{unique}-act",
+            "disk_format": "raw",
+            "container_format": "bare",
+            MANAGED_RECORD: record(),
+        },
+    )
+    demo_images.append(image_id)
+    sandbox.session("sandbox").put(
+        f"{sandbox.glance_url}/v2/images/{image_id}/file",
+        data=b"x" * 512,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert get_image(sandbox, image_id)["status"] == "active"
+    off = write_manifest(
+        tmp_path, f"version: 1\nimages:\n  - name: {unique}-act\n    deactivated: true\n"
+    )
+    code, plan = plan_json(sandbox, off)
+    assert by_name(plan)[f"{unique}-act"]["activation"] == "deactivate"
+    code, report = apply_json(sandbox, str(off))
+    assert code == 0, report
+    assert get_image(sandbox, image_id)["status"] == "deactivated"
+    on = write_manifest(
+        tmp_path,
+        f"version: 1\nimages:\n  - name: {unique}-act\n    deactivated: false\n",
+        "on.yaml",
+    )
+    code, report = apply_json(sandbox, str(on))
+    assert code == 0, report
+    assert get_image(sandbox, image_id)["status"] == "active"

@@ -218,3 +218,15 @@ def test_image_view_drops_server_fields() -> None:
     )
     assert view["tags"] == ["a", "b"] and view["custom"] == "v"
     assert not {"id", "status", "checksum", "size", "stores"} & view.keys()
+
+
+def test_deactivation_is_planned_only_from_the_right_state() -> None:
+    active = live(**{MANAGED_RECORD: record()})
+    assert plan_image(desired(deactivated=True), active, PROJECT).activation == "deactivate"
+    assert plan_image(desired(deactivated=False), active, PROJECT).activation is None
+    off = live(status="deactivated", **{MANAGED_RECORD: record()})
+    result = plan_image(desired(deactivated=False), off, PROJECT)
+    assert result.activation == "reactivate" and result.action is Action.UPDATE
+    queued = live(status="queued", **{MANAGED_RECORD: record()})
+    result = plan_image(desired(deactivated=True), queued, PROJECT)
+    assert result.activation is None and any("active" in w for w in result.warnings)
