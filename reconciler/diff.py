@@ -9,8 +9,10 @@ the image's management record and no manifest sets it any more.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ from reconciler.views import (
     LiveImage,
     encode_managed,
     managed_keys,
+    parse_record,
 )
 
 
@@ -52,6 +55,14 @@ class LiveCatalog:
         return index
 
 
+_MISSING: Any = object()
+
+
+def _record_matches(raw: Any, keys: set[str] | frozenset[str]) -> bool:
+    """The live management record already lists exactly these keys."""
+    return parse_record(raw) == keys
+
+
 def desired_view(
     desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool
 ) -> dict[str, Any]:
@@ -69,9 +80,35 @@ def desired_view(
             view.pop(key, None)
         else:
             view[key] = value
-    if record:
-        view[MANAGED_RECORD] = encode_managed(k for k, v in wanted.items() if v is not None)
+    if record and not _record_matches(live_view.get(MANAGED_RECORD), desired.set_keys):
+        view[MANAGED_RECORD] = desired.record_text
     return view
+
+
+def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool) -> bool:
+    """The fast path: True exactly when desired_view() would equal live_view, found
+    without copying the view (most images of a catalog are unchanged). Values must be
+    equal and of the same type, as in patch_ops."""
+    get = live_view.get
+    for key, value in desired.core:
+        live = get(key, _MISSING)
+        if type(live) is not type(value) or live != value:
+            return False
+    if desired.tags is not None and get("tags") != sorted(desired.tags):
+        return False
+    for key, value in desired.properties:
+        live = get(key, _MISSING)
+        if value is None:
+            if live is not _MISSING:
+                return False
+        elif type(live) is not str or live != value:
+            return False
+    raw = get(MANAGED_RECORD)
+    # The common case, the record exactly as the tool writes it, needs no JSON parsing.
+    listed = desired.set_keys if raw == desired.record_text else parse_record(raw)
+    if listed and any(key in live_view for key in listed - desired.declared_keys):
+        return False
+    return not record or listed == desired.set_keys
 
 
 def patch_ops(live_view: Mapping[str, Any], target: Mapping[str, Any]) -> tuple[PatchOp, ...]:
@@ -148,8 +185,9 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
             warnings=_warnings(desired, None, project_id, True),
         )
     ours = project_id is None or live.owner in (None, project_id)
-    target = desired_view(desired, live.view, record=ours)
-    ops = () if target == live.view else patch_ops(live.view, target)
+    ops = ()
+    if not is_unchanged(desired, live.view, record=ours):
+        ops = patch_ops(live.view, desired_view(desired, live.view, record=ours))
     members = MemberChanges()
     if desired.members is not None and live.members is not None:
         wanted, present = set(desired.members), set(live.members)
@@ -171,7 +209,8 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         status=live.status,
         protected=bool(live.view.get("protected")),
         warnings=_warnings(desired, live, project_id, changing),
-        fingerprint=live.fingerprint,
+        # Only a change needs the stale check; unchanged images skip the digest.
+        fingerprint=live.fingerprint if changing else None,
     )
 
 
@@ -222,6 +261,25 @@ def diff(
     prune: bool = False,
 ) -> Plan:
     """The plan: one ImagePlan per desired image, then the orphans (sorted by name)."""
+    with _cyclic_gc_paused():
+        return _diff(desired, live, target, prune)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """The diff builds only acyclic immutable values, which reference counting frees;
+    pausing the cyclic collector saves its repeated walks over a large live catalog
+    (about 30% of the diff's CPU time at 100,000 images)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _diff(desired: Sequence[DesiredImage], live: LiveCatalog, target: Target, prune: bool) -> Plan:
     by_id, by_name = live.by_id(), live.by_name()
     images: list[ImagePlan] = []
     matched: set[str] = set()

@@ -78,18 +78,27 @@ def image_view(image: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def managed_keys(view: Mapping[str, Any]) -> frozenset[str]:
-    """The keys recorded by the last apply; an unreadable record counts as empty."""
-    raw = view.get(MANAGED_RECORD)
+def parse_record(raw: Any) -> frozenset[str] | None:
+    """The keys a management record lists, or None when it is missing or unreadable."""
     if not isinstance(raw, str):
-        return frozenset()
+        return None
     try:
         keys = json.loads(raw)
     except ValueError:
-        return frozenset()
+        return None
     if not isinstance(keys, list):
-        return frozenset()
-    return frozenset(k for k in keys if isinstance(k, str))
+        return None
+    try:
+        # Non-string entries are harmless (they never equal a property key); only
+        # unhashable ones make the record unreadable.
+        return frozenset(keys)
+    except TypeError:
+        return None
+
+
+def managed_keys(view: Mapping[str, Any]) -> frozenset[str]:
+    """The keys recorded by the last apply; an unreadable record counts as empty."""
+    return parse_record(view.get(MANAGED_RECORD)) or frozenset()
 
 
 def encode_managed(keys: Iterable[str]) -> str:

@@ -14,12 +14,12 @@ Semantics an operator relies on:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.views import MANAGED_CORE
+from reconciler.views import MANAGED_CORE, encode_managed
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -116,6 +116,19 @@ class DesiredImage:
     properties: tuple[tuple[str, str | None], ...] = ()  # None = remove
     members: tuple[str, ...] | None = None
     deactivated: bool | None = None
+
+    # Derived when the value is built, so the diff's hot path only compares.
+    declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    set_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    record_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every custom property the entry names (removals included), the ones it sets
+        # (what the management record lists), and that record as the tool writes it.
+        set_keys = frozenset(key for key, value in self.properties if value is not None)
+        object.__setattr__(self, "declared_keys", frozenset(k for k, _v in self.properties))
+        object.__setattr__(self, "set_keys", set_keys)
+        object.__setattr__(self, "record_text", encode_managed(set_keys))
 
     @property
     def core_dict(self) -> dict[str, Any]:

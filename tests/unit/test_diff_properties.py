@@ -10,7 +10,7 @@ import jsonpatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.diff import desired_view, patch_ops, plan_image
+from reconciler.diff import desired_view, is_unchanged, patch_ops, plan_image
 from reconciler.manifests.models import DesiredImage
 from reconciler.views import MANAGED_CORE, MANAGED_RECORD, LiveImage, encode_managed
 
@@ -103,3 +103,30 @@ def test_applying_the_plan_twice_converges(image: LiveImage, want: DesiredImage)
     )
     again = LiveImage("id-1", "p", "active", after)
     assert plan_image(want, again, "p").patch == ()
+
+
+@settings(max_examples=400, deadline=None)
+@given(live_images(), desired_images(), st.booleans())
+def test_fast_path_agrees_with_the_full_view(
+    image: LiveImage, want: DesiredImage, record: bool
+) -> None:
+    full = desired_view(want, image.view, record=record) == image.view
+    assert is_unchanged(want, image.view, record=record) == full
+
+
+@settings(max_examples=200, deadline=None)
+@given(live_images())
+def test_fast_path_sees_an_image_planned_against_itself(image: LiveImage) -> None:
+    """A desired image built from the live view is unchanged."""
+    view = image.view
+    props = tuple(
+        sorted((k, v) for k, v in view.items() if k not in {*MANAGED_CORE, "tags", MANAGED_RECORD})
+    )
+    want = DesiredImage(
+        name="img",
+        source="m.yaml:1",
+        core=tuple((k, view[k]) for k in MANAGED_CORE),
+        tags=tuple(view["tags"]),
+        properties=props,
+    )
+    assert is_unchanged(want, view, record=False)

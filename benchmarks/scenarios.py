@@ -1,0 +1,273 @@
+"""The benchmark scenarios. Each returns plain numbers; the runner prints and saves them."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from reconciler.apply import Applier
+from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.glance import GlanceClient
+from reconciler.diff import LiveCatalog, diff
+from reconciler.journal import Journal
+from reconciler.live import read_catalog
+from reconciler.manifests.loader import load
+from reconciler.manifests.models import DesiredImage
+from reconciler.plan import Plan, Target
+from reconciler.render.json_view import render_json
+from reconciler.render.markdown import render_markdown
+from reconciler.render.text import render_text
+from reconciler.views import MANAGED_RECORD, LiveImage, encode_managed
+
+PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+class Counted:
+    """A connection whose Glance requests are counted through a requests hook."""
+
+    def __init__(self, cloud: str) -> None:
+        self.connection = connect(CloudOptions(cloud=cloud))
+        self.requests: list[str] = []
+        self.connection.session.session.hooks["response"].append(
+            lambda r, *a, **k: self.requests.append(f"{r.request.method} {r.request.path_url}")
+        )
+        self.client = GlanceClient(self.connection.session, self.connection.image_endpoint)
+
+    @property
+    def glance_requests(self) -> int:
+        return sum(1 for r in self.requests if " /v2/" in r)
+
+
+def bare_listing(cloud: str) -> Callable[[], int]:
+    """The physical limit of a plan: page through the listing (same page size), parse."""
+    connection = connect(CloudOptions(cloud=cloud))
+    token = connection.session.get_token()
+    endpoint = connection.image_endpoint
+    http = requests.Session()
+    http.headers["X-Auth-Token"] = token
+
+    def run() -> int:
+        url: str | None = f"{endpoint}/v2/images?limit=1000"
+        count = 0
+        while url:
+            page = http.get(url, timeout=120).json()
+            count += len(page["images"])
+            url = f"{endpoint}{page['next']}" if page.get("next") else None
+        return count
+
+    return run
+
+
+def tool_plan(cloud: str, manifest: Path) -> Callable[[], Plan]:
+    """The tool's plan pipeline in-process: load, authenticate, read, diff, render."""
+
+    def run() -> Plan:
+        desired = load([manifest])
+        counted = Counted(cloud)
+        catalog = read_catalog(counted.client, desired)
+        plan = diff(desired, catalog, counted.connection.target)
+        render_text(plan)
+        run.last_requests = counted.glance_requests  # type: ignore[attr-defined]
+        return plan
+
+    return run
+
+
+def sdk_plan_loop(cloud: str, desired: list[DesiredImage]) -> Callable[[], int]:
+    """How users do it today: openstacksdk find_image per image, compare properties."""
+    import openstack
+
+    def run() -> int:
+        conn = openstack.connect(cloud=cloud)
+        differing = 0
+        for entry in desired:
+            image = conn.image.find_image(entry.name, ignore_missing=True)
+            if image is None:
+                differing += 1
+                continue
+            live = {
+                **image.properties,
+                "os_distro": image.os_distro,
+                "os_version": image.os_version,
+            }
+            if any(live.get(k) != v for k, v in entry.properties):
+                differing += 1
+        return differing
+
+    return run
+
+
+def cli_image_set(cloud: str, image_ids: list[str], value: str) -> float:
+    """Seconds per `openstack image set --property` call, over a sample."""
+    cli = str(Path(sys.executable).parent / "openstack")
+    env = dict(os.environ, OS_CLOUD=cloud)
+    start = time.perf_counter()
+    for image_id in image_ids:
+        subprocess.run(
+            [cli, "image", "set", "--property", f"bench_rev={value}", image_id],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return (time.perf_counter() - start) / len(image_ids)
+
+
+def bare_patch(cloud: str, image_ids: list[str], value: str, parallelism: int) -> float:
+    """The physical limit of an apply: the same PATCH bodies, same concurrency."""
+    connection = connect(CloudOptions(cloud=cloud))
+    token = connection.session.get_token()
+    endpoint = connection.image_endpoint
+    local = requests.Session()
+    local.headers.update({"X-Auth-Token": token, "Content-Type": PATCH_TYPE})
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=parallelism)
+    local.mount("http://", adapter)
+
+    def one(image_id: str) -> None:
+        body = [{"op": "replace", "path": "/bench_rev", "value": value}]
+        for _attempt in range(30):  # the same sqlite "database is locked" the tool survives
+            response = local.patch(f"{endpoint}/v2/images/{image_id}", json=body, timeout=120)
+            if response.status_code < 400:
+                return
+            if response.status_code == 409:  # a 500 after commit, then the retry saw it
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"PATCH {image_id}: {response.status_code}")
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(parallelism) as pool:
+        list(pool.map(one, image_ids))
+    return time.perf_counter() - start
+
+
+def tool_apply(cloud: str, manifest: Path, parallelism: int) -> dict[str, Any]:
+    """Plan (not timed), then apply (timed) with the tool's Applier, journal included."""
+    desired = load([manifest])
+    counted = Counted(cloud)
+    plan = diff(desired, read_catalog(counted.client, desired), counted.connection.target)
+    before = counted.glance_requests
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal(Path(tmp) / "journal.jsonl")
+        start = time.perf_counter()
+        report = Applier(counted.client, journal, parallelism=parallelism).run(plan)
+        seconds = time.perf_counter() - start
+        journal.close()
+    return {
+        "seconds": seconds,
+        "counts": report.counts,
+        "requests": counted.glance_requests - before,
+        "changed": sum(1 for i in plan.images if i.has_changes),
+    }
+
+
+def synthetic(count: int, changed_share: float = 0.01) -> tuple[list[DesiredImage], LiveCatalog]:
+    """count live images with 20 properties and 3 tags; 1% differ from the desired."""
+    desired, live = [], []
+    step = round(1 / changed_share)
+    for n in range(count):
+        props = {f"prop_{k:02d}": f"value-{n}-{k}" for k in range(20)}
+        tags = ["bench", f"t{n % 11}", f"g{n % 7}"]
+        raw = {
+            "id": f"id-{n}",
+            "name": f"img-{n:06d}",
+            "owner": "p",
+            "status": "active",
+            "visibility": "private",
+            "protected": False,
+            "os_hidden": False,
+            "min_disk": 0,
+            "min_ram": 0,
+            "disk_format": "raw",
+            "container_format": "bare",
+            "tags": tags,
+            **props,
+            MANAGED_RECORD: encode_managed(props),
+        }
+        live.append(LiveImage.from_api(raw))
+        wanted = dict(props)
+        if n % step == 0:
+            wanted["prop_00"] = "changed"
+        desired.append(
+            DesiredImage(
+                name=raw["name"],
+                source=f"m.yaml:{n}",
+                core=(("name", raw["name"]),),
+                tags=tuple(sorted(tags)),
+                properties=tuple(sorted(wanted.items())),
+            )
+        )
+    return desired, LiveCatalog(tuple(live))
+
+
+def offline_child(count: int) -> dict[str, float]:
+    """Run in a child process: CPU seconds of diff and of the renderers, peak RSS."""
+    desired, catalog = synthetic(count)
+    start = time.process_time()
+    plan = diff(desired, catalog, Target(None, None, "p", None))
+    diff_cpu = time.process_time() - start
+    start = time.process_time()
+    render_text(plan)
+    render_json(plan)
+    render_markdown(plan)
+    render_cpu = time.process_time() - start
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "images": count,
+        "changed": sum(1 for i in plan.images if i.has_changes),
+        "diff_cpu_s": diff_cpu,
+        "render_cpu_s": render_cpu,
+        "peak_rss_mb": rss_mb,
+    }
+
+
+def offline(count: int) -> dict[str, float]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import json; from benchmarks.scenarios import offline_child; "
+            f"print(json.dumps(offline_child({count})))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def plan_peak_rss(cloud: str, manifest: Path) -> dict[str, float]:
+    """Peak RSS of the `reconciler plan` command itself (a child process)."""
+    env = dict(os.environ, OS_CLOUD=cloud)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "plan", str(manifest)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"reconciler plan exited {status}")
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
