@@ -40,3 +40,8 @@ schemas: $(VENV)/.installed-sandbox
 
 clean: sandbox-down
 	rm -rf $(VENV) $(SANDBOX_DIR)
+
+# Benchmarks (not part of make test): seeds a separate sandbox (.sandbox-bench) once,
+# then measures every scenario side by side; BENCH_ARGS=--quick for 1,000 images only.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)

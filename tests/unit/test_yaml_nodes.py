@@ -1,0 +1,48 @@
+"""The two composers (ruamel.yaml's C parser and its pure-Python round-trip composer)
+give the same values and positions; hostile nesting never crashes the process."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.manifests import yaml_nodes
+from reconciler.manifests.yaml_nodes import YamlProblem, parse_documents
+
+SAMPLES = [
+    "version: 1\nimages:\n  - name: a\n    min_disk: 010\n    properties:\n"
+    "      v: 20.10\n      w: 010\n      x: yes\n      y: no\n      z: false\n      n: ~\n",
+    "a: &x [1, 2.5, true, null, 'q', \"d\", 0x1F, 0o17, .inf, -.inf, 1e3, +1]\nb: *x\n",
+    "block: |\n  line one\n  line two\nfolded: >\n  a\n  b\nlast: x\n",
+    "---\nfirst: 1\n---\n# comment only\n---\nthird: [a, {b: c}]\n",
+    "on: off\nyes: no\nTrue: FALSE\n",
+]
+
+
+def _walk(doc: yaml_nodes.Document) -> tuple[object, dict[object, object], dict[object, object]]:
+    return doc.value, dict(doc.values), dict(doc.keys)
+
+
+@pytest.mark.skipif(yaml_nodes.CParser is None, reason="ruamel.yaml.clib is a dependency")
+@pytest.mark.parametrize("text", SAMPLES)
+def test_c_and_pure_composers_agree(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = [_walk(d) for d in parse_documents(text)]
+    monkeypatch.setattr(yaml_nodes, "CParser", None)
+    slow = [_walk(d) for d in parse_documents(text)]
+    assert fast == slow
+
+
+def test_yaml_12_core_schema() -> None:
+    [doc] = parse_documents("a: yes\nb: no\nc: on\nd: 010\ne: 0o10\nf: True\ng: 1_000\n")
+    assert doc.value == {"a": "yes", "b": "no", "c": "on", "d": 10, "e": 8, "f": True, "g": "1_000"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "".join("  " * i + f"k{i}:\n" for i in range(2000)),
+    ],
+)
+def test_absurd_nesting_is_a_clean_error(text: str) -> None:
+    with pytest.raises(YamlProblem, match="nesting deeper than"):
+        parse_documents(text)
