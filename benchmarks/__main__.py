@@ -59,6 +59,10 @@ def main() -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
+    def save() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
     plan_manifests: dict[str, Path] = {}
     for name, (cloud, count) in sets.items():
         connection = connect(CloudOptions(cloud=cloud))
@@ -97,6 +101,8 @@ def main() -> int:
             "listing_pages": math.ceil(visible / 1000) + (1 if visible % 1000 == 0 else 0),
         }
 
+    save()
+
     # 2. apply vs the physical limit (1,000 changed images)
     cloud = SETS["small"][0]
     ids = [i["id"] for i in live_images(cloud, "small")]
@@ -118,6 +124,8 @@ def main() -> int:
             "requests": tool["requests"],
             "changed": tool["changed"],
         }
+
+    save()
 
     # 3. the ways users do it today
     log("openstacksdk find_image loop (plan job, 1,000 images)")
@@ -143,8 +151,7 @@ def main() -> int:
         results.setdefault("offline", {})[str(count)] = scenarios.offline(count)
 
     results["runner_s"] = time.perf_counter() - started
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    save()
     print(table(results))
     log(f"results: {args.out} ({results['runner_s']:.0f}s)")
     return 0

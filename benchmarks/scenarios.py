@@ -19,7 +19,7 @@ import requests
 
 from reconciler.apply import Applier
 from reconciler.cloud.auth import CloudOptions, connect
-from reconciler.cloud.glance import GlanceClient
+from reconciler.cloud.glance import GlanceClient, RetryPolicy
 from reconciler.diff import LiveCatalog, diff
 from reconciler.journal import Journal
 from reconciler.live import read_catalog
@@ -143,15 +143,17 @@ def bare_patch(cloud: str, image_ids: list[str], value: str, parallelism: int) -
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=parallelism)
     local.mount("http://", adapter)
 
+    policy = RetryPolicy()
+
     def one(image_id: str) -> None:
-        body = [{"op": "replace", "path": "/bench_rev", "value": value}]
-        for _attempt in range(30):  # the same sqlite "database is locked" the tool survives
+        # `add` overwrites in the v2.1 patch format, so a resend after a 500 that was in
+        # fact committed is harmless; same backoff as the tool, for the same sqlite fault.
+        body = [{"op": "add", "path": "/bench_rev", "value": value}]
+        for attempt in range(40):
             response = local.patch(f"{endpoint}/v2/images/{image_id}", json=body, timeout=120)
             if response.status_code < 400:
                 return
-            if response.status_code == 409:  # a 500 after commit, then the retry saw it
-                return
-            time.sleep(0.1)
+            time.sleep(policy.delay(min(attempt, 6)))
         raise RuntimeError(f"PATCH {image_id}: {response.status_code}")
 
     start = time.perf_counter()

@@ -1,5 +1,6 @@
-"""The apply journal: JSON lines appended, flushed and fsynced before every write, so a
-run killed at any point can be undone (`reconciler rollback JOURNAL`). File I/O only.
+"""The apply journal: JSON lines appended and flushed, and fsynced before every write
+to the cloud, so a run killed at any point can be undone (`reconciler rollback
+JOURNAL`). File I/O only.
 
 Records (one JSON object per line, `type` first):
 - `run`: run id, start time, target (no credentials).
@@ -40,18 +41,23 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = 0
 
-    def write(self, record_type: str, **fields: Any) -> None:
+    def write(self, record_type: str, *, durable: bool = False, **fields: Any) -> None:
+        """Append one record. Only `begin` records must reach the disk before the write
+        they announce (durable=True fsyncs, which also covers every earlier record);
+        losing a later `done`/`end` in a crash is safe, since rollback then undoes the
+        step, judged against the image as it is."""
         line = json.dumps({"type": record_type, **fields}, separators=(",", ":"), default=str)
         with self._lock:
             self._handle.write(line + "\n")
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            if durable:
+                os.fsync(self._handle.fileno())
 
     def begin(self, image_id: str, kind: str, payload: dict[str, Any]) -> int:
         with self._lock:
             self._seq += 1
             seq = self._seq
-        self.write("begin", seq=seq, image=image_id, kind=kind, step=payload)
+        self.write("begin", durable=True, seq=seq, image=image_id, kind=kind, step=payload)
         return seq
 
     def close(self) -> None:
