@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from reconciler.apply import Applier
+from reconciler.cli.options import make_plan
 from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
 from reconciler.diff import LiveCatalog, diff
@@ -80,15 +81,13 @@ def bare_listing(cloud: str) -> Callable[[], int]:
 
 
 def tool_plan(cloud: str, manifest: Path) -> Callable[[], Plan]:
-    """The tool's plan pipeline in-process: load, authenticate, read, diff, render."""
+    """The tool's plan pipeline in-process, as `reconciler plan` runs it: load the
+    manifests while authenticating and listing, diff, render."""
 
     def run() -> Plan:
-        desired = load([manifest])
-        counted = Counted(cloud)
-        catalog = read_catalog(counted.client, desired)
-        plan = diff(desired, catalog, counted.connection.target)
+        plan, client = make_plan([manifest], CloudOptions(cloud=cloud), prune=False)
         render_text(plan)
-        run.last_requests = counted.glance_requests  # type: ignore[attr-defined]
+        run.last_requests = client.requests_sent  # type: ignore[attr-defined]
         return plan
 
     return run

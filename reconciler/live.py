@@ -10,6 +10,7 @@ per-image GET for listed images.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.cloud.glance import GlanceClient
 from reconciler.diff import LiveCatalog, match
@@ -17,12 +18,27 @@ from reconciler.manifests.models import DesiredImage
 from reconciler.views import LiveImage
 
 
-def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveCatalog:
+def list_images(client: GlanceClient) -> dict[str, LiveImage]:
+    """Both listings (default and hidden), fetched concurrently, by image id."""
+    with ThreadPoolExecutor(2) as pool:
+        listings = list(
+            pool.map(
+                lambda filters: list(client.list_images(**filters)), ({}, {"os_hidden": "true"})
+            )
+        )
     images: dict[str, LiveImage] = {}
-    for listing in (client.list_images(), client.list_images(os_hidden="true")):
+    for listing in listings:
         for raw in listing:
             image = LiveImage.from_api(raw)
             images[image.id] = image
+    return images
+
+
+def complete_catalog(
+    client: GlanceClient, images: dict[str, LiveImage], desired: Sequence[DesiredImage]
+) -> LiveCatalog:
+    """Add what the listings cannot give: images pinned by id that were not listed, and
+    the members of images whose entry declares `members`."""
     for entry in desired:
         if entry.id is not None and entry.id not in images:
             pinned = client.find_image(entry.id)
@@ -37,6 +53,10 @@ def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveC
             if isinstance(found, LiveImage) and found.members is None:
                 found.members = read_members(client, found)
     return catalog
+
+
+def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveCatalog:
+    return complete_catalog(client, list_images(client), desired)
 
 
 def read_members(client: GlanceClient, image: LiveImage) -> tuple[str, ...]:

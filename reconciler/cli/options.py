@@ -3,6 +3,7 @@ share (load manifests, connect, read live state, diff)."""
 
 from __future__ import annotations
 
+import threading
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import typer
 from reconciler.cloud.auth import CloudOptions, Connection, connect
 from reconciler.cloud.glance import GlanceClient
 from reconciler.diff import diff
-from reconciler.live import read_catalog
+from reconciler.live import complete_catalog, list_images
 from reconciler.manifests.loader import load
 from reconciler.plan import Plan
 
@@ -59,9 +60,30 @@ def glance_client(connection: Connection, timeout: float) -> GlanceClient:
 
 
 def make_plan(paths: list[Path], options: CloudOptions, prune: bool) -> tuple[Plan, GlanceClient]:
-    """Manifests -> live state -> plan, the read-only half every command shares."""
+    """Manifests -> live state -> plan, the read-only half every command shares.
+
+    Authentication and the listings (network waits) run in a background thread while
+    this one loads the manifests (CPU), so a plan costs about the larger of the two,
+    not their sum. The thread is a daemon: a manifest error exits at once.
+    """
+    fetched: dict[str, object] = {}
+
+    def fetch() -> None:
+        try:
+            connection = connect(options)
+            client = glance_client(connection, options.timeout)
+            fetched.update(connection=connection, client=client, images=list_images(client))
+        except BaseException as err:
+            fetched["error"] = err
+
+    worker = threading.Thread(target=fetch, name="reconciler-fetch", daemon=True)
+    worker.start()
     desired = load(paths)
-    connection = connect(options)
-    client = glance_client(connection, options.timeout)
-    catalog = read_catalog(client, desired)
+    worker.join()
+    if "error" in fetched:
+        raise fetched["error"]  # type: ignore[misc]
+    connection = fetched["connection"]
+    client = fetched["client"]
+    assert isinstance(connection, Connection) and isinstance(client, GlanceClient)
+    catalog = complete_catalog(client, fetched["images"], desired)  # type: ignore[arg-type]
     return diff(desired, catalog, connection.target, prune=prune), client

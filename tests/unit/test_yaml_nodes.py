@@ -18,8 +18,20 @@ SAMPLES = [
 ]
 
 
-def _walk(doc: yaml_nodes.Document) -> tuple[object, dict[object, object], dict[object, object]]:
-    return doc.value, dict(doc.values), dict(doc.keys)
+def _paths(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*path, index))
+    return found
+
+
+def _walk(doc: yaml_nodes.Document) -> tuple[object, list[object]]:
+    positions = [(p, doc.where(p), doc.where(p, key=True)) for p in _paths(doc.value)]  # type: ignore[arg-type]
+    return doc.value, positions
 
 
 @pytest.mark.skipif(yaml_nodes.CParser is None, reason="ruamel.yaml.clib is a dependency")
