@@ -9,13 +9,12 @@ the image's management record and no manifest sets it any more.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler import gcpause
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import (
     ABSENT,
@@ -261,22 +260,9 @@ def diff(
     prune: bool = False,
 ) -> Plan:
     """The plan: one ImagePlan per desired image, then the orphans (sorted by name)."""
-    with _cyclic_gc_paused():
+    # Acyclic values only: see reconciler.gcpause (about 30% of the CPU at 100k images).
+    with gcpause.paused():
         return _diff(desired, live, target, prune)
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """The diff builds only acyclic immutable values, which reference counting frees;
-    pausing the cyclic collector saves its repeated walks over a large live catalog
-    (about 30% of the diff's CPU time at 100,000 images)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _diff(desired: Sequence[DesiredImage], live: LiveCatalog, target: Target, prune: bool) -> Plan:

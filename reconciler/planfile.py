@@ -178,8 +178,21 @@ def plan_from_dict(data: Any) -> Plan:
     return Plan(Target(t.cloud, t.region, t.project_id, t.image_endpoint), tuple(images))
 
 
+def dumps(plan: Plan) -> str:
+    """The plan document as text: one image per line inside an indented frame. Each
+    line goes through json's C encoder (`indent` would force the pure-Python one, 60
+    times slower on large catalogs), and a plan stays readable and diffable."""
+    data = plan_to_dict(plan)
+    images = data.pop("images")
+    frame = json.dumps(data, indent=2, ensure_ascii=False)
+    if not images:
+        return frame[:-2] + ',\n  "images": []\n}\n'
+    lines = ",\n    ".join(json.dumps(image, ensure_ascii=False) for image in images)
+    return frame[:-2] + f',\n  "images": [\n    {lines}\n  ]\n}}\n'
+
+
 def save(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(plan_to_dict(plan), indent=2, sort_keys=False) + "\n")
+    path.write_text(dumps(plan))
 
 
 def read(path: Path) -> Plan:

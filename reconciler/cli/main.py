@@ -8,7 +8,7 @@ import sys
 import click
 import typer
 
-from reconciler import __version__
+from reconciler import __version__, gcpause
 from reconciler.cli import apply_cmd, plan_cmd, sandbox_cmd
 from reconciler.cli.console import SETTINGS, stderr_console
 from reconciler.errors import ManifestError, ReconcilerError
@@ -53,7 +53,8 @@ def main() -> None:
 def run() -> int:
     """Run the app; every failure ends here as one line on stderr and an exit code."""
     try:
-        code = app(standalone_mode=False)
+        with gcpause.paused():
+            code = app(standalone_mode=False)
     except click.ClickException as err:
         # Usage errors exit 1, not click's 2: 2 means "changes" with --detailed-exitcode.
         err.show()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from reconciler.plan import Plan
-from reconciler.planfile import plan_to_dict
+from reconciler.planfile import dumps
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n"
+    return dumps(plan)
