@@ -4,8 +4,8 @@ Per image, the plan runs as a small transaction (see `reconciler.steps` for the 
 1. re-read the image and compare its fingerprint with the plan's; a changed image is
    skipped as `stale` (Glance has no ETag or conditional PATCH, so this re-read right
    before writing is the only guard);
-2. journal the original state, then each step and its outcome (fsynced) before and
-   after sending it;
+2. journal the original state, then each step before sending it (on disk before the
+   write) and its outcome after;
 3. on a refused or failed step (403, or 409/413/5xx left after retries), undo the steps
    already done, newest first, read the image back and compare it with the original:
    `rolled_back` when equal, `rollback_failed` (with what is left changed) when not;
@@ -29,7 +29,7 @@ import jsonpatch
 
 from reconciler.cloud.glance import GlanceClient, ResponseLost
 from reconciler.errors import CloudError, Conflict, NotFound, ServerError
-from reconciler.journal import Journal
+from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
 from reconciler.steps import CREATE, DELETE, Step, send, send_remaining, steps_for, undo
@@ -341,12 +341,16 @@ class Applier:
 __all__ = ["CREATE", "DELETE", "Applier", "ApplyReport", "ImageResult", "Status"]
 
 
-def roll_back_journal(client: GlanceClient, journal: Journal, path_records: Any) -> ApplyReport:
+def roll_back_journal(
+    client: GlanceClient,
+    journal: Journal,
+    records: tuple[dict[str, Any] | None, dict[str, ImageHistory]],
+) -> ApplyReport:
     """Undo what a run recorded in its journal (a run killed half-way, say): every step
     that may have happened and was not undone, newest first per image; then compare each
     image with its original. Undone steps are appended to the journal, so a second
     rollback is a no-op."""
-    _run, images = path_records
+    _run, images = records
     results = []
     for image_id, history in images.items():
         problems = []
