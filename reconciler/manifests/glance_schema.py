@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -28,11 +28,19 @@ class ImageSchema:
         props: dict[str, Any] = self.raw.get("properties", {})
         return props
 
-    def read_only(self) -> frozenset[str]:
+    @cached_property
+    def read_only_names(self) -> frozenset[str]:
         return frozenset(k for k, v in self.properties.items() if v.get("readOnly"))
 
-    def core(self) -> frozenset[str]:
+    @cached_property
+    def core_names(self) -> frozenset[str]:
         return frozenset(self.properties) | CORE_ATTRIBUTES
+
+    def read_only(self) -> frozenset[str]:
+        return self.read_only_names
+
+    def core(self) -> frozenset[str]:
+        return self.core_names
 
     def enum(self, attribute: str) -> list[Any] | None:
         values = self.properties.get(attribute, {}).get("enum")

@@ -2,9 +2,9 @@
 
 Works on ruamel.yaml's composed node graph (nothing is constructed), so no tag can run
 code, every scalar keeps its exact source text, and aliases are counted: a document that
-expands past `MAX_NODES` (an alias bomb) or nests past `MAX_DEPTH` is refused with a
-clean error. Plain scalars are resolved here with the YAML 1.2 core schema (`yes`, `no`,
-`on` stay strings; `010` is the integer 10 for core fields and the text "010" for
+expands past what its text could hold without aliases (an alias bomb) or nests past
+`MAX_DEPTH` is refused with a clean error. Plain scalars are resolved here with the YAML
+1.2 core schema (`yes`, `no`, `on` stay strings; `010` is the integer 10 for core fields and the text "010" for
 properties).
 
 Composing uses ruamel.yaml's C parser (ruamel.yaml.clib, libyaml) when it is installed:
@@ -40,6 +40,9 @@ _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _INDENTS = re.compile(r"^ +", re.M)
 
 # YAML 1.2 core schema, for plain (unquoted) scalars.
+_NUMBER_START = frozenset("0123456789+-.")
+_NULL_START = frozenset(("", "~", "n", "N"))
+_BOOL_START = frozenset("tTfF")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
@@ -48,7 +51,9 @@ _FLOAT = re.compile(
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 
-MAX_NODES = 200_000
+# Without aliases a value costs at least two characters of source (`a,` in a flow list);
+# a document whose values outnumber its text by more than that is an alias expansion.
+MIN_NODE_BUDGET = 10_000
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
@@ -118,15 +123,19 @@ def _position(node: Node) -> Position:
 
 
 def resolve_plain(text: str) -> str:
-    """The YAML 1.2 core-schema tag of a plain scalar's text."""
-    if _NULL.match(text):
+    """The YAML 1.2 core-schema tag of a plain scalar's text. Most manifest scalars
+    are words, so the first character settles them without a regular expression."""
+    first = text[:1]
+    if first in _NUMBER_START:
+        if _INT.match(text):
+            return INT
+        if _FLOAT.match(text):
+            return FLOAT
+        return STR
+    if first in _NULL_START and _NULL.match(text):
         return NULL
-    if _BOOL.match(text):
+    if first in _BOOL_START and _BOOL.match(text):
         return BOOL
-    if _INT.match(text):
-        return INT
-    if _FLOAT.match(text):
-        return FLOAT
     return STR
 
 
@@ -172,8 +181,9 @@ def scalar_value(tag: str, text: str) -> Any:
 class _Builder:
     """Turns one composed document into values (positions stay in the nodes)."""
 
-    def __init__(self, text_paths: tuple[str, ...]) -> None:
+    def __init__(self, text_paths: tuple[str, ...], budget: int) -> None:
         self.visited = 0
+        self.budget = budget
         # Values under a mapping key named in text_paths (e.g. "properties") keep their
         # exact source text: `20.10` stays "20.10". `null` and `false` stay None/False.
         self.text_paths = text_paths
@@ -183,9 +193,10 @@ class _Builder:
 
     def _value(self, node: Node, depth: int, as_text: bool) -> Any:
         self.visited += 1
-        if self.visited > MAX_NODES:
+        if self.visited > self.budget:
             raise YamlProblem(
-                f"document expands to more than {MAX_NODES} values (too many aliases?)",
+                f"document expands to more than {self.budget} values, more than its text "
+                "can hold (too many aliases?)",
                 _position(node),
             )
         if depth > MAX_DEPTH:
@@ -281,5 +292,6 @@ def parse_documents(text: str, text_paths: tuple[str, ...] = ("properties",)) ->
     for node in nodes:
         if node is None or (isinstance(node, ScalarNode) and node_tag(node) == NULL):
             continue
-        documents.append(_Builder(text_paths).build(node))
+        budget = MIN_NODE_BUDGET + len(text) // 2
+        documents.append(_Builder(text_paths, budget).build(node))
     return documents
