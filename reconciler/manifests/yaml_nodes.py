@@ -4,8 +4,8 @@ Works on ruamel.yaml's composed node graph (nothing is constructed), so no tag c
 code, every scalar keeps its exact source text, and aliases are counted: a document that
 expands past what its text could hold without aliases (an alias bomb) or nests past
 `MAX_DEPTH` is refused with a clean error. Plain scalars are resolved here with the YAML
-1.2 core schema (`yes`, `no`, `on` stay strings; `010` is the integer 10 for core fields and the text "010" for
-properties).
+1.2 core schema (`yes`, `no`, `on` stay strings; `010` is the integer 10 for core fields
+and the text "010" for properties).
 
 Composing uses ruamel.yaml's C parser (ruamel.yaml.clib, libyaml) when it is installed:
 about 20 times faster than the pure-Python round-trip composer (1,000 image entries,
