@@ -42,6 +42,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sandbox-dir", type=Path, default=ROOT / ".sandbox-bench")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
+    parser.add_argument(
+        "--scenarios",
+        default="plan,apply,peers,offline",
+        help="comma-separated subset; results are merged into --out (peers reuses the "
+        "plan and apply figures already there)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     work = ROOT / "out" / "bench"
@@ -50,14 +56,16 @@ def main() -> int:
     up = manager.up(args.sandbox_dir, log=log)
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(up.clouds_file)
     sets = {"small": SETS["small"]} if args.quick else SETS
-    results: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
     }
+    chosen = set(args.scenarios.split(","))
+    results: dict[str, Any] = {}
+    if args.out.exists() and chosen != {"plan", "apply", "peers", "offline"}:
+        results = json.loads(args.out.read_text())
+    results.update(machine=machine, date=datetime.now(UTC).isoformat(timespec="seconds"))
 
     def save() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +86,7 @@ def main() -> int:
         results.setdefault("sets", {})[name] = {"images": len(entries), "changed": changed}
 
     # 1. plan vs the physical limit
-    for name, (cloud, _count) in sets.items():
+    for name, (cloud, _count) in sets.items() if "plan" in chosen else ():
         log(f"plan vs listing limit: {name}")
         limit = scenarios.bare_listing(cloud)
         tool = scenarios.tool_plan(cloud, plan_manifests[name])
@@ -107,7 +115,7 @@ def main() -> int:
     cloud = SETS["small"][0]
     ids = [i["id"] for i in live_images(cloud, "small")]
     stamp = str(int(time.time()))
-    for parallelism in (4, 8):
+    for parallelism in (4, 8) if "apply" in chosen else ():
         log(f"apply vs PATCH limit at parallelism {parallelism}")
         t_limit = scenarios.bare_patch(cloud, ids, f"bare-{stamp}-{parallelism}", parallelism)
         entries = [manifests.entry(i) for i in live_images(cloud, "small")]
@@ -128,6 +136,25 @@ def main() -> int:
     save()
 
     # 3. the ways users do it today
+    if "peers" in chosen:
+        peers(results, plan_manifests, cloud, ids, stamp)
+        save()
+
+    # 4. offline diff and renderers
+    for count in (10_000, 100_000) if "offline" in chosen else ():
+        log(f"offline diff + render, {count} synthetic images")
+        results.setdefault("offline", {})[str(count)] = scenarios.offline(count)
+
+    results["runner_s"] = time.perf_counter() - started
+    save()
+    print(table(results))
+    log(f"results: {args.out} ({results['runner_s']:.0f}s)")
+    return 0
+
+
+def peers(
+    results: dict[str, Any], plan_manifests: dict[str, Path], cloud: str, ids: list[str], stamp: str
+) -> None:
     log("openstacksdk find_image loop (plan job, 1,000 images)")
     desired = load([plan_manifests["small"]])
     t_sdk = scenarios.median_time(scenarios.sdk_plan_loop(cloud, desired), 1)
@@ -144,17 +171,6 @@ def main() -> int:
         "tool_plan_apply_s": plan_small + apply_small,
         "cli_speedup": per_call * len(ids) / (plan_small + apply_small),
     }
-
-    # 4. offline diff and renderers
-    for count in (10_000, 100_000):
-        log(f"offline diff + render, {count} synthetic images")
-        results.setdefault("offline", {})[str(count)] = scenarios.offline(count)
-
-    results["runner_s"] = time.perf_counter() - started
-    save()
-    print(table(results))
-    log(f"results: {args.out} ({results['runner_s']:.0f}s)")
-    return 0
 
 
 def table(r: dict[str, Any]) -> str:

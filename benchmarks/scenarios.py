@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -221,8 +220,27 @@ def synthetic(count: int, changed_share: float = 0.01) -> tuple[list[DesiredImag
     return desired, LiveCatalog(tuple(live))
 
 
+PEAK_RSS = (
+    "import atexit, sys\n"
+    "def _peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    kb = status.split('VmHWM:')[1].split()[0]\n"
+    "    print(f'PEAK_RSS_KB={kb}', file=sys.stderr)\n"
+    "atexit.register(_peak)\n"
+)
+# VmHWM is the peak of this process's own memory since exec. ru_maxrss is not: a child
+# forked from a large parent starts its high-water mark at the parent's size.
+
+
+def _peak_mb(stderr: str) -> float:
+    for line in reversed(stderr.splitlines()):
+        if line.startswith("PEAK_RSS_KB="):
+            return int(line.split("=", 1)[1]) / 1024
+    raise RuntimeError(f"no peak RSS reported: {stderr[-300:]}")
+
+
 def offline_child(count: int) -> dict[str, float]:
-    """Run in a child process: CPU seconds of diff and of the renderers, peak RSS."""
+    """Run in a child process: CPU seconds of diff and of the renderers."""
     desired, catalog = synthetic(count)
     start = time.process_time()
     plan = diff(desired, catalog, Target(None, None, "p", None))
@@ -233,13 +251,11 @@ def offline_child(count: int) -> dict[str, float]:
         render_json(plan)
         render_markdown(plan)
     render_cpu = time.process_time() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "images": count,
         "changed": sum(1 for i in plan.images if i.has_changes),
         "diff_cpu_s": diff_cpu,
         "render_cpu_s": render_cpu,
-        "peak_rss_mb": rss_mb,
     }
 
 
@@ -248,7 +264,7 @@ def offline(count: int) -> dict[str, float]:
         [
             sys.executable,
             "-c",
-            f"import json; from benchmarks.scenarios import offline_child; "
+            PEAK_RSS + f"import json\nfrom benchmarks.scenarios import offline_child\n"
             f"print(json.dumps(offline_child({count})))",
         ],
         capture_output=True,
@@ -256,21 +272,26 @@ def offline(count: int) -> dict[str, float]:
         check=True,
     )
     result: dict[str, float] = json.loads(done.stdout)
+    result["peak_rss_mb"] = _peak_mb(done.stderr)
     return result
 
 
 def plan_peak_rss(cloud: str, manifest: Path) -> dict[str, float]:
-    """Peak RSS of the `reconciler plan` command itself (a child process)."""
+    """Wall time and peak RSS of the `reconciler plan` command itself."""
     env = dict(os.environ, OS_CLOUD=cloud)
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "plan", str(manifest)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    code = PEAK_RSS + (
+        "sys.argv = ['reconciler', 'plan', sys.argv[1]]\n"
+        "from reconciler.cli.main import main\nmain()\n"
     )
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(manifest)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"reconciler plan exited {status}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    if done.returncode != 0:
+        raise RuntimeError(f"reconciler plan exited {done.returncode}: {done.stderr[-300:]}")
+    return {"seconds": seconds, "peak_rss_mb": _peak_mb(done.stderr)}
