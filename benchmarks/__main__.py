@@ -45,8 +45,9 @@ def main() -> int:
     parser.add_argument(
         "--scenarios",
         default="plan,apply,peers,offline",
-        help="comma-separated subset; results are merged into --out (peers reuses the "
-        "plan and apply figures already there)",
+        help="comma-separated subset of plan,apply,peers,offline (and rss: only the CLI's "
+        "peak RSS); results are merged into --out (peers reuses the plan and apply "
+        "figures already there)",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -109,6 +110,10 @@ def main() -> int:
             "listing_pages": math.ceil(visible / 1000) + (1 if visible % 1000 == 0 else 0),
         }
 
+    for name, (cloud, _count) in sets.items() if "rss" in chosen else ():
+        log(f"reconciler plan CLI peak RSS: {name}")
+        rss = scenarios.plan_peak_rss(cloud, plan_manifests[name])
+        results["plan"][name].update(cli_s=rss["seconds"], cli_peak_rss_mb=rss["peak_rss_mb"])
     save()
 
     # 2. apply vs the physical limit (1,000 changed images)

@@ -20,18 +20,15 @@ from reconciler.views import LiveImage
 
 def list_images(client: GlanceClient) -> dict[str, LiveImage]:
     """Both listings (default and hidden), fetched concurrently, by image id."""
+
+    def views(filters: dict[str, str]) -> list[LiveImage]:
+        # Each page's raw JSON is turned into views and dropped before the next page:
+        # holding every raw page as well raised the plan's peak memory at 10,000 images.
+        return [LiveImage.from_api(raw) for raw in client.list_images(**filters)]
+
     with ThreadPoolExecutor(2) as pool:
-        listings = list(
-            pool.map(
-                lambda filters: list(client.list_images(**filters)), ({}, {"os_hidden": "true"})
-            )
-        )
-    images: dict[str, LiveImage] = {}
-    for listing in listings:
-        for raw in listing:
-            image = LiveImage.from_api(raw)
-            images[image.id] = image
-    return images
+        listings = list(pool.map(views, ({}, {"os_hidden": "true"})))
+    return {image.id: image for listing in listings for image in listing}
 
 
 def complete_catalog(
