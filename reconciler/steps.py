@@ -119,7 +119,7 @@ def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
             for key, value in body.items()
             if key != "id"
         ]
-        remaining = forward_ops(wanted, image_view(existing))
+        remaining = ops_towards(wanted, image_view(existing), "value")
         if remaining:
             client.patch_image(image_id, remaining)
     elif step.kind == DELETE:
@@ -135,24 +135,29 @@ def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
             client.remove_member(image_id, step.payload["member"])
     else:
         current = image_view(client.get_image(image_id))
-        remaining = forward_ops(step.payload["ops"], current)
+        remaining = ops_towards(step.payload["ops"], current, "value")
         if remaining:
             client.patch_image(image_id, remaining)
 
 
-def forward_ops(ops: list[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
-    """JSON-patch ops that bring every key the ops touch to its new value, skipping keys
-    that already have it."""
+def ops_towards(
+    ops: list[dict[str, Any]], current: dict[str, Any], side: str
+) -> list[dict[str, Any]]:
+    """JSON-patch ops that bring every key the ops touch to one side of them: "value"
+    (what they set: finishing a step) or "old" (what they replaced: undoing it),
+    skipping keys that are already there. A key is absent on the "value" side of a
+    remove and on the "old" side of an add."""
+    absent_op = "remove" if side == "value" else "add"
     needed: list[dict[str, Any]] = []
     for op in ops:
         key, path = unescape_pointer(op["path"]), op["path"]
-        if op["op"] == "remove":
+        if op["op"] == absent_op:
             if key in current:
                 needed.append({"op": "remove", "path": path})
         elif key not in current:
-            needed.append({"op": "add", "path": path, "value": op["value"]})
-        elif current[key] != op["value"]:
-            needed.append({"op": "replace", "path": path, "value": op["value"]})
+            needed.append({"op": "add", "path": path, "value": op[side]})
+        elif current[key] != op[side]:
+            needed.append({"op": "replace", "path": path, "value": op[side]})
     return needed
 
 
@@ -162,21 +167,6 @@ def current_members(client: GlanceClient, image_id: str) -> set[str]:
         return {m["member_id"] for m in client.list_members(image_id)}
     except (Forbidden, NotFound):
         return set()
-
-
-def restore_ops(ops: list[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
-    """JSON-patch ops that bring every key the ops touched back to its old value."""
-    restore: list[dict[str, Any]] = []
-    for op in ops:
-        key, path = unescape_pointer(op["path"]), op["path"]
-        if op["op"] == "add":  # the key did not exist before
-            if key in current:
-                restore.append({"op": "remove", "path": path})
-        elif key not in current:
-            restore.append({"op": "add", "path": path, "value": op["old"]})
-        elif current[key] != op["old"]:
-            restore.append({"op": "replace", "path": path, "value": op["old"]})
-    return restore
 
 
 def undo(client: GlanceClient, image_id: str, step: Step) -> None:
@@ -193,7 +183,7 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
             pass
     elif step.kind == PATCH:
         current = image_view(client.get_image(image_id))
-        ops = restore_ops(step.payload["ops"], current)
+        ops = ops_towards(step.payload["ops"], current, "old")
         if ops:
             client.patch_image(image_id, ops)
     elif step.kind == MEMBER_ADD:
