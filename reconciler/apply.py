@@ -88,12 +88,6 @@ class ApplyReport:
             counts[result.status.value] += 1
         return counts
 
-    @property
-    def all_applied(self) -> bool:
-        return all(r.status in (Status.APPLIED, Status.SKIPPED) for r in self.results) and not any(
-            r.status is Status.SKIPPED and r.action != "noop" for r in self.results
-        )
-
 
 def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Keys whose value differs, as `key: before -> after` (sorted)."""
