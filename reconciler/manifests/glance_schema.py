@@ -36,12 +36,6 @@ class ImageSchema:
     def core_names(self) -> frozenset[str]:
         return frozenset(self.properties) | CORE_ATTRIBUTES
 
-    def read_only(self) -> frozenset[str]:
-        return self.read_only_names
-
-    def core(self) -> frozenset[str]:
-        return self.core_names
-
     def enum(self, attribute: str) -> list[Any] | None:
         values = self.properties.get(attribute, {}).get("enum")
         return [v for v in values if v is not None] if values else None
@@ -81,7 +75,7 @@ def check_image(image: DesiredImage, schema: ImageSchema) -> list[tuple[tuple[st
     for tag in image.tags or ():
         if tag_max and len(tag) > tag_max:
             problems.append((("tags",), f"tag {tag[:20]!r}... is longer than {tag_max} characters"))
-    read_only, core_names = schema.read_only(), schema.core()
+    read_only, core_names = schema.read_only_names, schema.core_names
     for key, _value in image.properties:
         where = ("properties", key)
         if key in read_only:

@@ -164,7 +164,7 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
 def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[DesiredImage]:
     """All desired images of the manifests, or ManifestError with every problem."""
     schema = schema or snapshot()
-    read_only = schema.read_only()
+    read_only = schema.read_only_names
     files, problems = manifest_files(paths)
     images: list[DesiredImage] = []
     first_name: dict[str, str] = {}
