@@ -118,7 +118,7 @@ class Applier:
 
     def run(self, plan: Plan) -> ApplyReport:
         self.journal.write("run", run_id=str(uuid.uuid4()), target=plan.target.__dict__)
-        work = [image for image in plan.images if image.has_changes]
+        work = [image for image in plan.images if image.has_work]
         skipped = [
             ImageResult(i.name, i.id, str(i.action), Status.SKIPPED, i.error or "")
             for i in plan.images

@@ -195,9 +195,12 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         )
     activation = _activation(desired.deactivated, live.status)
     changing = bool(ops) or bool(members) or activation is not None
+    action = Action.UPDATE if changing else Action.NOOP
+    if changing and not members and activation is None and _record_only(ops):
+        action = Action.ADOPT
     return ImagePlan(
         name=desired.name,
-        action=Action.UPDATE if changing else Action.NOOP,
+        action=action,
         id=live.id,
         source=desired.source,
         owner=live.owner,
@@ -211,6 +214,15 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         # Only a change needs the stale check; unchanged images skip the digest.
         fingerprint=live.fingerprint if changing else None,
     )
+
+
+_RECORD_PATH = escape_pointer(MANAGED_RECORD)
+
+
+def _record_only(ops: Sequence[PatchOp]) -> bool:
+    """The image already is as desired; only the management record is to be written
+    (an image made by hand or by `import`, adopted on its first apply)."""
+    return all(op.path == _RECORD_PATH for op in ops)
 
 
 def _activation(deactivated: bool | None, status: str | None) -> Activation | None:

@@ -28,6 +28,7 @@ class Activation(StrEnum):
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    ADOPT = "adopt"  # metadata already as desired; apply only writes the management record
     NOOP = "noop"
     DELETE = "delete"  # an orphan, only with --prune
     ORPHAN = "orphan"  # managed by the tool, in no manifest; reported, not touched
@@ -106,7 +107,13 @@ class ImagePlan:
 
     @property
     def has_changes(self) -> bool:
+        """Changes the image's metadata (what `--detailed-exitcode` reports)."""
         return self.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
+
+    @property
+    def has_work(self) -> bool:
+        """`apply` writes something: a change, or adopting an image (its record)."""
+        return self.has_changes or self.action is Action.ADOPT
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,8 @@ class Plan:
             "create": counts[Action.CREATE],
             "update": counts[Action.UPDATE],
             "delete": counts[Action.DELETE],
-            "unchanged": counts[Action.NOOP],
+            "unchanged": counts[Action.NOOP] + counts[Action.ADOPT],
+            "adopt": counts[Action.ADOPT],
             "orphaned": counts[Action.ORPHAN],
             "errors": counts[Action.ERROR],
         }
@@ -139,6 +147,10 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(image.has_changes for image in self.images)
+
+    @property
+    def has_work(self) -> bool:
+        return any(image.has_work for image in self.images)
 
     @property
     def has_errors(self) -> bool:

@@ -151,7 +151,7 @@ def plan_from_dict(data: Any) -> Plan:
         ) from None
     images = []
     for item in model.images:
-        if item.action in (Action.UPDATE, Action.DELETE) and (not item.id or not item.fingerprint):
+        if item.action in (Action.UPDATE, Action.ADOPT, Action.DELETE) and (not item.id or not item.fingerprint):
             raise PlanFileError(
                 f"not a valid plan file: image {item.name!r} to {item.action} "
                 "has no id or fingerprint"

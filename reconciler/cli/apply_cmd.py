@@ -115,9 +115,9 @@ def apply(
         plan, client = make_plan(paths, options, prune)
         if fmt is ReportFormat.text:
             stdout_console().print(render_text(plan), end="")
-        if plan.has_changes and not auto_approve:
+        if plan.has_work and not auto_approve:
             _confirm()
-    if not plan.has_changes:
+    if not plan.has_work:
         if fmt is ReportFormat.json:
             print(render_json(ApplyReport((), None)), end="")
         else:
@@ -139,7 +139,7 @@ def _run(
     plan: Plan, client: Any, journal_path: Path | None, parallelism: int, fmt: ReportFormat
 ) -> ApplyReport:
     journal = Journal(journal_path or default_path())
-    total = sum(1 for image in plan.images if image.has_changes)
+    total = sum(1 for image in plan.images if image.has_work)
     show_progress = fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
     progress = Progress(
         TextColumn("applying"),

@@ -69,7 +69,15 @@ def describe(image: ImagePlan) -> list[Line]:
     return lines
 
 
-SYMBOLS = {"create": "+", "update": "~", "delete": "-", "noop": " ", "orphan": "?", "error": "!"}
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "adopt": "#",
+    "delete": "-",
+    "noop": " ",
+    "orphan": "?",
+    "error": "!",
+}
 
 
 def summary_line(summary: dict[str, int]) -> str:
@@ -77,6 +85,11 @@ def summary_line(summary: dict[str, int]) -> str:
         f"Plan: {summary['create']} to create, {summary['update']} to update, "
         f"{summary['delete']} to delete, {summary['unchanged']} unchanged."
     )
+    if summary.get("adopt"):
+        line += (
+            f" {summary['adopt']} to adopt (metadata already as desired; apply records "
+            "that the tool manages them)."
+        )
     if summary.get("orphaned"):
         line += f" {summary['orphaned']} orphaned (not in any manifest; --prune deletes them)."
     if summary.get("errors"):

@@ -125,6 +125,19 @@ def test_keys_with_slash_and_tilde_are_escaped() -> None:
     ]
 
 
+def test_image_as_desired_without_record_is_adopted_not_updated() -> None:
+    # Made by hand or imported: everything as the manifest says, no record yet.
+    image = live(os_distro="x")
+    result = plan_image(desired(properties={"os_distro": "x"}), image, PROJECT)
+    assert result.action is Action.ADOPT
+    assert [(str(o.op), o.path) for o in result.patch] == [("add", RECORD_PATH)]
+    assert result.fingerprint == image.fingerprint
+    assert result.has_work and not result.has_changes
+    # One real change besides the record makes it an ordinary update.
+    changed = plan_image(desired(properties={"os_distro": "y"}), image, PROJECT)
+    assert changed.action is Action.UPDATE
+
+
 def test_unchanged_image_is_noop_with_no_ops() -> None:
     image = live(os_distro="x", **{MANAGED_RECORD: record("os_distro")})
     result = plan_image(desired(properties={"os_distro": "x"}), image, PROJECT)

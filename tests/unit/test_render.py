@@ -92,6 +92,7 @@ def test_json_view_shape_and_round_trip(tmp_path: Path) -> None:
         "update": 2,
         "delete": 0,
         "unchanged": 1,
+        "adopt": 0,
         "orphaned": 0,
         "errors": 0,
     }
