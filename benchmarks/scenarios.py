@@ -18,7 +18,7 @@ import requests
 
 from reconciler import gcpause
 from reconciler.apply import Applier
-from reconciler.cli.options import make_plan
+from reconciler.cli.pipeline import make_plan
 from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
 from reconciler.diff import LiveCatalog, diff

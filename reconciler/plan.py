@@ -124,6 +124,7 @@ class Target:
     region: str | None
     project_id: str | None
     image_endpoint: str | None
+    name: str | None = None  # the target's name when the manifests declare targets
 
 
 @dataclass(frozen=True)

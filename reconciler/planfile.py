@@ -68,6 +68,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "region": target.region,
             "project_id": target.project_id,
             "image_endpoint": target.image_endpoint,
+            "name": target.name,
         },
         "images": [image_to_dict(image) for image in plan.images],
         "summary": plan.summary,
@@ -129,6 +130,7 @@ class _TargetModel(_Strict):
     region: str | None = None
     project_id: str | None = None
     image_endpoint: str | None = None
+    name: str | None = None
 
 
 class _PlanModel(_Strict):
@@ -151,7 +153,9 @@ def plan_from_dict(data: Any) -> Plan:
         ) from None
     images = []
     for item in model.images:
-        if item.action in (Action.UPDATE, Action.ADOPT, Action.DELETE) and (not item.id or not item.fingerprint):
+        if item.action in (Action.UPDATE, Action.ADOPT, Action.DELETE) and (
+            not item.id or not item.fingerprint
+        ):
             raise PlanFileError(
                 f"not a valid plan file: image {item.name!r} to {item.action} "
                 "has no id or fingerprint"
@@ -175,7 +179,7 @@ def plan_from_dict(data: Any) -> Plan:
             )
         )
     t = model.target
-    return Plan(Target(t.cloud, t.region, t.project_id, t.image_endpoint), tuple(images))
+    return Plan(Target(t.cloud, t.region, t.project_id, t.image_endpoint, t.name), tuple(images))
 
 
 def dumps(plan: Plan) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
@@ -15,22 +16,24 @@ from reconciler import planfile
 from reconciler.apply import Applier, ApplyReport, Status, roll_back_journal
 from reconciler.cli.console import SETTINGS, info, is_tty, stdout_console
 from reconciler.cli.options import (
+    Format,
     Insecure,
+    OnlyTargets,
     OsCacert,
     OsCloud,
     OsInterface,
     OsRegion,
+    TargetsFileOption,
     Timeout,
     cloud_options,
-    glance_client,
-    make_plan,
 )
+from reconciler.cli.pipeline import TargetResult, glance_client, plan_targets
+from reconciler.cli.plan_cmd import print_plans, report_failed
 from reconciler.cloud.auth import connect
 from reconciler.errors import PlanFileError, UsageError
 from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import Plan
 from reconciler.render.apply_report import render_json, render_table, summary_line
-from reconciler.render.text import render_text
 
 EXIT_PARTIAL = 3
 
@@ -80,6 +83,8 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Delete orphaned images (from manifests)."),
     fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
     journal_path: Path | None = typer.Option(None, "--journal", help="Journal file to write."),
+    targets_file: Path | None = TargetsFileOption,
+    only: list[str] = OnlyTargets,
     cloud: str | None = OsCloud,
     region: str | None = OsRegion,
     interface: str | None = OsInterface,
@@ -112,11 +117,11 @@ def apply(
                 "or apply a saved plan file"
             )
         options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
-        plan, client = make_plan(paths, options, prune)
-        if fmt is ReportFormat.text:
-            stdout_console().print(render_text(plan), end="")
-        if plan.has_work and not auto_approve:
-            _confirm()
+        results = plan_targets(paths, options, prune=prune, targets_file=targets_file, only=only)
+        if len(results) == 1 and results[0].error is not None:
+            raise results[0].error
+        _apply_targets(results, auto_approve, journal_path, parallelism, fmt)
+        return
     if not plan.has_work:
         if fmt is ReportFormat.json:
             print(render_json(ApplyReport((), None)), end="")
@@ -130,31 +135,89 @@ def apply(
         raise typer.Exit(code)
 
 
+def _apply_targets(
+    results: list[TargetResult],
+    auto_approve: bool,
+    journal_path: Path | None,
+    parallelism: int,
+    fmt: ReportFormat,
+) -> None:
+    """Plan shown, confirmed once, then every target applied concurrently with its own
+    journal; a target that could not be planned is reported and skipped."""
+    plans = [r.plan for r in results if r.plan is not None]
+    if fmt is ReportFormat.text:
+        print_plans(plans, Format.text)
+    failed = report_failed(results)
+    work = [r for r in results if r.plan is not None and r.plan.has_work]
+    if work and not auto_approve:
+        _confirm()
+    if not work:
+        if fmt is ReportFormat.json:
+            print(render_json(ApplyReport((), None)), end="")
+        else:
+            info("No changes. Nothing to apply.")
+        raise typer.Exit(1 if failed or any(p.has_errors for p in plans) else 0)
+    several = len(results) > 1
+    journals = {r.label: _journal_for(journal_path, r.label if several else None) for r in work}
+    with ThreadPoolExecutor(len(work)) as pool:
+        reports = list(
+            pool.map(
+                lambda r: _run(
+                    r.plan, r.client, journals[r.label], parallelism, fmt, progress=not several
+                ),
+                work,
+            )
+        )
+    codes = []
+    for result, report in zip(work, reports, strict=True):
+        _print_report(report, fmt, f"Apply: target {result.label}" if several else "Apply")
+        codes.append(_exit_code(report))
+    code = max(codes)
+    if failed:
+        code = max(code, EXIT_PARTIAL)
+    if code:
+        raise typer.Exit(code)
+
+
+def _journal_for(journal_path: Path | None, label: str | None) -> Path:
+    path = journal_path or default_path()
+    if label is None:
+        return path
+    return path.with_name(f"{path.stem}.{label}{path.suffix}")
+
+
 def _confirm() -> None:
     if not typer.confirm("Apply these changes?", default=False):
         raise typer.Exit(1)
 
 
 def _run(
-    plan: Plan, client: Any, journal_path: Path | None, parallelism: int, fmt: ReportFormat
+    plan: Plan | None,
+    client: Any,
+    journal_path: Path | None,
+    parallelism: int,
+    fmt: ReportFormat,
+    *,
+    progress: bool = True,
 ) -> ApplyReport:
+    assert plan is not None
     journal = Journal(journal_path or default_path())
     total = sum(1 for image in plan.images if image.has_work)
-    show_progress = fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
-    progress = Progress(
+    show_progress = progress and fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
+    bar = Progress(
         TextColumn("applying"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         transient=True,
     )
-    task = progress.add_task("", total=total)
+    task = bar.add_task("", total=total)
 
     def advance(result: Any) -> None:
-        progress.update(task, advance=1, description=f"{result.name}: {result.status}")
+        bar.update(task, advance=1, description=f"{result.name}: {result.status}")
 
     try:
-        with progress if show_progress else nullcontext():
+        with bar if show_progress else nullcontext():
             applier = Applier(
                 client,
                 journal,

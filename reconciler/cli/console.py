@@ -42,3 +42,8 @@ def info(message: str) -> None:
     """Progress chatter on stderr, silenced by --quiet."""
     if not SETTINGS.quiet:
         stderr_console().print(message, markup=False)
+
+
+def error(message: str) -> None:
+    """A problem that does not stop the command (one target of several failed, ...)."""
+    stderr_console().print(f"error: {message}", markup=False)

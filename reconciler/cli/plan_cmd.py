@@ -7,20 +7,21 @@ from pathlib import Path
 import typer
 
 from reconciler import planfile
-from reconciler.cli.console import info, stdout_console
+from reconciler.cli.console import error, info, stdout_console
 from reconciler.cli.options import (
     Format,
     Insecure,
+    OnlyTargets,
     OsCacert,
     OsCloud,
     OsInterface,
     OsRegion,
     Paths,
+    TargetsFileOption,
     Timeout,
     cloud_options,
-    glance_client,
-    make_plan,
 )
+from reconciler.cli.pipeline import TargetResult, glance_client, plan_targets
 from reconciler.cloud.auth import connect
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load, manifest_files
@@ -54,13 +55,37 @@ def validate(
     )
 
 
-def print_plan(plan: Plan, fmt: Format, show_unchanged: bool = False) -> None:
+def print_plans(plans: list[Plan], fmt: Format, show_unchanged: bool = False) -> None:
+    """One plan as before; several (one per target) one after the other, or as a JSON
+    array of plan documents."""
     if fmt is Format.json:
-        print(render_json(plan), end="")
-    elif fmt is Format.markdown:
-        print(render_markdown(plan), end="")
-    else:
-        stdout_console().print(render_text(plan, show_unchanged=show_unchanged), end="")
+        if len(plans) == 1 and plans[0].target.name is None:
+            print(render_json(plans[0]), end="")
+        else:
+            print("[\n" + ",\n".join(render_json(p).rstrip("\n") for p in plans) + "\n]")
+        return
+    for index, one in enumerate(plans):
+        if index:
+            print()
+        if fmt is Format.markdown:
+            print(render_markdown(one), end="")
+        else:
+            stdout_console().print(render_text(one, show_unchanged=show_unchanged), end="")
+
+
+def report_failed(results: list[TargetResult]) -> bool:
+    """Print one line per target that could not be planned; True if any."""
+    failed = [r for r in results if r.error is not None]
+    for result in failed:
+        error(f"target {result.label}: {result.error}")
+    return bool(failed)
+
+
+def out_path(out: Path, result: TargetResult, several: bool) -> Path:
+    """`plan.json` for one target; `plan.<target>.json` for each of several."""
+    if not several:
+        return out
+    return out.with_name(f"{out.stem}.{result.label}{out.suffix or '.json'}")
 
 
 def plan(
@@ -72,6 +97,8 @@ def plan(
     ),
     prune: bool = typer.Option(False, "--prune", help="Plan deleting orphaned images."),
     show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List noop images."),
+    targets_file: Path | None = TargetsFileOption,
+    only: list[str] = OnlyTargets,
     cloud: str | None = OsCloud,
     region: str | None = OsRegion,
     interface: str | None = OsInterface,
@@ -81,12 +108,19 @@ def plan(
 ) -> None:
     """Show what apply would change (reads only)."""
     options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
-    result, _client = make_plan(paths, options, prune)
-    print_plan(result, fmt, show_unchanged)
+    results = plan_targets(paths, options, prune=prune, targets_file=targets_file, only=only)
+    if len(results) == 1 and results[0].error is not None:
+        raise results[0].error
+    plans = [r.plan for r in results if r.plan is not None]
+    print_plans(plans, fmt, show_unchanged)
+    failed = report_failed(results)
     if out is not None:
-        planfile.save(result, out)
-        info(f"plan saved to {out}; apply it with: reconciler apply {out}")
-    if result.has_errors:
+        for result in results:
+            if result.plan is not None:
+                path = out_path(out, result, len(results) > 1)
+                planfile.save(result.plan, path)
+                info(f"plan saved to {path}; apply it with: reconciler apply {path}")
+    if failed or any(p.has_errors for p in plans):
         raise typer.Exit(1)
-    if detailed_exitcode and result.has_changes:
+    if detailed_exitcode and any(p.has_changes for p in plans):
         raise typer.Exit(2)

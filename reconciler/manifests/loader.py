@@ -21,6 +21,8 @@ from reconciler.manifests.models import (
     DesiredImage,
     ImageEntry,
     ManifestDocument,
+    TargetsFile,
+    TargetSpec,
     merge,
 )
 from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
@@ -32,6 +34,7 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "document": tuple(ManifestDocument.model_fields),
     "image": tuple(ImageEntry.model_fields),
     "defaults": tuple(Defaults.model_fields),
+    "target": tuple(TargetSpec.model_fields),
 }
 WRONG_TYPE_HINTS = {
     "string_type": "; quote it to make it a string",
@@ -68,7 +71,11 @@ def manifest_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
 def _label(loc: tuple[Any, ...]) -> str:
     """`images[0].tags[1]` -> `tags[1]`: the path inside the image entry or block."""
     parts = list(
-        loc[2:] if loc[:1] == ("images",) else loc[1:] if loc[:1] == ("defaults",) else loc
+        loc[2:]
+        if loc[:1] in (("images",), ("targets",))
+        else loc[1:]
+        if loc[:1] == ("defaults",)
+        else loc
     )
     label = ""
     for part in parts:
@@ -108,6 +115,8 @@ def _section(loc: tuple[Any, ...]) -> str:
         return "image"
     if loc and loc[0] == "defaults":
         return "defaults"
+    if loc and loc[0] == "targets" and len(loc) >= 2:
+        return "target"
     return "document"
 
 
@@ -196,7 +205,8 @@ def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[Desir
                 continue
             for index, entry in enumerate(model.images):
                 start = document.where(("images", index))
-                desired = merge(entry, model.defaults, f"{file}:{start.line}")
+                targets = tuple(model.targets) if model.targets else None
+                desired = merge(entry, model.defaults, f"{file}:{start.line}", targets)
                 for field_path, message in check_image(desired, schema):
                     where = document.where(("images", index, *field_path), key=True)
                     if where == start and field_path and model.defaults is not None:
@@ -230,3 +240,34 @@ def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[Desir
         problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
         raise ManifestError([str(p) for p in problems])
     return images
+
+
+def load_targets(path: Path) -> list[TargetSpec]:
+    """A `--targets` file's targets, or ManifestError with `file:line:col` problems."""
+    file = str(path)
+    try:
+        documents = parse_documents(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ManifestError([f"{file}:1:1: cannot read: {err.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ManifestError([f"{file}:1:1: not UTF-8 text"]) from None
+    except YamlProblem as err:
+        raise ManifestError([str(Problem(file, err.position, err.message))]) from None
+    if len(documents) != 1 or not isinstance(documents[0].value, dict):
+        raise ManifestError(
+            [f"{file}:1:1: a targets file is one mapping with version: 1 and targets:"]
+        )
+    document = documents[0]
+    try:
+        return list(TargetsFile.model_validate(document.value).targets)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            loc = tuple(error["loc"])
+            where = document.where(loc, key=error["type"] == "extra_forbidden")
+            problems.append(str(Problem(file, where, _describe(error, _section(loc), frozenset()))))
+        raise ManifestError(_unique_text(problems)) from None
+
+
+def _unique_text(lines: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(lines))

@@ -86,6 +86,37 @@ class ImageEntry(ImageFields):
     id: str | None = Field(None, pattern=UUID_PATTERN, description="Pin the live image by id.")
 
 
+class TargetSpec(BaseModel):
+    """A cloud and region the images go to (a clouds.yaml entry and a region name).
+    Left out, `cloud` and `region` come from the command line or OS_CLOUD and
+    OS_REGION_NAME."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="What reports and --target call it; default: the region, else the cloud.",
+    )
+    cloud: str | None = Field(None, min_length=1, description="clouds.yaml entry.")
+    region: str | None = Field(None, min_length=1, description="Region name.")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.region or self.cloud or "default"
+
+
+class TargetsFile(BaseModel):
+    """A `--targets` file: the targets every manifest without its own goes to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    version: Literal[1] = Field(description="The targets file format version.")
+    targets: list[TargetSpec] = Field(min_length=1)
+
+
 class ManifestDocument(BaseModel):
     """One YAML document of a manifest file."""
 
@@ -100,6 +131,14 @@ class ManifestDocument(BaseModel):
     )
 
     version: Literal[1] = Field(description="The manifest format version.")
+    targets: list[TargetSpec] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "The clouds/regions this document's images go to. Left out: every target "
+            "(those of other documents or --targets), or the command line's cloud."
+        ),
+    )
     defaults: Defaults | None = None
     images: list[ImageEntry] = Field(default_factory=list)
 
@@ -116,6 +155,7 @@ class DesiredImage:
     properties: tuple[tuple[str, str | None], ...] = ()  # None = remove
     members: tuple[str, ...] | None = None
     deactivated: bool | None = None
+    targets: tuple[TargetSpec, ...] | None = None  # None: every target
 
     # Derived when the value is built, so the diff's hot path only compares.
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -143,7 +183,12 @@ class DesiredImage:
 CORE_FIELDS: tuple[str, ...] = tuple(f for f in MANAGED_CORE if f != "name")
 
 
-def merge(entry: ImageEntry, defaults: Defaults | None, source: str) -> DesiredImage:
+def merge(
+    entry: ImageEntry,
+    defaults: Defaults | None,
+    source: str,
+    targets: tuple[TargetSpec, ...] | None = None,
+) -> DesiredImage:
     """Apply the defaults block to one entry (see the module docstring for the rules)."""
     base = defaults or Defaults()
     core: list[tuple[str, Any]] = [("name", entry.name)]
@@ -167,4 +212,5 @@ def merge(entry: ImageEntry, defaults: Defaults | None, source: str) -> DesiredI
         properties=tuple(sorted(properties.items())),
         members=tuple(sorted(set(members))) if members is not None else None,
         deactivated=deactivated,
+        targets=targets,
     )

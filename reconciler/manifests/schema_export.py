@@ -1,5 +1,6 @@
-"""Generate `schemas/manifest.schema.json` and `schemas/plan.schema.json` from the
-pydantic models, the single definition of both formats. File I/O (writes schemas/).
+"""Generate `schemas/manifest.schema.json`, `schemas/plan.schema.json` and
+`schemas/drift.schema.json` from the pydantic models, the single definition of each
+format. File I/O (writes schemas/).
 
 Run `make schemas` (or `python -m reconciler.manifests.schema_export`); a test fails
 when a committed schema is stale.
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reconciler.drift import drift_json_schema
 from reconciler.manifests.models import ManifestDocument
 from reconciler.planfile import plan_json_schema
 
@@ -33,6 +35,7 @@ def rendered() -> dict[str, str]:
     schemas = {
         "manifest.schema.json": manifest_schema(),
         "plan.schema.json": plan_json_schema(),
+        "drift.schema.json": drift_json_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 

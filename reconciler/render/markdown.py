@@ -13,8 +13,9 @@ def _cell(text: str) -> str:
 
 def render_markdown(plan: Plan) -> str:
     summary = plan.summary
+    name = plan.target.name
     lines = [
-        "### reconciler plan",
+        "### reconciler plan" + (f": target `{_cell(name)}`" if name else ""),
         "",
         f"**{summary_line(summary)}**",
         "",

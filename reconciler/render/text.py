@@ -24,8 +24,9 @@ def render_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
     out = Text()
     target = plan.target
     if target.image_endpoint:
+        named = f"{target.name}: " if target.name else ""
         out.append(
-            f"Target: cloud {target.cloud or '-'}, region {target.region or '-'}, "
+            f"Target: {named}cloud {target.cloud or '-'}, region {target.region or '-'}, "
             f"project {target.project_id or '-'}\n\n",
             style="dim",
         )

@@ -1,0 +1,120 @@
+"""The read-only half every cloud-facing command shares: load the manifests, resolve the
+targets, and per target connect, read the live images and diff. Network I/O (reads).
+
+Targets run concurrently, each with its own session; a target that fails (credentials,
+endpoint down) is reported in its result and does not stop the others.
+
+For the common single target (no targets declared, no --targets file), authentication
+and the listings start in a background thread while this one loads the manifests (CPU),
+so a plan costs about the larger of the two, not their sum.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from reconciler.cloud.auth import CloudOptions, Connection, connect
+from reconciler.cloud.glance import GlanceClient
+from reconciler.diff import LiveCatalog, diff
+from reconciler.errors import ReconcilerError
+from reconciler.live import complete_catalog, list_images
+from reconciler.manifests.loader import load, load_targets
+from reconciler.plan import Plan
+from reconciler.targets import TargetRun, resolve
+from reconciler.views import LiveImage
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's outcome: its plan, client and live catalog, or the error."""
+
+    run: TargetRun
+    plan: Plan | None = None
+    client: GlanceClient | None = None
+    catalog: LiveCatalog | None = None
+    error: ReconcilerError | None = None
+
+    @property
+    def label(self) -> str:
+        return self.run.name or "default"
+
+
+def glance_client(connection: Connection, timeout: float) -> GlanceClient:
+    return GlanceClient(connection.session, connection.image_endpoint, timeout=timeout)
+
+
+class _Fetch:
+    """Connect and list one target's images in a daemon thread."""
+
+    def __init__(self, options: CloudOptions) -> None:
+        self.options = options
+        self.connection: Connection | None = None
+        self.client: GlanceClient | None = None
+        self.images: dict[str, LiveImage] = {}
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="reconciler-fetch", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.connection = connect(self.options)
+            self.client = glance_client(self.connection, self.options.timeout)
+            self.images = list_images(self.client)
+        except BaseException as err:
+            self.error = err
+
+    def result(self) -> tuple[Connection, GlanceClient, dict[str, LiveImage]]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.connection is not None and self.client is not None
+        return self.connection, self.client, self.images
+
+
+def _finish(run: TargetRun, fetch: _Fetch, prune: bool) -> TargetResult:
+    try:
+        connection, client, images = fetch.result()
+        catalog = complete_catalog(client, images, run.images)
+        target = replace(connection.target, name=run.name)
+        plan = diff(run.images, catalog, target, prune=prune)
+    except ReconcilerError as err:
+        return TargetResult(run, error=err)
+    return TargetResult(run, plan=plan, client=client, catalog=catalog)
+
+
+def plan_targets(
+    paths: Sequence[Path],
+    options: CloudOptions,
+    *,
+    prune: bool = False,
+    targets_file: Path | None = None,
+    only: Sequence[str] = (),
+) -> list[TargetResult]:
+    """Every target's plan (or error), in the order the targets are declared."""
+    early = _Fetch(options) if targets_file is None and not only else None
+    desired = load(paths)
+    file_targets = load_targets(targets_file) if targets_file is not None else None
+    runs = resolve(desired, options, file_targets, only)
+    if early is not None and len(runs) == 1 and runs[0].options == options:
+        return [_finish(runs[0], early, prune)]
+    fetches = [_Fetch(run.options) for run in runs]
+    with ThreadPoolExecutor(max(1, len(runs))) as pool:
+        return list(pool.map(lambda run, fetch: _finish(run, fetch, prune), runs, fetches))
+
+
+def make_plan(paths: list[Path], options: CloudOptions, prune: bool) -> tuple[Plan, GlanceClient]:
+    """The single-target pipeline: its plan and client, or its error raised."""
+    results = plan_targets(paths, options, prune=prune)
+    if len(results) != 1:
+        raise ReconcilerError(
+            f"the manifests declare {len(results)} targets; this needs one (use --target)"
+        )
+    (result,) = results
+    if result.error is not None:
+        raise result.error
+    assert result.plan is not None and result.client is not None
+    return result.plan, result.client

@@ -1,0 +1,231 @@
+"""Plan (+ live catalog) -> drift report: what differs between Git and the cloud, per
+image and per field, as immutable pydantic values (the single definition of the
+`drift --format json` document, exported to `schemas/drift.schema.json`). Pure.
+
+Drift is read off the plan the diff already computes (without `--prune`): an image to
+update has drifted, an image to create is missing from the cloud, an orphan carries the
+tool's management record but is in no manifest. Images the tool would only adopt (write
+its record) are in sync: their metadata is as Git says. The management record itself is
+bookkeeping, never reported as a drifted field.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler import __version__
+from reconciler.plan import Action, ImagePlan, Op, PatchOp, Plan, Target
+from reconciler.views import MANAGED_CORE, MANAGED_RECORD, LiveImage
+
+FORMAT_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class State(StrEnum):
+    IN_SYNC = "in_sync"
+    DRIFTED = "drifted"
+    MISSING = "missing"  # in Git, not in the cloud
+    ORPHAN = "orphan"  # carries the management record, in no manifest
+    UNMANAGED = "unmanaged"  # the project's image, unknown to Git (with --unmanaged)
+    ERROR = "error"  # the entry could not be compared (ambiguous name, id not found)
+
+
+class FailOn(StrEnum):
+    """What makes `drift` exit 2."""
+
+    drift = "drift"  # drifted or missing images
+    orphans = "orphans"  # orphaned (and, with --unmanaged, unmanaged) images
+    any = "any"  # either
+
+
+class Kind(StrEnum):
+    ATTRIBUTE = "attribute"  # a core attribute (visibility, min_disk, ...)
+    PROPERTY = "property"  # a custom property
+    TAGS = "tags"
+    MEMBERS = "members"
+    STATUS = "status"  # active / deactivated
+
+
+class FieldDrift(_Frozen):
+    """One field that differs. `git`/`live` are null when the field is absent there;
+    for tags and members, the items only one side has are listed as well."""
+
+    field: str
+    kind: Kind
+    git: Any = None
+    live: Any = None
+    only_in_git: list[str] = Field(default_factory=list)
+    only_in_cloud: list[str] = Field(default_factory=list)
+
+
+class ImageDrift(_Frozen):
+    name: str
+    id: str | None = None
+    state: State
+    source: str | None = Field(None, description="file:line of the manifest entry")
+    owner: str | None = None
+    fields: list[FieldDrift] = Field(default_factory=list)
+    message: str | None = None
+
+
+class TargetInfo(_Frozen):
+    name: str | None = None
+    cloud: str | None = None
+    region: str | None = None
+    project_id: str | None = None
+
+
+class TargetDrift(_Frozen):
+    target: TargetInfo
+    summary: dict[str, int]
+    images: list[ImageDrift]
+    error: str | None = Field(None, description="the target could not be read at all")
+
+
+class DriftDocument(_Frozen):
+    """The `drift --format json` document: one report per target."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        title="reconciler drift report",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    format_version: Literal[1] = 1
+    tool_version: str = __version__
+    generated_at: str = Field(description="UTC time of the report, ISO 8601")
+    targets: list[TargetDrift]
+
+
+def target_info(target: Target) -> TargetInfo:
+    return TargetInfo(
+        name=target.name, cloud=target.cloud, region=target.region, project_id=target.project_id
+    )
+
+
+def _field_of(op: PatchOp) -> FieldDrift:
+    key = op.key
+    git = None if op.op is Op.REMOVE else op.value
+    live = None if op.op is Op.ADD else op.old
+    if key == "tags":
+        wanted, present = set(git or ()), set(live or ())
+        return FieldDrift(
+            field="tags",
+            kind=Kind.TAGS,
+            git=sorted(wanted),
+            live=sorted(present),
+            only_in_git=sorted(wanted - present),
+            only_in_cloud=sorted(present - wanted),
+        )
+    kind = Kind.ATTRIBUTE if key in MANAGED_CORE else Kind.PROPERTY
+    return FieldDrift(field=key, kind=kind, git=git, live=live)
+
+
+def image_drift(image: ImagePlan) -> ImageDrift:
+    """The drift of one planned image (see the module docstring)."""
+    common = {"name": image.name, "id": image.id, "source": image.source, "owner": image.owner}
+    if image.action in (Action.NOOP, Action.ADOPT):
+        return ImageDrift(state=State.IN_SYNC, **common)
+    if image.action is Action.CREATE:
+        return ImageDrift(state=State.MISSING, message="in Git, not in the cloud", **common)
+    if image.action in (Action.ORPHAN, Action.DELETE):
+        return ImageDrift(
+            state=State.ORPHAN,
+            message="carries the management record but is in no manifest",
+            **common,
+        )
+    if image.action is Action.ERROR:
+        return ImageDrift(state=State.ERROR, message=image.error, **common)
+    fields = [_field_of(op) for op in image.patch if op.key != MANAGED_RECORD]
+    if image.members:
+        fields.append(
+            FieldDrift(
+                field="members",
+                kind=Kind.MEMBERS,
+                only_in_git=list(image.members.add),
+                only_in_cloud=list(image.members.remove),
+            )
+        )
+    if image.activation is not None:
+        wanted = "deactivated" if image.activation == "deactivate" else "active"
+        fields.append(FieldDrift(field="status", kind=Kind.STATUS, git=wanted, live=image.status))
+    if not fields:  # only the record differs: bookkeeping, not drift
+        return ImageDrift(state=State.IN_SYNC, **common)
+    return ImageDrift(state=State.DRIFTED, fields=fields, **common)
+
+
+def unmanaged(plan: Plan, images: Iterable[LiveImage]) -> list[ImageDrift]:
+    """The project's own images that no manifest names and the tool has never managed."""
+    known = {image.id for image in plan.images if image.id}
+    project = plan.target.project_id
+    found = [
+        image
+        for image in images
+        if image.id not in known
+        and MANAGED_RECORD not in image.view
+        and project is not None
+        and image.owner == project
+    ]
+    found.sort(key=lambda image: (image.name or "", image.id))
+    return [
+        ImageDrift(
+            name=image.name or image.id,
+            id=image.id,
+            owner=image.owner,
+            state=State.UNMANAGED,
+            message="owned by this project, in no manifest, never managed by the tool",
+        )
+        for image in found
+    ]
+
+
+def summarise(images: Iterable[ImageDrift]) -> dict[str, int]:
+    counts = Counter(image.state for image in images)
+    return {state.value: counts[state] for state in State}
+
+
+def target_drift(plan: Plan, live: Iterable[LiveImage] | None = None) -> TargetDrift:
+    """The drift report of one target; `live` given: include unmanaged images."""
+    images = [image_drift(image) for image in plan.images]
+    if live is not None:
+        images += unmanaged(plan, live)
+    return TargetDrift(target=target_info(plan.target), summary=summarise(images), images=images)
+
+
+def failed_target(target: TargetInfo, error: str) -> TargetDrift:
+    return TargetDrift(target=target, summary=summarise(()), images=[], error=error)
+
+
+def is_failing(document: DriftDocument, fail_on: FailOn) -> bool:
+    """Whether the report shows what `--fail-on` names (exit code 2)."""
+    drift = {State.DRIFTED, State.MISSING}
+    strays = {State.ORPHAN, State.UNMANAGED}
+    states = {
+        FailOn.drift: drift,
+        FailOn.orphans: strays,
+        FailOn.any: drift | strays,
+    }[fail_on]
+    return any(image.state in states for t in document.targets for image in t.images)
+
+
+def has_errors(document: DriftDocument) -> bool:
+    return any(
+        t.error is not None or any(image.state is State.ERROR for image in t.images)
+        for t in document.targets
+    )
+
+
+def drift_json_schema() -> dict[str, Any]:
+    schema = DriftDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://reconciler.dev/schemas/drift.schema.json"
+    return schema

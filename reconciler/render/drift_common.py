@@ -1,0 +1,63 @@
+"""What every drift view shares: how a field's difference reads, the states' symbols
+and labels, and a target's title. Pure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.drift import FieldDrift, Kind, State, TargetDrift
+
+SYMBOLS = {
+    State.IN_SYNC: " ",
+    State.DRIFTED: "~",
+    State.MISSING: "+",
+    State.ORPHAN: "?",
+    State.UNMANAGED: "?",
+    State.ERROR: "!",
+}
+LABELS = {
+    State.IN_SYNC: "in sync",
+    State.DRIFTED: "drifted",
+    State.MISSING: "missing from the cloud",
+    State.ORPHAN: "orphaned",
+    State.UNMANAGED: "unmanaged",
+    State.ERROR: "error",
+}
+
+
+def value(data: Any) -> str:
+    return "(absent)" if data is None else json.dumps(data, ensure_ascii=False)
+
+
+def explain(field: FieldDrift) -> str:
+    """`os_version: cloud "23.10", git "24.04"`; sets as the items each side lacks."""
+    if field.kind in (Kind.TAGS, Kind.MEMBERS):
+        parts = []
+        if field.only_in_git:
+            parts.append("missing in the cloud: " + ", ".join(field.only_in_git))
+        if field.only_in_cloud:
+            parts.append("extra in the cloud: " + ", ".join(field.only_in_cloud))
+        return f"{field.field}: " + "; ".join(parts)
+    return f"{field.field}: cloud {value(field.live)}, git {value(field.git)}"
+
+
+def title(report: TargetDrift) -> str:
+    t = report.target
+    parts = [f"target {t.name}"] if t.name else []
+    parts += [f"cloud {t.cloud or '-'}", f"region {t.region or '-'}"]
+    if t.project_id:
+        parts.append(f"project {t.project_id}")
+    return ", ".join(parts)
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    line = (
+        f"Drift: {summary['drifted']} drifted, {summary['missing']} missing from the cloud, "
+        f"{summary['orphan']} orphaned, {summary['in_sync']} in sync."
+    )
+    if summary.get("unmanaged"):
+        line += f" {summary['unmanaged']} unmanaged."
+    if summary.get("error"):
+        line += f" {summary['error']} with errors."
+    return line

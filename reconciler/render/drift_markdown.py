@@ -1,0 +1,49 @@
+"""The Markdown view of a drift report, for an issue or a pull-request comment. Pure."""
+
+from __future__ import annotations
+
+from reconciler.drift import DriftDocument, State
+from reconciler.render.drift_common import LABELS, explain, summary_line, title
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_drift_markdown(document: DriftDocument) -> str:
+    lines = ["### reconciler drift", ""]
+    for report in document.targets:
+        lines += [f"#### {_cell(title(report))}", ""]
+        if report.error is not None:
+            lines += [f"**Target not read:** {_cell(report.error)}", ""]
+            continue
+        lines += [f"**{summary_line(report.summary)}**", ""]
+        shown = [image for image in report.images if image.state is not State.IN_SYNC]
+        if not shown:
+            lines += ["No drift: the cloud matches Git.", ""]
+            continue
+        lines += ["| image | state | fields | source |", "|---|---|---|---|"]
+        for image in shown:
+            fields = ", ".join(f"`{_cell(f.field)}`" for f in image.fields)
+            lines.append(
+                f"| `{_cell(image.name)}` | {LABELS[image.state]} | {fields} | "
+                f"{_cell(image.source or '')} |"
+            )
+        lines.append("")
+        for image in shown:
+            if not image.fields:
+                continue
+            lines += [
+                "<details>",
+                f"<summary><code>{_cell(image.name)}</code>"
+                + (f" ({image.id})" if image.id else "")
+                + "</summary>",
+                "",
+                "```",
+                *(explain(field) for field in image.fields),
+                "```",
+                "",
+                "</details>",
+                "",
+            ]
+    return "\n".join(lines) + "\n"

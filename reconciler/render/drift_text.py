@@ -1,0 +1,33 @@
+"""The terminal view of a drift report (rich Text; colours only on a terminal). Pure."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from reconciler.drift import DriftDocument, State
+from reconciler.render.drift_common import LABELS, SYMBOLS, explain, summary_line, title
+
+STYLES = {"~": "yellow", "+": "green", "?": "cyan", "!": "bold magenta", " ": ""}
+
+
+def render_drift_text(document: DriftDocument, *, show_in_sync: bool = False) -> Text:
+    out = Text()
+    for report in document.targets:
+        out.append(f"Drift of {title(report)}\n\n", style="dim")
+        if report.error is not None:
+            out.append(f"! target not read: {report.error}\n\n", style="bold magenta")
+            continue
+        for image in report.images:
+            if image.state is State.IN_SYNC and not show_in_sync:
+                continue
+            symbol = SYMBOLS[image.state]
+            ident = f" ({image.id})" if image.id else ""
+            out.append(f"{symbol} ", style=STYLES[symbol])
+            out.append(f"{image.name!r}{ident}: {LABELS[image.state]}", style="bold")
+            out.append(f"  {image.source}\n" if image.source else "\n", style="dim")
+            for field in image.fields:
+                out.append(f"    ~ {explain(field)}\n", style="yellow")
+            if image.message and image.state is not State.MISSING:
+                out.append(f"    # {image.message}\n", style="dim")
+        out.append(summary_line(report.summary) + "\n\n", style="bold")
+    return out
