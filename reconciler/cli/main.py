@@ -9,7 +9,7 @@ import click
 import typer
 
 from reconciler import __version__, gcpause
-from reconciler.cli import apply_cmd, drift_cmd, plan_cmd, sandbox_cmd
+from reconciler.cli import apply_cmd, drift_cmd, import_cmd, plan_cmd, sandbox_cmd
 from reconciler.cli.console import SETTINGS, stderr_console
 from reconciler.errors import ManifestError, ReconcilerError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.command("validate")(plan_cmd.validate)
 app.command("plan")(plan_cmd.plan)
 app.command("drift")(drift_cmd.drift)
+app.command("import")(import_cmd.import_images)
 app.command("apply")(apply_cmd.apply)
 app.command("rollback")(apply_cmd.rollback)
 app.add_typer(sandbox_cmd.app, name="sandbox")

@@ -1,0 +1,193 @@
+"""`reconciler import`: manifests from live images (read-only towards the cloud), and
+`--update FILE`: live values merged into an existing manifest, in place."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from reconciler.cli.console import info
+from reconciler.cli.options import (
+    Insecure,
+    OnlyTargets,
+    OsCacert,
+    OsCloud,
+    OsInterface,
+    OsRegion,
+    TargetsFileOption,
+    Timeout,
+    cloud_options,
+)
+from reconciler.cli.pipeline import glance_client, plan_targets
+from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.errors import UsageError
+from reconciler.importer import Selection, entry_for, manifest_for, needs_id, select
+from reconciler.live import list_images, read_members
+from reconciler.manifests import update as manifest_update
+from reconciler.manifests.glance_schema import snapshot
+
+HEADER = "yaml-language-server: $schema=https://reconciler.dev/schemas/manifest.schema.json"
+
+
+class Layout(StrEnum):
+    single = "single"  # one file, images.yaml
+    per_image = "per-image"  # one file per image, named after it
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    return yaml
+
+
+def _commented(entry: dict[str, Any]) -> CommentedMap:
+    node = CommentedMap()
+    for key, value in entry.items():
+        if isinstance(value, list):
+            seq = CommentedSeq(value)
+            seq.fa.set_flow_style()
+            node[key] = seq
+        elif isinstance(value, dict):
+            node[key] = CommentedMap(value)
+        else:
+            node[key] = value
+    return node
+
+
+def render_manifest(entries: list[dict[str, Any]], source: str) -> str:
+    document = CommentedMap(manifest_for([_commented(e) for e in entries]))
+    document.yaml_set_start_comment(f"{HEADER}\n{source}")
+    out = io.StringIO()
+    _yaml().dump(document, out)
+    return out.getvalue()
+
+
+def _file_name(name: str, image_id: str, taken: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "image"
+    if stem in taken:
+        stem = f"{stem}-{image_id[:8]}"
+    taken.add(stem)
+    return stem + ".yaml"
+
+
+def _write(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def import_images(
+    names: list[str] = typer.Option([], "--name", help="Name glob (repeatable), e.g. 'ubuntu-*'."),
+    tags: list[str] = typer.Option([], "--tag", help="Images with this tag (repeatable)."),
+    owners: list[str] = typer.Option([], "--owner", help="Owner project id (repeatable)."),
+    visibilities: list[str] = typer.Option([], "--visibility", help="public, private, ..."),
+    ids: list[str] = typer.Option([], "--id", help="Image id (repeatable)."),
+    mine: bool = typer.Option(False, "--mine", help="Only images this project owns."),
+    members: bool = typer.Option(
+        True, "--members/--no-members", help="Include the members of shared images."
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out-dir", "-o", help="Write into this folder (default: stdout)."
+    ),
+    layout: Layout = typer.Option(Layout.single, "--layout", help="single or per-image."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+    update: Path | None = typer.Option(
+        None, "--update", help="Merge live values into this manifest, in place."
+    ),
+    targets_file: Path | None = TargetsFileOption,
+    only: list[str] = OnlyTargets,
+    cloud: str | None = OsCloud,
+    region: str | None = OsRegion,
+    interface: str | None = OsInterface,
+    cacert: str | None = OsCacert,
+    insecure: bool = Insecure,
+    timeout: float = Timeout,
+) -> None:
+    """Write manifests describing live images (reads only; never writes to the cloud)."""
+    options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
+    if update is not None:
+        if names or tags or owners or visibilities or ids or mine or out_dir:
+            raise UsageError("--update takes no selection or --out-dir: it updates FILE's images")
+        _update(update, options, targets_file, only)
+        return
+    connection = connect(options)
+    client = glance_client(connection, timeout)
+    catalog = list(list_images(client).values())
+    owner_filter = (*owners, connection.project_id) if mine and connection.project_id else owners
+    selection = Selection(
+        tuple(names), tuple(tags), tuple(owner_filter), tuple(visibilities), tuple(ids)
+    )
+    chosen = select(catalog, selection)
+    if not chosen:
+        raise UsageError("no image matches the selection")
+    pinned = needs_id(chosen, catalog)
+    schema = snapshot()
+    entries = []
+    for image in chosen:
+        if members and image.owner == connection.project_id:
+            image.members = read_members(client, image)
+        entries.append(entry_for(image, schema, pin_id=image.id in pinned))
+    source = (
+        f"Imported by `reconciler import` on {datetime.now(UTC):%Y-%m-%d} from cloud "
+        f"{connection.cloud or '-'}, region {connection.region or '-'}."
+    )
+    if out_dir is None:
+        print(render_manifest(entries, source), end="")
+    elif layout is Layout.single:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write(out_dir / "images.yaml", render_manifest(entries, source), force)
+        info(f"wrote {len(entries)} image(s) to {out_dir / 'images.yaml'}")
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        taken: set[str] = set()
+        for image, entry in zip(chosen, entries, strict=True):
+            name = _file_name(entry["name"], image.id, taken)
+            _write(out_dir / name, render_manifest([entry], source), force)
+        info(f"wrote {len(entries)} file(s) to {out_dir}")
+    info("import writes nothing to the cloud; the first apply adopts these images")
+
+
+def _update(path: Path, options: CloudOptions, targets_file: Path | None, only: list[str]) -> None:
+    results = plan_targets([path], options, targets_file=targets_file, only=only)
+    if len(results) != 1:
+        raise UsageError(
+            f"{path} goes to {len(results)} targets; choose the one that is right with --target"
+        )
+    (result,) = results
+    if result.error is not None:
+        raise result.error
+    assert result.plan is not None
+    desired = result.run.images
+    text = path.read_text(encoding="utf-8")
+    yaml, documents = manifest_update.load_documents(text)
+    pairs = manifest_update.entries(documents)
+    if len(pairs) != len(desired):
+        raise UsageError(f"{path}: could not match its entries to the images it describes")
+    changed = 0
+    for (entry, defaults), wanted, planned in zip(pairs, desired, result.plan.images, strict=False):
+        fields = manifest_update.update_entry(entry, defaults, wanted, planned)
+        if fields:
+            changed += 1
+            info(f"{wanted.source}: {wanted.name}: {', '.join(fields)} taken from the cloud")
+        elif planned.action.value == "create":
+            info(f"{wanted.source}: {wanted.name}: not in the cloud; left as it is")
+    if not changed:
+        info(f"{path}: already matches the cloud; nothing to update")
+        return
+    new_text = manifest_update.dump_documents(yaml, documents)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    os.replace(tmp, path)
+    info(f"{path}: updated {changed} image(s)")

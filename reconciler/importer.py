@@ -1,0 +1,95 @@
+"""Live images -> manifest entries (`reconciler import`). Pure: no I/O.
+
+An entry holds what an operator may manage: the managed core attributes, the tags, the
+custom properties, the members of shared images, and `deactivated: true` for a
+deactivated image. Left out: server-set and read-only attributes (status, checksum,
+size, `os_hash_*`, ...), keys Glance reserves (`os_glance*`) and the tool's own
+management record. The entry pins `id` only when its name alone would not find the
+image (no name, or a name several images share), so manifests stay portable between
+regions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from reconciler.manifests.glance_schema import ImageSchema
+from reconciler.views import MANAGED_CORE, MANAGED_RECORD, RESERVED_PREFIXES, LiveImage
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which live images to import; empty criteria select everything. Criteria of
+    different kinds must all hold; several values of one kind are alternatives."""
+
+    names: tuple[str, ...] = ()  # globs (fnmatch, case-sensitive)
+    tags: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    visibilities: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+
+    def matches(self, image: LiveImage) -> bool:
+        name = image.name or ""
+        tags = set(image.view.get("tags") or ())
+        return (
+            (not self.names or any(fnmatchcase(name, glob) for glob in self.names))
+            and (not self.tags or bool(tags & set(self.tags)))
+            and (not self.owners or image.owner in self.owners)
+            and (not self.visibilities or image.view.get("visibility") in self.visibilities)
+            and (not self.ids or image.id in self.ids)
+        )
+
+
+def select(images: Iterable[LiveImage], selection: Selection) -> list[LiveImage]:
+    """The selected images, sorted by name then id (a stable, reviewable order)."""
+    chosen = [image for image in images if selection.matches(image)]
+    chosen.sort(key=lambda image: (image.name or "", image.id))
+    return chosen
+
+
+def importable_property(key: str, value: Any, schema: ImageSchema) -> bool:
+    return (
+        key != MANAGED_RECORD
+        and key not in schema.read_only_names
+        and key not in schema.core_names
+        and not key.startswith(RESERVED_PREFIXES)
+        and isinstance(value, str)
+    )
+
+
+def entry_for(image: LiveImage, schema: ImageSchema, *, pin_id: bool) -> dict[str, Any]:
+    """The manifest entry that describes the image as it is."""
+    view = image.view
+    entry: dict[str, Any] = {"name": image.name or image.id}
+    if pin_id:
+        entry["id"] = image.id
+    for key in MANAGED_CORE:
+        if key != "name" and view.get(key) is not None:
+            entry[key] = view[key]
+    entry["tags"] = sorted(view.get("tags") or ())
+    properties = {
+        key: value
+        for key, value in sorted(view.items())
+        if key not in MANAGED_CORE and key != "tags" and importable_property(key, value, schema)
+    }
+    if properties:
+        entry["properties"] = properties
+    if image.members is not None and view.get("visibility") == "shared":
+        entry["members"] = sorted(image.members)
+    if image.status == "deactivated":
+        entry["deactivated"] = True
+    return entry
+
+
+def needs_id(images: Sequence[LiveImage], catalog: Iterable[LiveImage]) -> set[str]:
+    """Ids of the images whose name does not identify them in the whole catalog."""
+    counts = Counter(image.name for image in catalog)
+    return {image.id for image in images if image.name is None or counts[image.name] > 1}
+
+
+def manifest_for(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"version": 1, "images": list(entries)}

@@ -1,0 +1,171 @@
+"""`import --update`: write live values into an existing manifest's entries, in place,
+keeping its comments, key order, quoting and layout (ruamel.yaml round trip). The YAML
+parsing and dumping is here; reading and writing the file is the caller's.
+
+What changes, per drifted field of an entry (the cloud is right):
+- a core attribute: set to the live value on the entry (overriding a default);
+- tags, members: the entry's list becomes the live set (in place, keeping its style);
+- a property the cloud lacks: dropped from the entry (or `null` if a default sets it);
+- a property with another value, or one the manifest removes but the cloud has: the
+  live value;
+- the status: `deactivated:` true or false, as the image is.
+Entries for images missing from the cloud are left as they are.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.tokens import CommentToken
+
+from reconciler.manifests.models import DesiredImage
+from reconciler.plan import Action, Activation, ImagePlan, Op
+from reconciler.views import MANAGED_CORE, MANAGED_RECORD
+
+
+def _yaml(text: str) -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    mapping, sequence, offset = _guess_indent(text)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _v: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def _guess_indent(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) as the file writes block lists under a key."""
+    match = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*\n( *)- ", text, re.M)
+    if not match:
+        return 2, 2, 0
+    offset = len(match.group(2)) - len(match.group(1))
+    return 2, offset + 2, offset
+
+
+def load_documents(text: str) -> tuple[YAML, list[Any]]:
+    yaml = _yaml(text)
+    return yaml, list(yaml.load_all(text))
+
+
+def dump_documents(yaml: YAML, documents: list[Any]) -> str:
+    out = io.StringIO()
+    yaml.dump_all(documents, out)
+    return out.getvalue()
+
+
+def entries(documents: Sequence[Any]) -> list[tuple[CommentedMap, Any]]:
+    """The image entries, each with its document's defaults block, in the order the
+    loader reads them."""
+    found = []
+    for document in documents:
+        if isinstance(document, dict):
+            for entry in document.get("images") or ():
+                if isinstance(entry, CommentedMap):
+                    found.append((entry, document.get("defaults")))
+    return found
+
+
+def _last_comment_owner(node: Any) -> tuple[Any, Any] | None:
+    """The (container, key) whose trailing comment holds the blank lines after `node`."""
+    owner = None
+    while isinstance(node, CommentedMap | CommentedSeq) and len(node):
+        key = next(reversed(node)) if isinstance(node, CommentedMap) else len(node) - 1
+        owner = (node, key)
+        node = node[key]
+    return owner
+
+
+def _append(mapping: CommentedMap, key: str, value: Any) -> None:
+    """Add a key at the end without pulling the blank lines that end the mapping
+    (ruamel keeps them in the last value's comment) above the new key."""
+    owner = _last_comment_owner(mapping)
+    mapping[key] = value
+    if owner is None:
+        return
+    container, last = owner
+    slot = 2 if isinstance(container, CommentedMap) else 0
+    item = container.ca.items.get(last)
+    token = item[slot] if item and len(item) > slot else None
+    if not isinstance(token, CommentToken) or token.value.count("\n") < 2:
+        return
+    first, _nl, rest = token.value.partition("\n")
+    token.value = first + "\n"
+    mapping.ca.items[key] = [None, None, CommentToken("\n" + rest, CommentMark(0), None), None]
+
+
+def _set(mapping: CommentedMap, key: str, value: Any) -> None:
+    if key in mapping:
+        mapping[key] = value
+    else:
+        _append(mapping, key, value)
+
+
+def _set_list(mapping: CommentedMap, key: str, items: Sequence[str]) -> None:
+    current = mapping.get(key)
+    if isinstance(current, CommentedSeq):
+        del current[:]
+        current.extend(items)
+    else:
+        seq = CommentedSeq(items)
+        seq.fa.set_flow_style()
+        _set(mapping, key, seq)
+
+
+def _properties(entry: CommentedMap) -> CommentedMap:
+    props = entry.get("properties")
+    if not isinstance(props, CommentedMap):
+        props = CommentedMap()
+        _set(entry, "properties", props)
+    return props
+
+
+def _default_sets(defaults: Any, key: str) -> bool:
+    props = defaults.get("properties") if isinstance(defaults, dict) else None
+    return isinstance(props, dict) and props.get(key) not in (None, False)
+
+
+def update_entry(
+    entry: CommentedMap, defaults: Any, desired: DesiredImage, plan: ImagePlan
+) -> list[str]:
+    """Write the live values of the plan's drifted fields into the entry; what changed."""
+    if plan.action is not Action.UPDATE:
+        return []
+    changes = []
+    for op in plan.patch:
+        key = op.key
+        if key == MANAGED_RECORD:
+            continue
+        if key == "tags":
+            _set_list(entry, "tags", sorted(op.old or ()))
+            changes.append("tags")
+        elif key in MANAGED_CORE:
+            _set(entry, key, op.old)
+            changes.append(key)
+        elif op.op is Op.ADD:  # Git sets it, the cloud lacks it
+            props = entry.get("properties")
+            if isinstance(props, CommentedMap) and key in props:
+                del props[key]
+                if not props and "properties" in entry:
+                    del entry["properties"]
+            if _default_sets(defaults, key):  # the defaults would still set it
+                _set(_properties(entry), key, None)
+            changes.append(f"properties.{key}")
+        else:  # replace, or the cloud has a property Git removes
+            _set(_properties(entry), key, op.old)
+            changes.append(f"properties.{key}")
+    if plan.members and desired.members is not None:
+        live = (set(desired.members) - set(plan.members.add)) | set(plan.members.remove)
+        _set_list(entry, "members", sorted(live))
+        changes.append("members")
+    if plan.activation is not None:
+        _set(entry, "deactivated", plan.activation is Activation.REACTIVATE)
+        changes.append("deactivated")
+    return changes
