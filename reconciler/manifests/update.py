@@ -101,6 +101,26 @@ def _append(mapping: CommentedMap, key: str, value: Any) -> None:
     mapping.ca.items[key] = [None, None, CommentToken("\n" + rest, CommentMark(0), None), None]
 
 
+def _delete(mapping: CommentedMap, key: str) -> None:
+    """Remove a key; if it was the last one, the blank lines after it stay (moved to
+    the key before it)."""
+    keys = list(mapping)
+    item = mapping.ca.items.pop(key, None)
+    del mapping[key]
+    token = item[2] if item and len(item) > 2 else None
+    if keys[-1] != key or len(keys) < 2 or not isinstance(token, CommentToken):
+        return
+    _first, _nl, rest = token.value.partition("\n")
+    if not rest:
+        return
+    before = keys[-2]
+    slot = mapping.ca.items.setdefault(before, [None, None, None, None])
+    if isinstance(slot[2], CommentToken):
+        slot[2].value += rest
+    else:
+        slot[2] = CommentToken("\n" + rest, CommentMark(0), None)
+
+
 def _set(mapping: CommentedMap, key: str, value: Any) -> None:
     if key in mapping:
         mapping[key] = value
@@ -152,7 +172,7 @@ def update_entry(
         elif op.op is Op.ADD:  # Git sets it, the cloud lacks it
             props = entry.get("properties")
             if isinstance(props, CommentedMap) and key in props:
-                del props[key]
+                _delete(props, key)
                 if not props and "properties" in entry:
                     del entry["properties"]
             if _default_sets(defaults, key):  # the defaults would still set it

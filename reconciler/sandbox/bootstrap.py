@@ -15,7 +15,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from reconciler.errors import SandboxError
-from reconciler.sandbox.configs import DOMAIN, REGION, SANDBOX_USERS
+from reconciler.sandbox.configs import DOMAIN, REGION, SANDBOX_USERS, SECOND_REGION
 from reconciler.sandbox.processes import run_checked, venv_script
 from reconciler.sandbox.state import SandboxPaths, SandboxState
 
@@ -165,18 +165,22 @@ class IdentityAdmin:
         ).json()["endpoints"]
         for endpoint in existing:
             self.sess.delete(f"{self.url}/endpoints/{endpoint['id']}")
-        self.sess.post(
-            f"{self.url}/endpoints",
-            json={
-                "endpoint": {
-                    "service_id": service_id,
-                    "interface": "public",
-                    "url": glance_url,
-                    "region_id": REGION,
-                    "enabled": True,
-                }
-            },
-        )
+        regions = self.sess.get(f"{self.url}/regions").json()["regions"]
+        if SECOND_REGION not in {region["id"] for region in regions}:
+            self.sess.post(f"{self.url}/regions", json={"region": {"id": SECOND_REGION}})
+        for region in (REGION, SECOND_REGION):
+            self.sess.post(
+                f"{self.url}/endpoints",
+                json={
+                    "endpoint": {
+                        "service_id": service_id,
+                        "interface": "public",
+                        "url": glance_url,
+                        "region_id": region,
+                        "enabled": True,
+                    }
+                },
+            )
 
 
 def identity_objects(state: SandboxState, passwords: dict[str, str]) -> dict[str, str]:

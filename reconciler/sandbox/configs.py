@@ -10,6 +10,9 @@ from pathlib import Path
 from reconciler.sandbox.state import SandboxPaths, SandboxState
 
 REGION = "RegionOne"
+# A second region whose image endpoint is the same Glance: lets multi-target runs be
+# tested against one sandbox.
+SECOND_REGION = "RegionTwo"
 DOMAIN = "Default"
 
 # The users `up` creates: clouds.yaml entry -> (user name, project, role).
