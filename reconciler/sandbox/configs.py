@@ -128,7 +128,9 @@ def clouds_yaml(state: SandboxState, passwords: dict[str, str]) -> str:
             f"      project_name: {project}",
             f"      user_domain_name: {DOMAIN}",
             f"      project_domain_name: {DOMAIN}",
-            f"    region_name: {REGION}",
+            "    regions:",  # the first is the default
+            f"      - {REGION}",
+            f"      - {SECOND_REGION}",
             "    interface: public",
             "    identity_api_version: 3",
             "    image_api_version: 2",

@@ -72,9 +72,7 @@ EXPECTED_STATES = {
 
 
 def _ours(images: list[dict[str, Any]], unique: str) -> dict[str, dict[str, Any]]:
-    return {
-        i["name"].removeprefix(f"{unique}-"): i for i in images if i["name"].startswith(unique)
-    }
+    return {i["name"].removeprefix(f"{unique}-"): i for i in images if i["name"].startswith(unique)}
 
 
 def test_drift_reports_exactly_the_changes_in_every_format(
