@@ -28,7 +28,13 @@ sandbox-down:
 demo: sandbox-up
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) EXAMPLES=$(EXAMPLES) bash docs/demo.sh
 
-test: $(VENV)/.installed-dev sandbox-up
+# The drift report's HTML page is tested in Debian's Chromium (driven by playwright).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+
+test: $(VENV)/.installed-dev $(CHROMIUM) sandbox-up
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/pytest -q
 
 lint: $(VENV)/.installed-dev

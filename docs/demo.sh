@@ -40,3 +40,16 @@ code=$?
 set -e
 echo "plan exit code: $code (2: only the refused base image still differs)"
 [ "$code" = 0 ] || [ "$code" = 2 ] || exit "$code"
+
+step "reconciler drift $EXAMPLES (what differs between Git and the cloud)"
+set +e
+"$BIN/reconciler" drift "$EXAMPLES" --unmanaged \
+  --report junit="$OUT/drift.xml" --report html="$OUT/drift.html" --report markdown="$OUT/drift.md"
+code=$?
+set -e
+echo "drift exit code: $code (2: drift found: the refused base image; 0: none)"
+[ "$code" = 0 ] || [ "$code" = 2 ] || exit "$code"
+echo "(reports: $OUT/drift.html, $OUT/drift.xml, $OUT/drift.md)"
+
+step "reconciler import --name 'base-*' (manifests from live images, read-only)"
+"$BIN/reconciler" import --name 'base-*'

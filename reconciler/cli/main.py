@@ -42,9 +42,14 @@ def global_options(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
+    if quiet and (verbose or debug):
+        raise click.UsageError("--quiet cannot be combined with --verbose or --debug")
     SETTINGS.debug, SETTINGS.quiet, SETTINGS.verbose = debug, quiet, verbose
     if debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    elif verbose:  # every Image API request: method, path, status, time, request id
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+        logging.getLogger("reconciler").setLevel(logging.INFO)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ failures, 429 and 5xx for reads and idempotent writes (GET, PUT, DELETE); only 4
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Answers after which a write may or may not have happened (429 and 503 mean "not now").
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+
+
+log = logging.getLogger("reconciler.http")
 
 
 class ResponseLost(ConnectionFailed):
@@ -102,6 +106,7 @@ class GlanceClient:
         last: CloudError | None = None
         for attempt in range(self.retry.attempts):
             self.requests_sent += 1
+            started = time.monotonic()
             try:
                 response = self.session.request(
                     url,
@@ -140,6 +145,16 @@ class GlanceClient:
                 ) from err
             except ks_exc.Unauthorized as err:
                 raise error_from_response(401, str(err), {}, method, url) from err
+            log.info(
+                "%s %s -> %s in %.2fs%s",
+                method,
+                path,
+                response.status_code,
+                time.monotonic() - started,
+                f" ({response.headers.get('x-openstack-request-id')})"
+                if response.headers.get("x-openstack-request-id")
+                else "",
+            )
             if response.status_code < 400:
                 if not response.content:
                     return None
