@@ -124,7 +124,8 @@ def _normalise_removals(value: Any) -> Any:
     """Seed semantics: a `false` custom property value means remove, like `null`."""
     if not isinstance(value, dict):
         return value
-    for block in [value.get("defaults"), *(value.get("images") or [])]:
+    images = value.get("images")
+    for block in [value.get("defaults"), *(images if isinstance(images, list) else [])]:
         if isinstance(block, dict) and isinstance(block.get("properties"), dict):
             block["properties"] = {
                 k: (None if v is False else v) for k, v in block["properties"].items()

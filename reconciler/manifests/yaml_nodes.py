@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import BaseResolver
 from ruamel.yaml.tag import Tag
 
@@ -35,6 +36,10 @@ except ImportError:  # ruamel.yaml.clib missing: the pure-Python composer does t
     CParser = None
 
 C_SAFE_DEPTH = 500
+# Beyond this (brackets or indentation, counted without parsing) the text is refused
+# before composing: manifests nest a few levels (MAX_DEPTH), and the pure composer is
+# quadratic in nesting (5,000 levels: 21 s of CPU; 1,000: under a second).
+REFUSE_DEPTH = 1000
 _BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _INDENTS = re.compile(r"^ +", re.M)
@@ -62,7 +67,7 @@ T = "tag:yaml.org,2002:"
 NULL, BOOL, INT, FLOAT, STR = T + "null", T + "bool", T + "int", T + "float", T + "str"
 SEQ, MAP, MERGE = T + "seq", T + "map", T + "merge"
 _TEXT_OF = {name: name for name in (NULL, BOOL, INT, FLOAT, STR, SEQ, MAP)}
-TEXT_TAGS = frozenset({STR, T + "timestamp", T + "binary"})
+TEXT_TAGS = frozenset({STR, T + "timestamp"})  # !!binary would mean bytes: refused
 KNOWN_TAGS = frozenset({NULL, BOOL, INT, FLOAT, STR, MAP, SEQ, *TEXT_TAGS})
 
 
@@ -260,12 +265,37 @@ def _nesting_is_c_safe(text: str) -> bool:
     brackets = _NOT_BRACKETS.sub("", text)
     flow = max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
     indent = max(map(len, _INDENTS.findall(text)), default=0)
+    if flow > REFUSE_DEPTH or indent > REFUSE_DEPTH:
+        raise YamlProblem(
+            f"nesting deeper than {MAX_DEPTH} levels (brackets or indentation over "
+            f"{REFUSE_DEPTH} deep)",
+            _deep_position(text),
+        )
     return flow <= C_SAFE_DEPTH and indent <= C_SAFE_DEPTH
 
 
+def _deep_position(text: str) -> Position:
+    """Where the bracket or indentation depth first passes REFUSE_DEPTH."""
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]|^ +", text, re.M):
+        token = match.group()
+        if token[0] == " ":
+            if len(token) > REFUSE_DEPTH:
+                break
+            continue
+        depth += _BRACKET_STEP[token]
+        if depth > REFUSE_DEPTH:
+            break
+    else:
+        return Position(1, 1)
+    before = text[: match.start()]
+    return Position(before.count("\n") + 1, match.start() - before.rfind("\n"))
+
+
 def _compose_all(text: str, use_c: bool | None = None) -> list[Node]:
+    c_safe = _nesting_is_c_safe(text)  # refuses absurd nesting before any parsing
     if use_c is None:
-        use_c = CParser is not None and _nesting_is_c_safe(text)
+        use_c = CParser is not None and c_safe
     if use_c:
         composer = _CComposer(text)
         nodes = []
@@ -284,8 +314,16 @@ def parse_documents(text: str, text_paths: tuple[str, ...] = ("properties",)) ->
         where = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         problem = err.problem or err.context or "invalid YAML"
         raise YamlProblem(f"invalid YAML: {problem}", where) from None
+    except ReaderError as err:  # a character YAML does not allow: point at it
+        before = text[: max(0, int(err.position))]
+        where = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+        code = (
+            err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "?")
+        )
+        raise YamlProblem(f"invalid YAML: character U+{code:04X} is not allowed", where) from None
     except YAMLError as err:
-        raise YamlProblem(f"invalid YAML: {err}", Position(1, 1)) from None
+        first = " ".join(str(err).split())[:200]
+        raise YamlProblem(f"invalid YAML: {first}", Position(1, 1)) from None
     except RecursionError:
         raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", Position(1, 1)) from None
     documents = []
