@@ -97,7 +97,9 @@ def connect(options: CloudOptions) -> Connection:
         session = region.get_session()
         session.timeout = options.timeout
         interface = region.get_interface() or "public"
-        endpoint = session.get_endpoint(
+        # clouds.yaml's `image_endpoint_override` (as openstacksdk honours it) wins over
+        # the service catalog: a proxy, a private endpoint.
+        endpoint = region.get_endpoint("image") or session.get_endpoint(
             service_type="image", interface=interface, region_name=region.get_region_name()
         )
         if not endpoint:

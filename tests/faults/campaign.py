@@ -1,0 +1,186 @@
+"""The randomized fault campaign: seeded runs of `reconciler apply` through the fault
+proxy, each checked image by image (see scenario.verify). Used by the CI test at a small
+size and on demand at full size:
+
+    .venv/bin/python -m tests.faults.campaign --runs 300 [--first-seed 1] [--rate 0.2]
+
+prints the figures as JSON: runs, faults injected by kind, images checked, how many
+ended desired / original, violations (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from tests.conftest import Sandbox
+from tests.faults import proxy as fault_proxy
+from tests.faults import scenario
+
+FAULTY = "sandbox-faulty"
+
+
+def faulty_clouds(sandbox: Sandbox, proxy_url: str, folder: Path) -> Path:
+    """A clouds.yaml with one more entry: the demo member, Glance through the proxy."""
+    yaml = YAML(typ="safe")
+    clouds = yaml.load(sandbox.clouds_file.read_text())
+    entry = dict(clouds["clouds"]["sandbox"])
+    entry["image_endpoint_override"] = proxy_url
+    clouds["clouds"][FAULTY] = entry
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "clouds-faulty.yaml"
+    with path.open("w") as out:
+        yaml.dump(clouds, out)
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class Figures:
+    runs: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    exit_codes: Counter[int] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    verdict: scenario.Verdict = field(default_factory=scenario.Verdict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "requests_through_proxy": self.requests,
+            "faults_injected": dict(sorted(self.faults.items())),
+            "faults_total": sum(self.faults.values()),
+            "exit_codes": {str(k): v for k, v in sorted(self.exit_codes.items())},
+            "report_statuses": dict(sorted(self.statuses.items())),
+            "images_checked": self.verdict.checked,
+            "ended_desired": self.verdict.desired,
+            "ended_original": self.verdict.original,
+            "violations": len(self.verdict.violations),
+            "violation_details": self.verdict.violations[:20],
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def one_run(
+    sandbox: Sandbox,
+    proxy: fault_proxy.FaultProxy,
+    clouds: Path,
+    seed: int,
+    rate: float,
+    folder: Path,
+    figures: Figures,
+) -> None:
+    batch = scenario.build(sandbox, seed)
+    manifest = batch.manifest(folder)
+    proxy.reset()
+    proxy.configure(seed=seed, rate=rate, slow_seconds=4)
+    env = {**sandbox.env(), "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": FAULTY}
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "apply",
+                "--auto-approve",
+                "--format",
+                "json",
+                "--parallelism",
+                "2",
+                "--timeout",
+                "3",
+                "--journal",
+                str(folder / f"{batch.prefix}.jsonl"),
+                str(manifest),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        proxy.calm()
+    stats = proxy.stats()
+    figures.runs += 1
+    figures.requests += stats["requests"]
+    figures.faults.update(stats["counts"])
+    figures.exit_codes[done.returncode] += 1
+    problems = figures.verdict.violations
+    where = f"seed {seed}"
+    if "Traceback" in done.stderr or "internal error" in done.stderr:
+        problems.append(f"{where}: unhandled exception: {done.stderr.strip()[-500:]}")
+    report = None
+    if done.returncode in (0, 3):
+        try:
+            report = json.loads(done.stdout)
+        except ValueError:
+            problems.append(f"{where}: exit {done.returncode} without a JSON report")
+        else:
+            figures.statuses.update(r["status"] for r in report["images"])
+    elif done.returncode != 1:
+        problems.append(f"{where}: exit code {done.returncode}: {done.stderr.strip()[-300:]}")
+    before = len(problems)
+    outcome = scenario.verify(sandbox, batch, report, figures.verdict)
+    for index in range(before, len(problems)):
+        problems[index] = f"{where}: {problems[index]} (faults: {stats['log']})"
+    if done.returncode == 1 and any(state != "original" for state in outcome.values()):
+        problems.append(f"{where}: exit 1 (error before writing) but images changed")
+    scenario.cleanup(sandbox, batch)
+
+
+def campaign(sandbox: Sandbox, runs: int, first_seed: int, rate: float, folder: Path) -> Figures:
+    folder.mkdir(parents=True, exist_ok=True)
+    proxy = fault_proxy.start(sandbox.glance_url, folder / "mitmdump.log")
+    figures = Figures()
+    started = time.monotonic()
+    try:
+        clouds = faulty_clouds(sandbox, proxy.url, folder)
+        for seed in range(first_seed, first_seed + runs):
+            one_run(sandbox, proxy, clouds, seed, rate, folder, figures)
+    finally:
+        proxy.stop()
+        figures.seconds = time.monotonic() - started
+    return figures
+
+
+def _sandbox() -> Sandbox:
+    from reconciler.sandbox import manager
+    from tests.conftest import ROOT
+
+    root = Path(os.environ.get("RECONCILER_SANDBOX_DIR", ROOT / ".sandbox"))
+    result = manager.up(root)
+    return Sandbox(
+        root=root.resolve(),
+        clouds_file=result.clouds_file,
+        project_ids=dict(result.state.project_ids),
+        base_image_ids=list(result.state.base_image_ids),
+        glance_url=result.state.glance_url,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=0.2)
+    parser.add_argument("--dir", type=Path, default=Path("out/fault-campaign"))
+    args = parser.parse_args()
+    figures = campaign(_sandbox(), args.runs, args.first_seed, args.rate, args.dir)
+    print(json.dumps(figures.as_dict(), indent=2))
+    return 1 if figures.verdict.violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
