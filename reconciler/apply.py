@@ -28,7 +28,7 @@ from typing import Any
 import jsonpatch
 
 from reconciler.cloud.glance import GlanceClient, ResponseLost
-from reconciler.errors import CloudError, Conflict, NotFound, ServerError
+from reconciler.errors import CloudError, NotFound
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
@@ -40,13 +40,16 @@ UNDO_ATTEMPTS = 6
 
 
 def undo_until_done(client: GlanceClient, image_id: str, step: Step) -> None:
-    """Undo one step, again after a transient failure: undo is computed against the
-    image as it is now, so sending it again is safe."""
+    """Undo one step, again after any failure: undo is computed against the image as
+    it is now, so sending it again is safe, and giving up would leave the image half
+    changed. Even a refusal (403, 409, 413) is tried again: undoing restores what this
+    run itself changed moments ago, so a refusal is more likely transient (a proxy, a
+    policy reload, lock contention) than final; only the last attempt's error stands."""
     for attempt in range(UNDO_ATTEMPTS):
         try:
             undo(client, image_id, step)
             return
-        except (ResponseLost, ServerError, Conflict):
+        except CloudError:
             if attempt == UNDO_ATTEMPTS - 1:
                 raise
             client.sleep(client.retry.delay(attempt))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class Sandbox:
     project_ids: dict[str, str]
     base_image_ids: list[str]
     glance_url: str
+    _sessions: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cloud_region(self, cloud: str = "sandbox") -> Any:
         from openstack import config as os_config
@@ -37,8 +38,11 @@ class Sandbox:
         return os_config.OpenStackConfig(config_files=[str(self.clouds_file)]).get_one(cloud)
 
     def session(self, cloud: str = "sandbox") -> Any:
-        """A keystoneauth1 session authenticated as one sandbox user."""
-        return self.cloud_region(cloud).get_session()
+        """A keystoneauth1 session authenticated as one sandbox user (one per user,
+        reused: keystoneauth renews the token when it expires)."""
+        if cloud not in self._sessions:
+            self._sessions[cloud] = self.cloud_region(cloud).get_session()
+        return self._sessions[cloud]
 
     def connection(self, cloud: str = "sandbox") -> Any:
         """An openstacksdk connection, for seeding and for independent read-back."""

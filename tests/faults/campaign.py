@@ -84,7 +84,7 @@ def one_run(
     batch = scenario.build(sandbox, seed)
     manifest = batch.manifest(folder)
     proxy.reset()
-    proxy.configure(seed=seed, rate=rate, slow_seconds=4)
+    proxy.configure(seed=seed, rate=rate, slow_seconds=3)
     env = {**sandbox.env(), "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": FAULTY}
     try:
         done = subprocess.run(

@@ -202,11 +202,9 @@ def is_desired(sandbox: Sandbox, planned: Planned, live: dict[str, Any]) -> bool
         return False
     if any(live.get(k) != v for k, v in planned.desired_core.items()):
         return False
-    if planned.desired_members is not None and _members(sandbox, live) != sorted(
+    return planned.desired_members is None or _members(sandbox, live) == sorted(
         planned.desired_members
-    ):
-        return False
-    return True
+    )
 
 
 def is_original(sandbox: Sandbox, planned: Planned, live: dict[str, Any] | None) -> bool:

@@ -1,0 +1,119 @@
+"""Faults injected by a real proxy (mitmproxy) between the tool and Glance: every image
+ends exactly desired or exactly original, and the report says which.
+
+CI runs RECONCILER_FAULT_RUNS seeded runs (default 12); the full campaign
+(`python -m tests.faults.campaign --runs 300`) runs on demand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Sandbox
+from tests.faults import campaign, scenario
+from tests.faults import proxy as fault_proxy
+
+RUNS = int(os.environ.get("RECONCILER_FAULT_RUNS", "12"))
+
+
+@pytest.fixture(scope="module")
+def proxy(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("faults")
+    running = fault_proxy.start(sandbox.glance_url, folder / "mitmdump.log")
+    yield running, campaign.faulty_clouds(sandbox, running.url, folder)
+    running.stop()
+
+
+def _apply(sandbox: Sandbox, clouds: Path, manifest: Path) -> tuple[int, dict[str, Any], str]:
+    env = {**sandbox.env(), "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": campaign.FAULTY}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "apply",
+            "--auto-approve",
+            "--format",
+            "json",
+            "--timeout",
+            "2",
+            "--journal",
+            str(manifest.with_suffix(".jsonl")),
+            str(manifest),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(done.stdout) if done.stdout.strip() else {}
+    return done.returncode, report, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("rule", "expect"),
+    [
+        # The create's answer is lost after Glance made the image: no duplicate.
+        ({"method": "POST", "path": r"^/v2/images$", "kind": "reset_after"}, "applied"),
+        # A member add answered by a cut connection after it was recorded: read first,
+        # not a 409 on a blind resend.
+        ({"method": "POST", "path": r"/members$", "kind": "reset_after"}, "applied"),
+        # PATCH applied, then answered 500 (sqlite's partial commits look like this).
+        ({"method": "PATCH", "path": r"^/v2/images/", "kind": "500_after"}, "applied"),
+        # The answer comes after the client's timeout, the write having happened.
+        ({"method": "PATCH", "path": r"^/v2/images/", "kind": "slow"}, "applied"),
+        # 429 with Retry-After, then fine.
+        ({"method": "PATCH", "path": r"^/v2/images/", "kind": "429"}, "applied"),
+        # Refused: the image goes back to exactly where it was (members included).
+        ({"method": "PATCH", "path": r"^/v2/images/", "kind": "403"}, "rolled_back"),
+        ({"method": "PATCH", "path": r"^/v2/images/", "kind": "413"}, "rolled_back"),
+        ({"method": "DELETE", "path": r"/members/", "kind": "409"}, "rolled_back"),
+    ],
+    ids=lambda value: (
+        value.get("kind", "") + " " + value.get("method", "") if isinstance(value, dict) else value
+    ),
+)
+def test_one_fault_by_rule(
+    sandbox: Sandbox, proxy: Any, tmp_path: Path, rule: dict[str, Any], expect: str
+) -> None:
+    running, clouds = proxy
+    seed = abs(hash(json.dumps(rule))) % 10_000
+    batch = scenario.build(sandbox, seed)
+    # Make sure the rule's request happens: the shared image loses or gains its member.
+    try:
+        running.reset()
+        running.configure(rules=[{**rule, "nth": 1}], slow_seconds=3)
+        code, report, stderr = _apply(sandbox, clouds, batch.manifest(tmp_path))
+        running.calm()
+        stats = running.stats()
+        verdict = scenario.Verdict()
+        scenario.verify(sandbox, batch, report, verdict)
+        assert verdict.violations == [], (verdict.violations, stats["log"], stderr)
+        if stats["counts"]:  # the request the rule names happened: its effect shows
+            statuses = {r["status"] for r in report["images"]}
+            assert expect in statuses, (report, stats["log"])
+            assert code == (0 if expect == "applied" else 3), stderr
+        else:
+            assert rule["path"] == r"/members/", stats  # only the member delete may not occur
+    finally:
+        running.calm()
+        scenario.cleanup(sandbox, batch)
+
+
+def test_randomized_fault_campaign(sandbox: Sandbox, tmp_path: Path) -> None:
+    figures = campaign.campaign(sandbox, RUNS, first_seed=1000, rate=0.2, folder=tmp_path)
+    result = figures.as_dict()
+    print("\nfault campaign:", json.dumps(result, indent=1))
+    assert result["violations"] == 0, result["violation_details"]
+    assert result["runs"] == RUNS
+    assert result["images_checked"] == RUNS * 6
+    assert result["faults_total"] >= RUNS  # about one in five requests
+    assert len(result["faults_injected"]) >= 6  # many kinds, not one
