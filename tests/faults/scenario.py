@@ -146,7 +146,12 @@ def snapshot(sandbox: Sandbox, batch: Batch) -> None:
 
 
 def _comparable(image: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in image.items() if k not in IGNORED}
+    """The image without what moves on every write; tags as a set (Glance returns them
+    in no particular order)."""
+    found = {k: v for k, v in image.items() if k not in IGNORED}
+    if "tags" in found:
+        found["tags"] = sorted(found["tags"] or [])
+    return found
 
 
 def live_by_name(sandbox: Sandbox, batch: Batch) -> dict[str, list[dict[str, Any]]]:
@@ -276,3 +281,18 @@ def cleanup(sandbox: Sandbox, batch: Batch) -> None:
     for copies in live_by_name(sandbox, batch).values():
         for image in copies:
             session.delete(f"{sandbox.glance_url}/v2/images/{image['id']}", raise_exc=False)
+
+
+def difference(planned: Planned, live: dict[str, Any] | None) -> str:
+    """What differs between the original and the live image (for failure messages)."""
+    if planned.original is None or live is None:
+        return f"original {'absent' if planned.original is None else 'present'}, " + (
+            f"live {'absent' if live is None else 'present'}"
+        )
+    before, now = _comparable(planned.original), _comparable(live)
+    keys = sorted(before.keys() | now.keys())
+    return "; ".join(
+        f"{k}: {before.get(k, '(absent)')!r} -> {now.get(k, '(absent)')!r}"
+        for k in keys
+        if before.get(k) != now.get(k)
+    ) or "members differ"
