@@ -140,7 +140,7 @@ class Applier:
                 image.id,
                 str(image.action),
                 Status.SKIPPED,
-                f"not started: {err.message}",
+                f"not started: {err.brief}",
                 err.request_id,
             )
         self.on_done(result)
@@ -241,7 +241,7 @@ class Applier:
         err: CloudError,
         original: LiveImage | None,
     ) -> ImageResult:
-        reason = err.message
+        reason = err.brief
         problems: list[str] = []
         for seq, step in reversed(done):
             try:

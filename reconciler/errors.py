@@ -66,6 +66,11 @@ class CloudError(ReconcilerError):
         rid = f" [request {request_id}]" if request_id else ""
         super().__init__(f"{where}{code}{message}{rid}")
 
+    @property
+    def brief(self) -> str:
+        """`403 You are not authorized ...`: the status and the server's sentence."""
+        return f"{self.status} {self.message}" if self.status else self.message
+
 
 class ConnectionFailed(CloudError):
     """The endpoint did not answer (refused, reset, DNS, TLS, timeout)."""

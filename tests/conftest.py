@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,9 +86,16 @@ def demo_images(sandbox: Sandbox, unique: str) -> Iterator[list[str]]:
     yield created
     conn = sandbox.connection("sandbox")
     for image_id in created:
-        image = conn.image.find_image(image_id)
-        if image is None:
-            continue
-        if image.is_protected:
-            conn.image.update_image(image_id, is_protected=False)
-        conn.image.delete_image(image_id, ignore_missing=True)
+        for attempt in range(6):  # sqlite answers 500 "database is locked" under load
+            try:
+                image = conn.image.find_image(image_id)
+                if image is None:
+                    break
+                if image.is_protected:
+                    conn.image.update_image(image_id, is_protected=False)
+                conn.image.delete_image(image_id, ignore_missing=True)
+                break
+            except Exception:
+                if attempt == 5:
+                    raise
+                time.sleep(0.5)

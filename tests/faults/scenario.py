@@ -291,8 +291,11 @@ def difference(planned: Planned, live: dict[str, Any] | None) -> str:
         )
     before, now = _comparable(planned.original), _comparable(live)
     keys = sorted(before.keys() | now.keys())
-    return "; ".join(
-        f"{k}: {before.get(k, '(absent)')!r} -> {now.get(k, '(absent)')!r}"
-        for k in keys
-        if before.get(k) != now.get(k)
-    ) or "members differ"
+    return (
+        "; ".join(
+            f"{k}: {before.get(k, '(absent)')!r} -> {now.get(k, '(absent)')!r}"
+            for k in keys
+            if before.get(k) != now.get(k)
+        )
+        or "members differ"
+    )

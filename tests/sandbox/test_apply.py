@@ -121,7 +121,7 @@ def test_fifty_images_with_real_403s(
     for i in range(4):
         entry = statuses[f"{unique}-bill{i}"]
         assert entry["status"] == "rolled_back"
-        assert entry["reason"] == "Attribute 'x_billing_code' is reserved."
+        assert entry["reason"] == "403 Attribute 'x_billing_code' is reserved."
         assert entry["request_id"].startswith("req-")
     for i in range(3):
         assert "publicize_image" in statuses[f"{unique}-pub{i}"]["reason"]
