@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import click
 import typer
@@ -11,6 +12,7 @@ import typer
 from reconciler import __version__, gcpause
 from reconciler.cli import apply_cmd, drift_cmd, import_cmd, plan_cmd, sandbox_cmd
 from reconciler.cli.console import SETTINGS, stderr_console
+from reconciler.cloud.auth import InsecureTLSWarning
 from reconciler.errors import ManifestError, ReconcilerError
 
 app = typer.Typer(
@@ -45,11 +47,29 @@ def global_options(
     if quiet and (verbose or debug):
         raise click.UsageError("--quiet cannot be combined with --verbose or --debug")
     SETTINGS.debug, SETTINGS.quiet, SETTINGS.verbose = debug, quiet, verbose
+    _route_warnings(debug)
     if debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     elif verbose:  # every Image API request: method, path, status, time, request id
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
         logging.getLogger("reconciler").setLevel(logging.INFO)
+
+
+def _route_warnings(debug: bool) -> None:
+    """Libraries' warnings and log records stay out of the output unless --debug (or
+    --verbose for our request log); the tool's own warnings are one loud line."""
+    if not debug:
+        warnings.simplefilter("ignore")
+        logging.getLogger().addHandler(logging.NullHandler())  # no lastResort printing
+    warnings.simplefilter("always", InsecureTLSWarning)
+
+    def show(
+        message: Warning | str, category: type[Warning], *_args: object, **_kw: object
+    ) -> None:
+        if issubclass(category, InsecureTLSWarning) or debug:
+            stderr_console().print(f"WARNING: {message}", style="bold red", markup=False)
+
+    warnings.showwarning = show
 
 
 def main() -> None:

@@ -22,9 +22,12 @@ def up_cmd(
     dir: Path = DirOption,
     keystone_port: int | None = typer.Option(None, help="Keystone port (default: a free one)."),
     glance_port: int | None = typer.Option(None, help="Glance port (default: a free one)."),
+    tls: bool = typer.Option(
+        False, "--tls", help="Serve both over HTTPS with a CA made for this sandbox."
+    ),
 ) -> None:
     """Start the sandbox (reuses a healthy one)."""
-    result = manager.up(dir, keystone_port, glance_port, log=info)
+    result = manager.up(dir, keystone_port, glance_port, log=info, tls=tls)
     how = "reused" if result.reused else "started"
     info(
         f"sandbox {how} in {result.seconds:.1f}s: Keystone {result.state.keystone_url}, "

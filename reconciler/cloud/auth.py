@@ -8,6 +8,7 @@ TLS is verified by default and `cacert` is honoured. Nothing here logs a secret.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +93,12 @@ def connect(options: CloudOptions) -> Connection:
             "variables (OS_AUTH_URL, ...)"
         )
     if options.insecure:
-        warnings.warn("TLS verification is disabled (--insecure)", stacklevel=1)
+        warnings.warn(
+            "TLS certificates are NOT verified (--insecure): anyone on the path to the "
+            "cloud can read the credentials and change what is applied",
+            InsecureTLSWarning,
+            stacklevel=1,
+        )
     try:
         session = region.get_session()
         session.timeout = options.timeout
@@ -115,7 +121,9 @@ def connect(options: CloudOptions) -> Connection:
         ) from err
     except ks_exc.EndpointNotFound as err:
         raise CloudError(f"no image endpoint in the service catalog: {err}") from err
-    except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.SSLError) as err:
+    except ks_exc.SSLError as err:
+        raise ConnectionFailed(tls_message(str(err), region.config.get("auth", {}))) from err
+    except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout) as err:
         raise ConnectionFailed(f"cannot reach the identity service: {_short(err)}") from err
     except ks_exc.MissingRequiredOptions as err:
         raise CloudConfigError(f"cloud configuration: {err}") from err
@@ -128,6 +136,25 @@ def connect(options: CloudOptions) -> Connection:
         cloud=options.cloud or region.name,
         region=region.get_region_name(),
         interface=interface,
+    )
+
+
+class InsecureTLSWarning(UserWarning):
+    """Shown loudly by the CLI whatever --quiet says."""
+
+
+def tls_message(detail: str, auth: dict[str, Any]) -> str:
+    """One line saying why TLS failed and what to do about it."""
+    reason = "the server's certificate is not trusted"
+    match = re.search(r"certificate verify failed: ([^(')\]]+)", detail)
+    if match:
+        reason = f"certificate verify failed: {match.group(1).strip()}"
+    elif "hostname" in detail.lower():
+        reason = "the certificate does not match the host name"
+    where = auth.get("auth_url") or "the identity service"
+    return (
+        f"TLS: {reason} ({where}); give the CA with `cacert:` in clouds.yaml, "
+        "OS_CACERT or --os-cacert (--insecure skips verification)"
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
+from reconciler.cloud.auth import tls_message
 from reconciler.cloud.http_errors import error_from_response
 from reconciler.errors import (
     CloudError,
@@ -141,7 +142,7 @@ class GlanceClient:
                 continue
             except ks_exc.SSLError as err:
                 raise ConnectionFailed(
-                    f"TLS error talking to Glance: {_short(err)}", method=method, url=url
+                    tls_message(str(err), {"auth_url": self.endpoint}), method=method, url=url
                 ) from err
             except ks_exc.Unauthorized as err:
                 raise error_from_response(401, str(err), {}, method, url) from err

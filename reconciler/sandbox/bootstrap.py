@@ -98,7 +98,9 @@ def glance_database(paths: SandboxPaths) -> list[str]:
     ]
 
 
-def admin_session(state: SandboxState, admin_password: str) -> ks_session.Session:
+def admin_session(
+    state: SandboxState, admin_password: str, verify: str | bool = True
+) -> ks_session.Session:
     auth = v3.Password(
         auth_url=state.keystone_url,
         username="admin",
@@ -107,7 +109,7 @@ def admin_session(state: SandboxState, admin_password: str) -> ks_session.Sessio
         user_domain_name=DOMAIN,
         project_domain_name=DOMAIN,
     )
-    return ks_session.Session(auth=auth)
+    return ks_session.Session(auth=auth, verify=verify)
 
 
 class IdentityAdmin:
@@ -183,12 +185,14 @@ class IdentityAdmin:
             )
 
 
-def identity_objects(state: SandboxState, passwords: dict[str, str]) -> dict[str, str]:
+def identity_objects(
+    state: SandboxState, passwords: dict[str, str], verify: str | bool = True
+) -> dict[str, str]:
     """Projects, users and role grants of SANDBOX_USERS plus the glance service user.
 
     Returns project name -> id.
     """
-    admin = IdentityAdmin(admin_session(state, passwords["admin"]), state.keystone_url)
+    admin = IdentityAdmin(admin_session(state, passwords["admin"], verify), state.keystone_url)
     domain_id = admin.domain_id()
     project_ids = {name: admin.project(name, domain_id) for name in PROJECTS}
     project_ids["admin"] = admin.project("admin", domain_id)
@@ -205,10 +209,13 @@ def identity_objects(state: SandboxState, passwords: dict[str, str]) -> dict[str
 
 
 def seed_base_images(
-    state: SandboxState, admin_password: str, log: Callable[[str], None]
+    state: SandboxState,
+    admin_password: str,
+    log: Callable[[str], None],
+    verify: str | bool = True,
 ) -> list[str]:
     """Create BASE_IMAGES as admin (with 1 KiB of data so they are `active`)."""
-    sess = admin_session(state, admin_password)
+    sess = admin_session(state, admin_password, verify)
     ids: list[str] = []
     for spec in BASE_IMAGES:
         listed = sess.get(f"{state.glance_url}/v2/images", params={"name": spec["name"]}).json()[

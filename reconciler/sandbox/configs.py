@@ -112,10 +112,13 @@ project_name = service
 username = glance
 password = {glance_password}
 interface = public
+{f"cafile = {paths.ca_cert}" if state.tls else ""}
 """
 
 
-def clouds_yaml(state: SandboxState, passwords: dict[str, str]) -> str:
+def clouds_yaml(
+    state: SandboxState, passwords: dict[str, str], paths: SandboxPaths | None = None
+) -> str:
     """clouds.yaml with one entry per sandbox user (see SANDBOX_USERS)."""
     lines = ["clouds:"]
     for cloud, (user, project, _role) in SANDBOX_USERS.items():
@@ -132,6 +135,7 @@ def clouds_yaml(state: SandboxState, passwords: dict[str, str]) -> str:
             f"      - {REGION}",
             f"      - {SECOND_REGION}",
             "    interface: public",
+            *([f"    cacert: {paths.ca_cert}"] if state.tls and paths is not None else []),
             "    identity_api_version: 3",
             "    image_api_version: 2",
         ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reconciler.errors import SandboxError
 from reconciler.sandbox import bootstrap, configs, processes
+from reconciler.sandbox import tls as sandbox_tls
 from reconciler.sandbox.state import SandboxPaths, SandboxState, write_private
 
 SERVICES = ("keystone", "glance")
@@ -47,9 +48,16 @@ def _env(paths: SandboxPaths, service: str) -> dict[str, str]:
     return {"OS_GLANCE_CONFIG_DIR": str(paths.glance)}
 
 
+def verify_for(paths: SandboxPaths, state: SandboxState) -> str | bool:
+    """What HTTP clients of this sandbox verify TLS with: its CA file, when TLS is on."""
+    return str(paths.ca_cert) if state.tls else True
+
+
 def is_healthy(paths: SandboxPaths, state: SandboxState) -> bool:
+    verify = verify_for(paths, state)
     return all(
-        processes.running_pid(paths, svc) is not None and processes.answers(_urls(state)[svc])
+        processes.running_pid(paths, svc) is not None
+        and processes.answers(_urls(state)[svc], verify=verify)
         for svc in SERVICES
     )
 
@@ -63,8 +71,10 @@ def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
             f"port {port} for {service} is taken by another process; "
             "choose another with --keystone-port/--glance-port or run `sandbox down --purge`"
         )
-    proc = processes.start_service(paths, service, port, _env(paths, service))
-    processes.wait_until_answers(paths, service, _urls(state)[service], proc)
+    proc = processes.start_service(paths, service, port, _env(paths, service), tls=state.tls)
+    processes.wait_until_answers(
+        paths, service, _urls(state)[service], proc, verify=verify_for(paths, state)
+    )
 
 
 def up(
@@ -72,11 +82,17 @@ def up(
     keystone_port: int | None = None,
     glance_port: int | None = None,
     log: Log = lambda _msg: None,
+    tls: bool = False,
 ) -> UpResult:
     started = time.monotonic()
     paths = SandboxPaths(root.resolve())
     state = SandboxState.load(paths)
-    if state is not None and state.bootstrapped and _ports_match(state, keystone_port, glance_port):
+    if (
+        state is not None
+        and state.bootstrapped
+        and state.tls == tls
+        and _ports_match(state, keystone_port, glance_port)
+    ):
         if is_healthy(paths, state):
             return UpResult(state, True, time.monotonic() - started, paths.clouds)
         log("restarting the existing sandbox")
@@ -87,7 +103,7 @@ def up(
     if state is not None:
         log("discarding an unfinished or differently configured sandbox")
         down(root, purge=True)
-    state = _build(paths, keystone_port, glance_port, log)
+    state = _build(paths, keystone_port, glance_port, log, tls)
     return UpResult(state, False, time.monotonic() - started, paths.clouds)
 
 
@@ -99,14 +115,27 @@ def _ports_match(state: SandboxState, keystone_port: int | None, glance_port: in
 
 
 def _build(
-    paths: SandboxPaths, keystone_port: int | None, glance_port: int | None, log: Log
+    paths: SandboxPaths,
+    keystone_port: int | None,
+    glance_port: int | None,
+    log: Log,
+    tls: bool = False,
 ) -> SandboxState:
     paths.make_dirs()
     bootstrap.check_paste_ini(configs.glance_paste_ini())
     state = SandboxState(
         keystone_port=keystone_port or processes.free_port(),
         glance_port=glance_port or processes.free_port(),
+        tls=tls,
     )
+    if tls:
+        ca_cert, ca_key = sandbox_tls.make_ca()
+        server_cert, server_key = sandbox_tls.make_server_cert(ca_cert, ca_key)
+        paths.tls.mkdir(parents=True, exist_ok=True)
+        paths.ca_cert.write_bytes(ca_cert)
+        paths.server_cert.write_bytes(server_cert)
+        write_private(paths.server_key, server_key.decode())
+        # The CA's key is not kept: nothing else will ever be signed with it.
     if state.keystone_port == state.glance_port:
         raise SandboxError("Keystone and Glance need two different ports")
     state.save(paths)
@@ -130,7 +159,7 @@ def _build(
     log(f"bootstrapping Keystone on port {state.keystone_port}")
     bootstrap.keystone_database(paths, state, passwords["admin"])
     _start(paths, state, "keystone")
-    state.project_ids = bootstrap.identity_objects(state, passwords)
+    state.project_ids = bootstrap.identity_objects(state, passwords, verify_for(paths, state))
     if glance_sync.wait() != 0:
         raise SandboxError(
             "glance-manage db_sync failed; last lines of "
@@ -139,8 +168,10 @@ def _build(
     glance_log.close()
     log(f"starting Glance on port {state.glance_port}")
     _start(paths, state, "glance")
-    state.base_image_ids = bootstrap.seed_base_images(state, passwords["admin"], log)
-    write_private(paths.clouds, configs.clouds_yaml(state, passwords))
+    state.base_image_ids = bootstrap.seed_base_images(
+        state, passwords["admin"], log, verify_for(paths, state)
+    )
+    write_private(paths.clouds, configs.clouds_yaml(state, passwords, paths))
     state.bootstrapped = True
     state.save(paths)
     return state
@@ -172,7 +203,8 @@ def status(root: Path = DEFAULT_DIR) -> list[ServiceStatus] | None:
     for svc in SERVICES:
         url = _urls(state)[svc]
         pid = processes.running_pid(paths, svc)
-        result.append(ServiceStatus(svc, pid, url, pid is not None and processes.answers(url)))
+        answering = pid is not None and processes.answers(url, verify=verify_for(paths, state))
+        result.append(ServiceStatus(svc, pid, url, answering))
     return result
 
 

@@ -80,7 +80,11 @@ def venv_script(name: str) -> str:
 
 
 def start_service(
-    paths: SandboxPaths, service: str, port: int, env_extra: Mapping[str, str]
+    paths: SandboxPaths,
+    service: str,
+    port: int,
+    env_extra: Mapping[str, str],
+    tls: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn for one service; its pid goes into the pid file."""
     log = paths.log(service)
@@ -106,6 +110,11 @@ def start_service(
         f"reconciler-sandbox-{service}",
         "--chdir",
         str(paths.root),
+        *(
+            ["--certfile", str(paths.server_cert), "--keyfile", str(paths.server_key)]
+            if tls
+            else []
+        ),
         WSGI_APPS[service],
     ]
     with log.open("a") as out:
@@ -194,9 +203,9 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def answers(url: str, timeout: float = 2.0) -> bool:
+def answers(url: str, timeout: float = 2.0, verify: str | bool = True) -> bool:
     try:
-        response = requests.get(url, timeout=timeout)
+        response = requests.get(url, timeout=timeout, verify=verify)
     except requests.RequestException:
         return False
     return response.status_code < 500
@@ -208,6 +217,7 @@ def wait_until_answers(
     url: str,
     proc: subprocess.Popen[bytes],
     timeout: float = 90.0,
+    verify: str | bool = True,
 ) -> None:
     """Poll url until it answers; fail with the log's tail if the process dies or stalls.
 
@@ -216,7 +226,7 @@ def wait_until_answers(
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if answers(url):
+        if answers(url, verify=verify):
             return
         if proc.poll() is not None:
             raise SandboxError(

@@ -60,6 +60,22 @@ class SandboxPaths:
     def control_socket(self, service: str) -> Path:
         return self.run / f"{service}.ctl"
 
+    @property
+    def tls(self) -> Path:
+        return self.root / "tls"
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.tls / "ca.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.tls / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.tls / "server-key.pem"
+
     def make_dirs(self) -> None:
         for folder in (self.root, self.logs, self.run, self.keystone, self.glance):
             folder.mkdir(parents=True, exist_ok=True)
@@ -74,14 +90,19 @@ class SandboxState:
     bootstrapped: bool = False
     project_ids: dict[str, str] = field(default_factory=dict)
     base_image_ids: list[str] = field(default_factory=list)
+    tls: bool = False  # both services serve HTTPS with the state folder's own CA
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def keystone_url(self) -> str:
-        return f"http://127.0.0.1:{self.keystone_port}/v3"
+        return f"{self.scheme}://127.0.0.1:{self.keystone_port}/v3"
 
     @property
     def glance_url(self) -> str:
-        return f"http://127.0.0.1:{self.glance_port}"
+        return f"{self.scheme}://127.0.0.1:{self.glance_port}"
 
     def save(self, paths: SandboxPaths) -> None:
         write_private(paths.state, json.dumps(asdict(self), indent=2, sort_keys=True))
