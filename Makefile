@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RECONCILER := $(BIN)/reconciler
 EXAMPLES ?= manifests/examples
 
-.PHONY: demo test lint typecheck sandbox-up sandbox-down bench schemas clean
+.PHONY: demo test lint typecheck sandbox-up sandbox-down bench schemas clean campaigns
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ $(CHROMIUM):
 	apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
-test: $(VENV)/.installed-dev $(CHROMIUM) sandbox-up
+# mitmproxy (the fault-injecting proxy of tests/faults) lives in its own venv: its
+# pinned dependencies (Flask, cryptography, ruamel.yaml) would fight Keystone's.
+FAULTS_VENV ?= .venv-faults
+$(FAULTS_VENV)/bin/mitmdump:
+	$(PYTHON) -m venv $(FAULTS_VENV)
+	$(FAULTS_VENV)/bin/pip install -q 'mitmproxy==11.0.2'
+
+test: $(VENV)/.installed-dev $(CHROMIUM) $(FAULTS_VENV)/bin/mitmdump sandbox-up
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/pytest -q
 
 lint: $(VENV)/.installed-dev
@@ -45,9 +52,15 @@ schemas: $(VENV)/.installed-sandbox
 	$(BIN)/python -m reconciler.manifests.schema_export
 
 clean: sandbox-down
-	rm -rf $(VENV) $(SANDBOX_DIR)
+	rm -rf $(VENV) $(FAULTS_VENV) $(SANDBOX_DIR) .sandbox-tls test-artifacts
 
 # Benchmarks (not part of make test): seeds a separate sandbox (.sandbox-bench) once,
 # then measures every scenario side by side; BENCH_ARGS=--quick for 1,000 images only.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+# The full-size reliability campaigns (minutes; see README, Reliability).
+campaigns: $(VENV)/.installed-dev $(FAULTS_VENV)/bin/mitmdump sandbox-up
+	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/python -m tests.faults.campaign --runs 300
+	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/python -m tests.faults.crash --runs 30
+	RECONCILER_FUZZ_EXAMPLES=5000 $(BIN)/pytest -q tests/unit/test_fuzz_loader.py

@@ -95,7 +95,10 @@ def demo_images(sandbox: Sandbox, unique: str) -> Iterator[list[str]]:
                     conn.image.update_image(image_id, is_protected=False)
                 conn.image.delete_image(image_id, ignore_missing=True)
                 break
-            except Exception:
+            except Exception as err:
+                status = getattr(err, "status_code", None)
+                if status in (400, 404):  # deleted already (a retried delete)
+                    break
                 if attempt == 5:
                     raise
                 time.sleep(0.5)

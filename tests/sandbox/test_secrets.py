@@ -15,6 +15,8 @@ from ruamel.yaml import YAML
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import create_image, get_image, run_cli, write_manifest
 
+RECORD = "reconciler.managed"
+
 
 def _password(sandbox: Sandbox, cloud: str = "sandbox") -> str:
     clouds = YAML(typ="safe").load(sandbox.clouds_file.read_text())
@@ -170,3 +172,44 @@ def test_reader_plans_and_reports_drift_but_apply_changes_nothing(
         assert now["updated_at"] == was["updated_at"]  # not even touched
     names = [i.name for i in sandbox.connection("sandbox-admin").image.images()]
     assert f"{unique}-rnew" not in names
+
+
+def test_hostile_plan_files_are_refused_before_any_write(
+    sandbox: Sandbox, unique: str, demo_images: list[str], tmp_path: Path
+) -> None:
+    image_id = create_image(sandbox, {"name": f"{unique}-h", "k": "1", RECORD: '["k"]'})
+    demo_images.append(image_id)
+    before = get_image(sandbox, image_id)
+    manifest = write_manifest(
+        tmp_path, f"version: 1\nimages:\n  - name: {unique}-h\n    properties: {{k: '2'}}\n"
+    )
+    plan_file = tmp_path / "plan.json"
+    assert run_cli(sandbox, "plan", "--out", str(plan_file), str(manifest)).returncode == 0
+    good = json.loads(plan_file.read_text())
+
+    def edited(change: Any) -> Path:
+        data = json.loads(json.dumps(good))
+        change(data)
+        path = tmp_path / f"hostile-{len(list(tmp_path.iterdir()))}.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    refused = {
+        "unknown op": edited(lambda d: d["images"][0]["patch"][0].update(op="copy")),
+        "path outside the image": edited(
+            lambda d: d["images"][0]["patch"][0].update(path="/locations")
+        ),
+        "nested path": edited(lambda d: d["images"][0]["patch"][0].update(path="/k/x")),
+        "format_version": edited(lambda d: d.update(format_version=99)),
+        "another project": edited(lambda d: d["target"].update(project_id="0" * 32)),
+    }
+    for what, path in refused.items():
+        done = run_cli(sandbox, "apply", str(path))
+        assert done.returncode == 1, (what, done.stdout, done.stderr)
+        assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+    # A forged fingerprint: the plan no longer describes the image; nothing is written.
+    forged = edited(lambda d: d["images"][0].update(fingerprint="sha256:" + "0" * 64))
+    done = run_cli(sandbox, "apply", "--format", "json", str(forged))
+    assert done.returncode == 3
+    assert json.loads(done.stdout)["images"][0]["status"] == "stale"
+    assert get_image(sandbox, image_id) == before  # updated_at included: untouched
