@@ -17,6 +17,7 @@ the text it is given.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass
@@ -25,6 +26,16 @@ from typing import Any, ClassVar
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import BaseResolver
@@ -59,6 +70,7 @@ _FLOAT = re.compile(
 # Without aliases a value costs at least two characters of source (`a,` in a flow list);
 # a document whose values outnumber its text by more than that is an alias expansion.
 MIN_NODE_BUDGET = 10_000
+SHALLOW = 2  # the event builder records the positions of nodes this deep or shallower
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
@@ -77,21 +89,47 @@ class Position:
     col: int  # 1-based
 
 
-@dataclass
 class Document:
-    """One YAML document: its value, and its node graph for positions. Positions are
-    looked up only when an error needs one, so loading pays nothing for them."""
+    """One YAML document: its value, and where to find positions. Positions are looked
+    up only when an error needs one: documents built from parser events keep no node
+    graph (it is most of the memory of a large file) and compose the text again, once,
+    the first time a position is asked for."""
 
-    value: Any
-    root: Node
+    __slots__ = ("_ordinal", "_positions", "_root", "_text", "value")
+
+    def __init__(
+        self,
+        value: Any,
+        root: Node | None = None,
+        *,
+        text: str | None = None,
+        ordinal: int = 0,
+        positions: dict[tuple[Path, bool], Position] | None = None,
+    ) -> None:
+        self.value = value
+        self._root = root
+        self._text = text
+        self._ordinal = ordinal
+        self._positions = positions or {}
+
+    @property
+    def root(self) -> Node:
+        if self._root is None:
+            assert self._text is not None
+            self._root = _compose_all(self._text)[self._ordinal]
+            self._text = None
+        return self._root
 
     @property
     def start(self) -> Position:
-        return _position(self.root)
+        return self.where(())
 
     def where(self, path: Path, key: bool = False) -> Position:
         """The position of path's value (of its key, if asked), or of the closest
         ancestor that exists."""
+        known = self._positions.get((tuple(path), key))
+        if known is not None:
+            return known
         node, best = self.root, _position(self.root)
         last = len(path) - 1
         for depth, part in enumerate(path):
@@ -240,6 +278,152 @@ class _Builder:
         return result
 
 
+class _UseNodes(Exception):
+    """The event builder met a case it leaves to the node builder (an alias used both
+    inside and outside `properties`)."""
+
+
+def _mark(event: Any) -> Position:
+    return Position(event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+class _EventBuilder:
+    """Builds a document's values straight from the C parser's events, the same values
+    as _Builder gives from nodes, without ever holding a node graph."""
+
+    def __init__(self, get: Any, text_paths: tuple[str, ...], budget: int) -> None:
+        self.get = get
+        self.text_paths = text_paths
+        self.budget = budget
+        self.visited = 0
+        self.anchors: dict[str, tuple[Any, int, bool, Position]] = {}
+        # Positions of the shallow nodes (the document's keys and their items, e.g. each
+        # image entry's start, which every DesiredImage names as its source).
+        self.positions: dict[tuple[Path, bool], Position] = {}
+
+    def _count(self, amount: int, event: Any) -> None:
+        self.visited += amount
+        if self.visited > self.budget:
+            raise YamlProblem(
+                f"document expands to more than {self.budget} values, more than its text "
+                "can hold (too many aliases?)",
+                _mark(event),
+            )
+
+    def value(self, event: Any, depth: int, as_text: bool, path: Path | None = ()) -> Any:
+        self._count(1, event)
+        if depth > MAX_DEPTH:
+            raise YamlProblem(f"nesting deeper than {MAX_DEPTH} levels", _mark(event))
+        kind = type(event)
+        if kind is AliasEvent:
+            return self._alias(event, as_text, path)
+        if path is not None:
+            self.positions[(path, False)] = _mark(event)
+            if depth >= SHALLOW:
+                path = None
+        before = self.visited
+        if kind is ScalarEvent:
+            result = self._scalar(event, as_text)
+        elif kind is SequenceStartEvent:
+            self._check_tag(event, SEQ)
+            result = []
+            get, append = self.get, result.append
+            while True:
+                item = get()
+                if type(item) is SequenceEndEvent:
+                    break
+                where = None if path is None else (*path, len(result))
+                append(self.value(item, depth + 1, as_text, where))
+        elif kind is MappingStartEvent:
+            self._check_tag(event, MAP)
+            result = self._mapping(depth, as_text, path)
+        else:
+            raise YamlProblem("unexpected YAML event", _mark(event))
+        if event.anchor is not None:
+            size = self.visited - before + 1
+            self.anchors[event.anchor] = (result, size, as_text, _mark(event))
+        return result
+
+    def _alias(self, event: Any, as_text: bool, path: Path | None) -> Any:
+        found = self.anchors.get(event.anchor)
+        if found is None:
+            raise YamlProblem(f"invalid YAML: found undefined alias {event.anchor!r}", _mark(event))
+        value, size, anchored_as_text, mark = found
+        if anchored_as_text != as_text:
+            raise _UseNodes
+        if path is not None:  # as the node graph has it: the anchored node's position
+            self.positions[(path, False)] = mark
+        self._count(size - 1, event)
+        return copy.deepcopy(value) if isinstance(value, list | dict) else value
+
+    def _check_tag(self, event: Any, default: str) -> None:
+        tag = event.tag
+        if tag is not None and tag != "!" and tag != default:
+            raise YamlProblem(f"unsupported YAML tag {tag!r}", _mark(event))
+
+    def _scalar(self, event: Any, as_text: bool) -> Any:
+        tag = event.tag
+        text = event.value
+        if tag is None:
+            tag = resolve_plain(text) if event.implicit[0] else STR
+        elif tag == "!":
+            tag = STR
+        elif tag not in KNOWN_TAGS:
+            raise YamlProblem(f"unsupported YAML tag {tag!r}", _mark(event))
+        if as_text and tag not in (NULL, BOOL):
+            return text
+        if as_text and tag == BOOL:
+            value = scalar_value(tag, text)
+            return False if value is False else text
+        return scalar_value(tag, text)
+
+    def _mapping(self, depth: int, as_text: bool, path: Path | None) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        get, text_paths = self.get, self.text_paths
+        while True:
+            key_event = get()
+            if type(key_event) is MappingEndEvent:
+                return result
+            if type(key_event) is not ScalarEvent:
+                raise YamlProblem("mapping keys must be plain strings", _mark(key_event))
+            key = key_event.value
+            if key_event.tag == MERGE or (key == "<<" and key_event.implicit[0]):
+                raise YamlProblem("YAML merge keys (<<) are not supported", _mark(key_event))
+            if key_event.tag not in (None, "!", STR):
+                raise YamlProblem(f"unsupported YAML tag {key_event.tag!r}", _mark(key_event))
+            if key in result:
+                raise YamlProblem(f"duplicate key {key!r}", _mark(key_event))
+            where = None
+            if path is not None:
+                where = (*path, key)
+                self.positions[(where, True)] = _mark(key_event)
+            result[key] = self.value(get(), depth + 1, as_text or key in text_paths, where)
+
+
+def _documents_from_events(text: str, text_paths: tuple[str, ...]) -> list[Document]:
+    """Every non-empty document, built from the C parser's events."""
+    parser = CParser(text)
+    get = parser.get_event
+    get()  # stream start
+    documents: list[Document] = []
+    ordinal = 0
+    while True:
+        event = get()
+        if type(event) is StreamEndEvent:
+            return documents
+        root = get()  # after the document start
+        builder = _EventBuilder(get, text_paths, MIN_NODE_BUDGET + len(text) // 2)
+        value = builder.value(root, 0, False)
+        if type(get()) is not DocumentEndEvent:
+            raise YamlProblem("invalid YAML: expected the end of the document", _mark(root))
+        empty = type(root) is ScalarEvent and value is None
+        if not empty:
+            documents.append(
+                Document(value, text=text, ordinal=ordinal, positions=builder.positions)
+            )
+        ordinal += 1
+
+
 class _CoreResolver(BaseResolver):
     """YAML 1.2 core-schema resolution of untagged scalars, with shared Tag objects: a
     few times faster than ruamel's versioned resolver, same tags for manifests.
@@ -306,8 +490,15 @@ def _compose_all(text: str, use_c: bool | None = None) -> list[Node]:
 
 
 def parse_documents(text: str, text_paths: tuple[str, ...] = ("properties",)) -> list[Document]:
-    """Every non-empty document of a YAML stream."""
+    """Every non-empty document of a YAML stream: built from the C parser's events
+    (no node graph kept) when the C parser is there and the nesting is safe for it,
+    else from composed nodes."""
     try:
+        if CParser is not None and _nesting_is_c_safe(text):
+            try:
+                return _documents_from_events(text, text_paths)
+            except _UseNodes:
+                pass
         nodes = _compose_all(text)
     except MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark

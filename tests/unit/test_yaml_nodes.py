@@ -3,10 +3,14 @@ give the same values and positions; hostile nesting never crashes the process.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given, settings
 
 from reconciler.manifests import yaml_nodes
 from reconciler.manifests.yaml_nodes import YamlProblem, parse_documents
+from tests.unit.test_fuzz_loader import structures
 
 SAMPLES = [
     "version: 1\nimages:\n  - name: a\n    min_disk: 010\n    properties:\n"
@@ -58,3 +62,49 @@ def test_yaml_12_core_schema() -> None:
 def test_absurd_nesting_is_a_clean_error(text: str) -> None:
     with pytest.raises(YamlProblem, match="nesting deeper than"):
         parse_documents(text)
+
+
+def _outcome(text: str) -> object:
+    try:
+        return [_walk(d) for d in parse_documents(text)]
+    except YamlProblem as err:
+        return ("problem", err.message, err.position)
+
+
+@pytest.mark.skipif(yaml_nodes.CParser is None, reason="ruamel.yaml.clib is a dependency")
+@settings(max_examples=300, deadline=None)
+@given(value=structures)
+def test_event_builder_agrees_with_nodes_on_random_structures(value: object) -> None:
+    """Values and positions built from the C parser's events (what loading uses) equal
+    those built from the nodes the same parser composes, for block and flow YAML."""
+
+    def use_nodes(*_args: object) -> object:
+        raise yaml_nodes._UseNodes
+
+    for text in (json.dumps(value, ensure_ascii=False), _block(value)):
+        fast = _outcome(text)
+        original = yaml_nodes._documents_from_events
+        yaml_nodes._documents_from_events = use_nodes  # type: ignore[assignment]
+        try:
+            slow = _outcome(text)
+        finally:
+            yaml_nodes._documents_from_events = original
+        assert _same(fast, slow), (text, fast, slow)
+
+
+def _same(a: object, b: object) -> bool:
+    return json.dumps(a, default=repr, sort_keys=True) == json.dumps(
+        b, default=repr, sort_keys=True
+    )
+
+
+def _block(value: object) -> str:
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    out = StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.dump({"version": 1, "images": [value], "properties": value}, out)
+    return out.getvalue()
