@@ -93,18 +93,20 @@ def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record:
         live = get(key, _MISSING)
         if type(live) is not type(value) or live != value:
             return False
-    if desired.tags is not None and get("tags") != sorted(desired.tags):
+    if desired.tags_list is not None and get("tags") != desired.tags_list:
         return False
-    for key, value in desired.properties:
-        live = get(key, _MISSING)
-        if value is None:
-            if live is not _MISSING:
-                return False
-        elif type(live) is not str or live != value:
-            return False
+    # Properties are strings on both sides, so comparing (key, value) pairs is exact;
+    # the items views compare in C.
+    if not desired.set_properties.items() <= live_view.items():
+        return False
+    if desired.removed_keys and not desired.removed_keys.isdisjoint(live_view.keys()):
+        return False
     raw = get(MANAGED_RECORD)
-    # The common case, the record exactly as the tool writes it, needs no JSON parsing.
-    listed = desired.set_keys if raw == desired.record_text else parse_record(raw)
+    if raw == desired.record_text:
+        # The common case: the record lists exactly the keys the entry sets, all of
+        # them declared, so nothing it lists is stale. No JSON parsing.
+        return True
+    listed = parse_record(raw)
     if listed and any(key in live_view for key in listed - desired.declared_keys):
         return False
     return not record or listed == desired.set_keys

@@ -161,6 +161,9 @@ class DesiredImage:
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     set_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     record_text: str = field(init=False, repr=False, compare=False)
+    set_properties: dict[str, str] = field(init=False, repr=False, compare=False)
+    removed_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    tags_list: list[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Every custom property the entry names (removals included), the ones it sets
@@ -169,6 +172,16 @@ class DesiredImage:
         object.__setattr__(self, "declared_keys", frozenset(k for k, _v in self.properties))
         object.__setattr__(self, "set_keys", set_keys)
         object.__setattr__(self, "record_text", encode_managed(set_keys))
+        object.__setattr__(
+            self, "set_properties", {k: v for k, v in self.properties if v is not None}
+        )
+        object.__setattr__(
+            self, "removed_keys", frozenset(k for k, v in self.properties if v is None)
+        )
+        # As a live view holds tags: a sorted list.
+        object.__setattr__(
+            self, "tags_list", sorted(self.tags) if self.tags is not None else None
+        )
 
     @property
     def core_dict(self) -> dict[str, Any]:
