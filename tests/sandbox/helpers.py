@@ -81,3 +81,17 @@ def by_name(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def ops(image: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
     return [(o["op"], o["path"], o["value"], o["old"]) for o in image["patch"]]
+
+
+def retried(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """An openstacksdk call made again after a 5xx: Glance on sqlite answers 500
+    "database is locked" under load. For changes made behind the tool's back."""
+    for attempt in range(8):
+        try:
+            return call(*args, **kwargs)
+        except Exception as err:
+            status = getattr(err, "status_code", None)
+            if status is None or status < 500 or attempt == 7:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+    raise AssertionError("unreachable")

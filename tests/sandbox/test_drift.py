@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.views import MANAGED_RECORD
 from tests.conftest import ROOT, Sandbox
-from tests.sandbox.helpers import create_image, run_cli, write_manifest
+from tests.sandbox.helpers import create_image, retried, run_cli, write_manifest
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -49,10 +49,10 @@ def drifted(sandbox: Sandbox, unique: str, demo_images: list[str], tmp_path: Pat
     conn = sandbox.connection("sandbox")
     ids = {i.name: i.id for i in conn.image.images() if i.name.startswith(unique)}
     demo_images.extend(ids.values())
-    conn.image.update_image(ids[f"{unique}-edit"], os_version="2")
-    conn.image.remove_tag(conn.image.get_image(ids[f"{unique}-tag"]), "y")
-    conn.image.add_member(ids[f"{unique}-share"], member_id=sandbox.project_ids["other"])
-    conn.image.delete_image(ids[f"{unique}-gone"])
+    retried(conn.image.update_image, ids[f"{unique}-edit"], os_version="2")
+    retried(conn.image.remove_tag, conn.image.get_image(ids[f"{unique}-tag"]), "y")
+    retried(conn.image.add_member, ids[f"{unique}-share"], member_id=sandbox.project_ids["other"])
+    retried(conn.image.delete_image, ids[f"{unique}-gone"])
     demo_images.append(create_image(sandbox, {"name": f"{unique}-hand"}))
     demo_images.append(
         create_image(sandbox, {"name": f"{unique}-orphan", MANAGED_RECORD: '["team"]', "team": "x"})

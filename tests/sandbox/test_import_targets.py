@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Sandbox
-from tests.sandbox.helpers import create_image, get_image, run_cli, write_manifest
+import jsonschema
+from ruamel.yaml import YAML
+
+from tests.conftest import ROOT, Sandbox
+from tests.sandbox.helpers import create_image, get_image, retried, run_cli, write_manifest
 
 
 def test_import_then_plan_shows_no_changes_and_apply_adopts(
@@ -19,7 +22,7 @@ def test_import_then_plan_shows_no_changes_and_apply_adopts(
     }.items():
         demo_images.append(create_image(sandbox, {"name": f"{unique}-{suffix}", **body}))
     conn = sandbox.connection("sandbox")
-    conn.image.add_member(demo_images[2], member_id=sandbox.project_ids["other"])
+    retried(conn.image.add_member, demo_images[2], member_id=sandbox.project_ids["other"])
     out = tmp_path / "imported"
     done = run_cli(
         sandbox, "import", "--name", f"{unique}-*", "--out-dir", str(out), "--layout", "per-image"
@@ -37,6 +40,9 @@ def test_import_then_plan_shows_no_changes_and_apply_adopts(
 
     valid = run_cli(sandbox, "validate", str(out))
     assert valid.returncode == 0, valid.stderr
+    schema = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
+    for path in out.iterdir():
+        jsonschema.validate(YAML(typ="safe").load(path.read_text()), schema)
     plan = run_cli(sandbox, "plan", "--detailed-exitcode", str(out))
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged. 3 to adopt" in plan.stdout
@@ -69,8 +75,8 @@ def test_update_takes_live_values_and_keeps_comments(
     conn = sandbox.connection("sandbox")
     (image,) = [i for i in conn.image.images() if i.name == f"{unique}-web"]
     demo_images.append(image.id)
-    conn.image.update_image(image.id, os_version="2")
-    conn.image.add_tag(image, "c")
+    retried(conn.image.update_image, image.id, os_version="2")
+    retried(conn.image.add_tag, image, "c")
 
     done = run_cli(sandbox, "import", "--update", str(manifest))
     assert done.returncode == 0, done.stderr
@@ -126,3 +132,29 @@ def test_two_regions_planned_in_one_run_and_a_broken_target_reported(
     assert "Drift of target one, cloud sandbox, region RegionOne" in broken.stdout
     assert "target nowhere" in broken.stderr and "Atlantis" in broken.stdout + broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_apply_goes_on_when_one_target_fails(
+    sandbox: Sandbox, unique: str, demo_images: list[str], tmp_path: Path
+) -> None:
+    manifest = write_manifest(
+        tmp_path,
+        f"""\
+        version: 1
+        targets:
+          - {{name: one, region: RegionOne}}
+          - {{name: down, region: Atlantis}}
+        images:
+          - name: {unique}-multi
+            properties: {{k: v}}
+        """,
+    )
+    journal = tmp_path / "run.jsonl"
+    done = run_cli(sandbox, "apply", "--auto-approve", "--journal", str(journal), str(manifest))
+    assert done.returncode == 3, done.stdout + done.stderr  # one target applied, one failed
+    assert "error: target down:" in done.stderr and "Traceback" not in done.stderr
+    assert "Apply: target one" in done.stdout
+    assert (tmp_path / "run.one.jsonl").exists() and not (tmp_path / "run.down.jsonl").exists()
+    images = [i for i in sandbox.connection().image.images() if i.name == f"{unique}-multi"]
+    demo_images.extend(i.id for i in images)
+    assert len(images) == 1 and images[0].properties.get("k") == "v"
