@@ -41,7 +41,9 @@ def _version(value: bool) -> None:
 def global_options(
     debug: bool = typer.Option(False, "--debug", help="Tracebacks and debug logs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="More detail."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log every Image API request (method, path, status, time)."
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
     if quiet and (verbose or debug):

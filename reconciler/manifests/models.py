@@ -179,9 +179,7 @@ class DesiredImage:
             self, "removed_keys", frozenset(k for k, v in self.properties if v is None)
         )
         # As a live view holds tags: a sorted list.
-        object.__setattr__(
-            self, "tags_list", sorted(self.tags) if self.tags is not None else None
-        )
+        object.__setattr__(self, "tags_list", sorted(self.tags) if self.tags is not None else None)
 
     @property
     def core_dict(self) -> dict[str, Any]:
