@@ -16,6 +16,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Lines tests want in the run's summary (campaign figures, where the screenshot is).
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if SUMMARY:
+        terminalreporter.section("reconciler: figures from this run")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/sandbox/" in str(item.fspath).replace(os.sep, "/"):

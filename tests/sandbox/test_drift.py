@@ -12,7 +12,7 @@ import junitparser
 import pytest
 
 from reconciler.views import MANAGED_RECORD
-from tests.conftest import ROOT, Sandbox
+from tests.conftest import ROOT, SUMMARY, Sandbox
 from tests.sandbox.helpers import create_image, retried, run_cli, write_manifest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -76,7 +76,11 @@ def _ours(images: list[dict[str, Any]], unique: str) -> dict[str, dict[str, Any]
 
 
 def test_drift_reports_exactly_the_changes_in_every_format(
-    sandbox: Sandbox, unique: str, drifted: Path, tmp_path: Path
+    sandbox: Sandbox,
+    unique: str,
+    drifted: Path,
+    tmp_path: Path,
+    record_property: Any,
 ) -> None:
     junit_path, html_path, md_path = (tmp_path / n for n in ("d.xml", "d.html", "d.md"))
     done = run_cli(
@@ -125,10 +129,12 @@ def test_drift_reports_exactly_the_changes_in_every_format(
 
     # --fail-on: orphans exist (exit 2); only drift asked and drift exists (exit 2).
     assert run_cli(sandbox, "drift", "--fail-on", "orphans", str(drifted)).returncode == 2
-    _check_html_in_chromium(html_path, unique)
+    shot = _check_html_in_chromium(html_path, unique)
+    record_property("screenshot", str(shot))  # in the JUnit XML of the test run
+    SUMMARY.append(f"drift report in headless Chromium: screenshot {shot}")
 
 
-def _check_html_in_chromium(page: Path, unique: str) -> None:
+def _check_html_in_chromium(page: Path, unique: str) -> Path:
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is installed by `make test`"
@@ -173,6 +179,7 @@ def _check_html_in_chromium(page: Path, unique: str) -> None:
     assert shot.stat().st_size > 10_000
     print(f"\nscreenshot of the drift report: {shot}")
     shutil.copy(page, ARTIFACTS / "drift-report.html")
+    return shot
 
 
 def test_no_drift_exits_zero_and_errors_exit_one(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Sandbox
+from tests.conftest import SUMMARY, Sandbox
 from tests.faults import campaign, scenario
 from tests.faults import proxy as fault_proxy
 
@@ -111,7 +111,10 @@ def test_one_fault_by_rule(
 def test_randomized_fault_campaign(sandbox: Sandbox, tmp_path: Path) -> None:
     figures = campaign.campaign(sandbox, RUNS, first_seed=1000, rate=0.2, folder=tmp_path)
     result = figures.as_dict()
-    print("\nfault campaign:", json.dumps(result, indent=1))
+    SUMMARY.append(
+        "fault campaign: "
+        + json.dumps({k: v for k, v in result.items() if k != "violation_details"})
+    )
     assert result["violations"] == 0, result["violation_details"]
     assert result["runs"] == RUNS
     assert result["images_checked"] == RUNS * 6

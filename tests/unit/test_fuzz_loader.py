@@ -14,6 +14,8 @@ import re
 import resource
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
 from reconciler.manifests.loader import load
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SUMMARY
 
 EXAMPLES = int(os.environ.get("RECONCILER_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
@@ -59,6 +61,19 @@ FIELDS = [
 EXAMPLE_TEXT = (ROOT / "manifests" / "examples" / "images.yaml").read_text()
 
 
+CASES: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_cases() -> Iterator[None]:
+    yield
+    SUMMARY.append(
+        f"loader fuzzing: {sum(CASES.values())} inputs "
+        f"({CASES['images']} valid, {CASES['problems']} refused with file:line:col), "
+        f"{EXAMPLES} examples per hypothesis test"
+    )
+
+
 def check(path: Path, text: str | bytes) -> list[Any] | list[str]:
     """Load one file; the outcome must be images or clean problems."""
     if isinstance(text, bytes):
@@ -66,8 +81,11 @@ def check(path: Path, text: str | bytes) -> list[Any] | list[str]:
     else:
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
-        return load([path])
+        images = load([path])
+        CASES["images"] += 1
+        return images
     except ManifestError as err:
+        CASES["problems"] += 1
         assert err.problems, "a ManifestError names at least one problem"
         for problem in err.problems:
             assert PROBLEM.match(problem), problem
