@@ -33,7 +33,7 @@ from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
 from reconciler.steps import CREATE, DELETE, Step, send, send_remaining, steps_for, undo
-from reconciler.views import LiveImage
+from reconciler.views import LiveImage, is_gone
 
 LOST_ANSWER_RETRIES = 8
 UNDO_ATTEMPTS = 6
@@ -267,7 +267,8 @@ class Applier:
     ) -> list[str]:
         current = self._current(image_id, image.members_managed)
         if original is None:
-            return [] if current is None else [f"image {image_id} still exists"]
+            gone = current is None or current.status == "deleted"
+            return [] if gone else [f"image {image_id} still exists"]
         if current is None:
             return ["the image is gone"]
         left = differences(original.view, current.view)
@@ -366,7 +367,7 @@ def roll_back_journal(
             raw = None
         left: list[str] = []
         if history.original is None:
-            if raw is not None:
+            if not is_gone(raw):
                 left.append(f"image {image_id} (created by the run) still exists")
         elif raw is None:
             left.append("the image is gone")

@@ -24,7 +24,12 @@ def list_images(client: GlanceClient) -> dict[str, LiveImage]:
     def views(filters: dict[str, str]) -> list[LiveImage]:
         # Each page's raw JSON is turned into views and dropped before the next page:
         # holding every raw page as well raised the plan's peak memory at 10,000 images.
-        return [LiveImage.from_api(raw) for raw in client.list_images(**filters)]
+        # Images stuck in status `deleted` (see views.is_gone) are not part of the catalog.
+        return [
+            LiveImage.from_api(raw)
+            for raw in client.list_images(**filters)
+            if raw.get("status") != "deleted"
+        ]
 
     with ThreadPoolExecutor(2) as pool:
         listings = list(pool.map(views, ({}, {"os_hidden": "true"})))
@@ -39,7 +44,7 @@ def complete_catalog(
     for entry in desired:
         if entry.id is not None and entry.id not in images:
             pinned = client.find_image(entry.id)
-            if pinned is not None:
+            if pinned is not None and pinned.get("status") != "deleted":
                 images[entry.id] = LiveImage.from_api(pinned)
     catalog = LiveCatalog(tuple(images.values()))
     wants_members = [entry for entry in desired if entry.members is not None]

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.cloud.glance import GlanceClient
-from reconciler.errors import Conflict, Forbidden, NotFound
+from reconciler.errors import BadRequest, Conflict, Forbidden, NotFound
 from reconciler.plan import Action, ImagePlan, Op, PatchOp, escape_pointer, unescape_pointer
-from reconciler.views import image_view
+from reconciler.views import image_view, is_gone
 
 CREATE, PATCH, MEMBER_ADD, MEMBER_REMOVE, DELETE = (
     "create",
@@ -173,14 +173,19 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
     """Undo one step, judged against the image as it is now. Raises on failure."""
     if step.kind == CREATE:
         image = client.find_image(image_id)
-        if image is None:
+        if is_gone(image):
             return
+        assert image is not None
         if image.get("protected"):
             client.patch_image(image_id, [{"op": "replace", "path": "/protected", "value": False}])
         try:
             client.delete_image(image_id)
         except NotFound:
             pass
+        except BadRequest:
+            # "transition from deleted to deleted": an earlier DELETE half-happened.
+            if not is_gone(client.find_image(image_id)):
+                raise
     elif step.kind == PATCH:
         current = image_view(client.get_image(image_id))
         ops = ops_towards(step.payload["ops"], current, "old")

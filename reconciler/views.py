@@ -64,6 +64,14 @@ RESERVED_PREFIXES: tuple[str, ...] = ("os_glance",)
 MANAGED_RECORD = "reconciler.managed"
 
 
+def is_gone(image: Mapping[str, Any] | None) -> bool:
+    """Absent, or in status `deleted`: Glance deletes in two database steps (status, then
+    the row); when the second fails (seen with sqlite's "database is locked"), the image
+    stays listed in status `deleted` and refuses any further DELETE with 400. Glance's
+    state machine has no way out of `deleted`, so the tool treats it as gone."""
+    return image is None or image.get("status") == "deleted"
+
+
 def is_custom_property(key: str) -> bool:
     return key not in CORE_ATTRIBUTES
 

@@ -68,6 +68,7 @@ class Figures:
             "ended_original": self.verdict.original,
             "violations": len(self.verdict.violations),
             "violation_details": self.verdict.violations[:20],
+            "images_left_in_status_deleted_by_glance": len(scenario.ZOMBIES),
             "seconds": round(self.seconds, 1),
         }
 

@@ -40,6 +40,7 @@ class CrashFigures:
             "images_checked": self.images_checked,
             "violations": len(self.violations),
             "violation_details": self.violations[:20],
+            "images_left_in_status_deleted_by_glance": len(scenario.ZOMBIES),
             "seconds": round(self.seconds, 1),
         }
 

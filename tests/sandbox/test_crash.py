@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 from tests.conftest import SUMMARY, Sandbox
 from tests.faults.crash import crash_campaign
+from tests.sandbox.helpers import create_image, run_cli, write_manifest
 
 RUNS = int(os.environ.get("RECONCILER_CRASH_RUNS", "6"))
 
@@ -25,3 +27,31 @@ def test_crash_campaign(sandbox: Sandbox, tmp_path: Path) -> None:
     assert result["violations"] == 0, result["violation_details"]
     assert result["runs"] == RUNS and result["images_checked"] == RUNS * 7
     assert result["killed_mid_run"] >= RUNS // 2  # most runs really were cut short
+
+
+def test_image_left_in_status_deleted_counts_as_gone(
+    sandbox: Sandbox, unique: str, tmp_path: Path
+) -> None:
+    """Glance deletes in two database steps (status, then the row); the crash campaign
+    saw the second fail under sqlite's lock, leaving the image listed in status
+    `deleted` and refusing every further DELETE with 400. Here that state is made
+    directly in Glance's database; the tool's rollback and plan must treat it as gone."""
+    image_id = create_image(sandbox, {"name": f"{unique}-z", "visibility": "private"})
+    with sqlite3.connect(sandbox.root / "glance" / "glance.db") as db:
+        db.execute("UPDATE images SET status = 'deleted' WHERE id = ?", (image_id,))
+    answer = sandbox.session().delete(f"{sandbox.glance_url}/v2/images/{image_id}", raise_exc=False)
+    assert answer.status_code == 400 and "deleted to deleted" in answer.text
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(
+        '{"type":"run","run_id":"r","target":{}}\n'
+        f'{{"type":"original","image":"{image_id}","name":"{unique}-z","view":null,'
+        '"members":null}\n'
+        f'{{"type":"begin","seq":1,"image":"{image_id}","kind":"create","step":{{"body":{{}}}}}}\n'
+        '{"type":"done","seq":1}\n'
+    )
+    done = run_cli(sandbox, "rollback", "--format", "json", str(journal))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["images"][0]["status"] == "rolled_back"
+    manifest = write_manifest(tmp_path, f"version: 1\nimages:\n  - name: {unique}-z\n")
+    plan = run_cli(sandbox, "plan", "--format", "json", str(manifest))
+    assert json.loads(plan.stdout)["images"][0]["action"] == "create"
