@@ -34,6 +34,7 @@ from reconciler.importer import Selection, entry_for, manifest_for, needs_id, se
 from reconciler.live import list_images, read_members
 from reconciler.manifests import update as manifest_update
 from reconciler.manifests.glance_schema import snapshot
+from reconciler.plan import Action
 
 HEADER = "yaml-language-server: $schema=https://reconciler.dev/schemas/manifest.schema.json"
 
@@ -181,7 +182,7 @@ def _update(path: Path, options: CloudOptions, targets_file: Path | None, only: 
         if fields:
             changed += 1
             info(f"{wanted.source}: {wanted.name}: {', '.join(fields)} taken from the cloud")
-        elif planned.action.value == "create":
+        elif planned.action is Action.CREATE:
             info(f"{wanted.source}: {wanted.name}: not in the cloud; left as it is")
     if not changed:
         info(f"{path}: already matches the cloud; nothing to update")
