@@ -186,8 +186,21 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
             warnings=_warnings(desired, None, project_id, True),
         )
     ours = project_id is None or live.owner in (None, project_id)
+    unchanged = is_unchanged(desired, live.view, record=ours)
+    if unchanged and desired.members is None and desired.deactivated is None:
+        # The common case of a large catalog, kept cheap: nothing to do and nothing to
+        # warn about (every warning needs a change, members or `deactivated`).
+        return ImagePlan(
+            name=desired.name,
+            action=Action.NOOP,
+            id=live.id,
+            source=desired.source,
+            owner=live.owner,
+            status=live.status,
+            protected=bool(live.view.get("protected")),
+        )
     ops = ()
-    if not is_unchanged(desired, live.view, record=ours):
+    if not unchanged:
         ops = patch_ops(live.view, desired_view(desired, live.view, record=ours))
     members = MemberChanges()
     if desired.members is not None and live.members is not None:

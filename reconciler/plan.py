@@ -9,7 +9,7 @@ replaces (`old`) so that its inverse is known when the plan is made. No I/O.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -88,6 +88,9 @@ class MemberChanges:
         return bool(self.add or self.remove)
 
 
+NO_MEMBER_CHANGES = MemberChanges()  # shared: the value is immutable
+
+
 @dataclass(frozen=True)
 class ImagePlan:
     name: str
@@ -96,7 +99,7 @@ class ImagePlan:
     source: str | None = None  # file:line of the manifest entry
     owner: str | None = None
     patch: tuple[PatchOp, ...] = ()
-    members: MemberChanges = field(default_factory=MemberChanges)
+    members: MemberChanges = NO_MEMBER_CHANGES
     members_managed: bool = False
     activation: Activation | None = None  # deactivate or reactivate the image
     status: str | None = None  # live status when planned
