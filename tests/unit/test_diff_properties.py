@@ -12,10 +12,18 @@ from hypothesis import strategies as st
 
 from reconciler.diff import desired_view, is_unchanged, patch_ops, plan_image
 from reconciler.manifests.models import DesiredImage
-from reconciler.views import MANAGED_CORE, MANAGED_RECORD, LiveImage, encode_managed
+from reconciler.views import (
+    CORE_ATTRIBUTES,
+    MANAGED_CORE,
+    MANAGED_RECORD,
+    LiveImage,
+    encode_managed,
+)
 
 keys = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
-custom_keys = keys.filter(lambda k: k not in {*MANAGED_CORE, "tags", MANAGED_RECORD})
+# Custom property names: never a core attribute (Glance has `owner`, `status`, `id`
+# ... as attributes; a generated `owner` property once made the image foreign).
+custom_keys = keys.filter(lambda k: k not in {*CORE_ATTRIBUTES, MANAGED_RECORD})
 values = st.text(max_size=8)
 core = st.fixed_dictionaries(
     {},
