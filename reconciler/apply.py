@@ -28,12 +28,12 @@ from typing import Any
 import jsonpatch
 
 from reconciler.cloud.glance import GlanceClient, ResponseLost
-from reconciler.errors import CloudError, NotFound
+from reconciler.errors import CloudError
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
 from reconciler.steps import CREATE, DELETE, Step, send, send_remaining, steps_for, undo
-from reconciler.views import LiveImage, is_gone
+from reconciler.views import LiveImage
 
 LOST_ANSWER_RETRIES = 8
 UNDO_ATTEMPTS = 6
@@ -149,10 +149,10 @@ class Applier:
     # -- one image ---------------------------------------------------------------
 
     def _current(self, image_id: str, members_managed: bool) -> LiveImage | None:
-        try:
-            live = LiveImage.from_api(self.client.get_image(image_id))
-        except NotFound:
+        raw = self.client.find_image(image_id)
+        if raw is None:
             return None
+        live = LiveImage.from_api(raw)
         live.members = read_members(self.client, live) if members_managed else None
         return live
 
@@ -267,8 +267,7 @@ class Applier:
     ) -> list[str]:
         current = self._current(image_id, image.members_managed)
         if original is None:
-            gone = current is None or current.status == "deleted"
-            return [] if gone else [f"image {image_id} still exists"]
+            return [] if current is None else [f"image {image_id} still exists"]
         if current is None:
             return ["the image is gone"]
         left = differences(original.view, current.view)
@@ -367,7 +366,7 @@ def roll_back_journal(
             raw = None
         left: list[str] = []
         if history.original is None:
-            if not is_gone(raw):
+            if raw is not None:
                 left.append(f"image {image_id} (created by the run) still exists")
         elif raw is None:
             left.append("the image is gone")

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from reconciler.cloud.glance import GlanceClient
 from reconciler.diff import LiveCatalog, match
 from reconciler.manifests.models import DesiredImage
-from reconciler.views import LiveImage
+from reconciler.views import LiveImage, is_gone
 
 
 def list_images(client: GlanceClient) -> dict[str, LiveImage]:
@@ -26,9 +26,7 @@ def list_images(client: GlanceClient) -> dict[str, LiveImage]:
         # holding every raw page as well raised the plan's peak memory at 10,000 images.
         # Images stuck in status `deleted` (see views.is_gone) are not part of the catalog.
         return [
-            LiveImage.from_api(raw)
-            for raw in client.list_images(**filters)
-            if raw.get("status") != "deleted"
+            LiveImage.from_api(raw) for raw in client.list_images(**filters) if not is_gone(raw)
         ]
 
     with ThreadPoolExecutor(2) as pool:
@@ -44,7 +42,7 @@ def complete_catalog(
     for entry in desired:
         if entry.id is not None and entry.id not in images:
             pinned = client.find_image(entry.id)
-            if pinned is not None and pinned.get("status") != "deleted":
+            if pinned is not None:
                 images[entry.id] = LiveImage.from_api(pinned)
     catalog = LiveCatalog(tuple(images.values()))
     wants_members = [entry for entry in desired if entry.members is not None]

@@ -21,7 +21,7 @@ from typing import Any
 from reconciler.cloud.glance import GlanceClient
 from reconciler.errors import BadRequest, Conflict, Forbidden, NotFound
 from reconciler.plan import Action, ImagePlan, Op, PatchOp, escape_pointer, unescape_pointer
-from reconciler.views import image_view, is_gone
+from reconciler.views import image_view
 
 CREATE, PATCH, MEMBER_ADD, MEMBER_REMOVE, DELETE = (
     "create",
@@ -173,9 +173,8 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
     """Undo one step, judged against the image as it is now. Raises on failure."""
     if step.kind == CREATE:
         image = client.find_image(image_id)
-        if is_gone(image):
+        if image is None:
             return
-        assert image is not None
         if image.get("protected"):
             client.patch_image(image_id, [{"op": "replace", "path": "/protected", "value": False}])
         try:
@@ -184,7 +183,7 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
             pass
         except BadRequest:
             # "transition from deleted to deleted": an earlier DELETE half-happened.
-            if not is_gone(client.find_image(image_id)):
+            if client.find_image(image_id) is not None:
                 raise
     elif step.kind == PATCH:
         current = image_view(client.get_image(image_id))

@@ -35,6 +35,7 @@ from reconciler.errors import (
     ServerError,
     TooManyRequests,
 )
+from reconciler.views import is_gone
 
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 PAGE_LIMIT = 1000
@@ -201,10 +202,12 @@ class GlanceClient:
         return image
 
     def find_image(self, image_id: str) -> dict[str, Any] | None:
+        """The image, or None when it does not exist or is gone (see views.is_gone)."""
         try:
-            return self.get_image(image_id)
+            image = self.get_image(image_id)
         except NotFound:
             return None
+        return None if is_gone(image) else image
 
     def list_members(self, image_id: str) -> list[dict[str, Any]]:
         body = self.request("GET", f"/v2/images/{image_id}/members")
