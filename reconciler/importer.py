@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from reconciler.manifests.glance_schema import ImageSchema
-from reconciler.views import MANAGED_CORE, MANAGED_RECORD, RESERVED_PREFIXES, LiveImage
+from reconciler.manifests.glance_schema import ImageSchema, property_key_problem
+from reconciler.views import MANAGED_CORE, LiveImage
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,8 @@ def select(images: Iterable[LiveImage], selection: Selection) -> list[LiveImage]
 
 
 def importable_property(key: str, value: Any, schema: ImageSchema) -> bool:
-    return (
-        key != MANAGED_RECORD
-        and key not in schema.read_only_names
-        and key not in schema.core_names
-        and not key.startswith(RESERVED_PREFIXES)
-        and isinstance(value, str)
-    )
+    """A string property a manifest may name (the validator's own rule)."""
+    return isinstance(value, str) and property_key_problem(key, schema) is None
 
 
 def entry_for(image: LiveImage, schema: ImageSchema, *, pin_id: bool) -> dict[str, Any]:

@@ -75,23 +75,26 @@ def check_image(image: DesiredImage, schema: ImageSchema) -> list[tuple[tuple[st
     for tag in image.tags or ():
         if tag_max and len(tag) > tag_max:
             problems.append((("tags",), f"tag {tag[:20]!r}... is longer than {tag_max} characters"))
-    read_only, core_names = schema.read_only_names, schema.core_names
     for key, _value in image.properties:
-        where = ("properties", key)
-        if key in read_only:
-            problems.append((where, f"{key!r} is a read-only attribute set by the server"))
-        elif key in core_names:
-            problems.append(
-                (
-                    where,
-                    f"{key!r} is a core attribute, not a custom property; "
-                    "set it at the image level if the manifest supports it",
-                )
-            )
-        elif key == MANAGED_RECORD:
-            problems.append((where, f"{key!r} is the tool's own management record"))
-        elif key.startswith(RESERVED_PREFIXES):
-            problems.append((where, f"{key!r} is reserved by Glance (os_glance*)"))
-        elif len(key) > MAX_KEY_LENGTH or not key:
-            problems.append((where, f"property names must be 1 to {MAX_KEY_LENGTH} characters"))
+        problem = property_key_problem(key, schema)
+        if problem is not None:
+            problems.append((("properties", key), problem))
     return problems
+
+
+def property_key_problem(key: str, schema: ImageSchema) -> str | None:
+    """Why a manifest may not name `key` as a custom property, or None if it may."""
+    if key in schema.read_only_names:
+        return f"{key!r} is a read-only attribute set by the server"
+    if key in schema.core_names:
+        return (
+            f"{key!r} is a core attribute, not a custom property; "
+            "set it at the image level if the manifest supports it"
+        )
+    if key == MANAGED_RECORD:
+        return f"{key!r} is the tool's own management record"
+    if key.startswith(RESERVED_PREFIXES):
+        return f"{key!r} is reserved by Glance (os_glance*)"
+    if len(key) > MAX_KEY_LENGTH or not key:
+        return f"property names must be 1 to {MAX_KEY_LENGTH} characters"
+    return None
