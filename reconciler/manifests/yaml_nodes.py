@@ -221,6 +221,18 @@ def scalar_value(tag: str, text: str) -> Any:
     return text
 
 
+def typed_scalar(tag: str, text: str, as_text: bool) -> Any:
+    """A scalar's value; under a text path (`properties`) its exact source text, but
+    `null` stays None and `false` stays False (both mean "remove")."""
+    if not as_text:
+        return scalar_value(tag, text)
+    if tag == NULL:
+        return None
+    if tag == BOOL and scalar_value(tag, text) is False:
+        return False
+    return text
+
+
 class _Builder:
     """Turns one composed document into values (positions stay in the nodes)."""
 
@@ -251,12 +263,7 @@ class _Builder:
             text = node.value
             if node.style == ">":  # the round-trip composer marks folds with \a
                 text = text.replace("\a", "")
-            if as_text and tag not in (NULL, BOOL):
-                return text
-            if as_text and tag == BOOL:
-                value = scalar_value(tag, text)
-                return False if value is False else text
-            return scalar_value(tag, text)
+            return typed_scalar(tag, text, as_text)
         if isinstance(node, SequenceNode):
             return [self._value(item, depth + 1, as_text) for item in node.value]
         if isinstance(node, MappingNode):
@@ -370,12 +377,7 @@ class _EventBuilder:
             tag = STR
         elif tag not in KNOWN_TAGS:
             raise YamlProblem(f"unsupported YAML tag {tag!r}", _mark(event))
-        if as_text and tag not in (NULL, BOOL):
-            return text
-        if as_text and tag == BOOL:
-            value = scalar_value(tag, text)
-            return False if value is False else text
-        return scalar_value(tag, text)
+        return typed_scalar(tag, text, as_text)
 
     def _mapping(self, depth: int, as_text: bool, path: Path | None) -> dict[str, Any]:
         result: dict[str, Any] = {}
