@@ -22,6 +22,7 @@ from reconciler.cli.options import (
     cloud_options,
 )
 from reconciler.cli.pipeline import TargetResult, plan_targets
+from reconciler.cli.plan_cmd import report_failed
 from reconciler.drift import (
     DriftDocument,
     FailOn,
@@ -126,9 +127,7 @@ def drift(
     for extra_fmt, path in extra:
         path.write_text(render(document, extra_fmt, show_in_sync))
         info(f"{extra_fmt} drift report written to {path}")
-    for report in document.targets:
-        if report.error is not None:
-            info(f"error: target {report.target.name or 'default'}: {report.error}")
+    report_failed(results)
     if has_errors(document):
         raise typer.Exit(1)
     if is_failing(document, fail_on):
