@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from ruamel.yaml import YAML
 from tests.conftest import Sandbox
 from tests.faults import proxy as fault_proxy
 from tests.faults import scenario
+from tests.sandbox.helpers import reconciler
 
 FAULTY = "sandbox-faulty"
 
@@ -43,6 +43,26 @@ def faulty_clouds(sandbox: Sandbox, proxy_url: str, folder: Path) -> Path:
         yaml.dump(clouds, out)
     path.chmod(0o600)
     return path
+
+
+def apply_through_proxy(
+    sandbox: Sandbox, clouds: Path, manifest: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`reconciler apply --format json` of a manifest as the demo member, Glance reached
+    through the fault proxy (the `FAULTY` entry of `clouds`); journal beside it."""
+    env = {**sandbox.env(), "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": FAULTY}
+    return reconciler(
+        env,
+        "apply",
+        "--auto-approve",
+        "--format",
+        "json",
+        *options,
+        "--journal",
+        str(manifest.with_suffix(".jsonl")),
+        str(manifest),
+        timeout=600,
+    )
 
 
 @dataclass
@@ -86,30 +106,9 @@ def one_run(
     manifest = batch.manifest(folder)
     proxy.reset()
     proxy.configure(seed=seed, rate=rate, slow_seconds=3)
-    env = {**sandbox.env(), "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": FAULTY}
     try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "apply",
-                "--auto-approve",
-                "--format",
-                "json",
-                "--parallelism",
-                "2",
-                "--timeout",
-                "3",
-                "--journal",
-                str(folder / f"{batch.prefix}.jsonl"),
-                str(manifest),
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+        done = apply_through_proxy(
+            sandbox, clouds, manifest, "--parallelism", "2", "--timeout", "3"
         )
     finally:
         proxy.calm()

@@ -21,6 +21,7 @@ from typing import Any
 
 from tests.conftest import Sandbox
 from tests.faults import scenario
+from tests.sandbox.helpers import run_cli
 
 
 @dataclass
@@ -43,17 +44,6 @@ class CrashFigures:
             "images_left_in_status_deleted_by_glance": len(scenario.ZOMBIES),
             "seconds": round(self.seconds, 1),
         }
-
-
-def _cli(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        env=sandbox.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def crash_run(sandbox: Sandbox, seed: int, folder: Path, figures: CrashFigures) -> None:
@@ -92,7 +82,7 @@ def crash_run(sandbox: Sandbox, seed: int, folder: Path, figures: CrashFigures) 
     where = f"seed {seed} (killed after {point} records)"
     try:
         if journal.exists():
-            done = _cli(sandbox, "rollback", "--format", "json", str(journal))
+            done = run_cli(sandbox, "rollback", "--format", "json", str(journal))
             if done.returncode != 0:
                 figures.violations.append(
                     f"{where}: rollback exit {done.returncode}: "
@@ -108,7 +98,7 @@ def crash_run(sandbox: Sandbox, seed: int, folder: Path, figures: CrashFigures) 
                     f"{where}: {planned.name} not back to its original: "
                     + scenario.difference(planned, current)
                 )
-        again = _cli(sandbox, "apply", "--auto-approve", "--format", "json", str(manifest))
+        again = run_cli(sandbox, "apply", "--auto-approve", "--format", "json", str(manifest))
         if again.returncode != 0:
             figures.violations.append(f"{where}: fresh apply exit {again.returncode}")
         live = scenario.live_by_name(sandbox, batch)

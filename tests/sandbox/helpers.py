@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,25 @@ from tests.conftest import Sandbox
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
 
-def run_cli(
-    sandbox: Sandbox, *args: str, cloud: str = "sandbox", timeout: float = 300
+def reconciler(
+    env: Mapping[str, str], *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as users do, in its own process, with exactly this environment."""
     return subprocess.run(
         [sys.executable, "-m", "reconciler", *args],
-        env=sandbox.env(cloud),
+        env=dict(env),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def run_cli(
+    sandbox: Sandbox, *args: str, cloud: str = "sandbox", timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as one of the sandbox's users."""
+    return reconciler(sandbox.env(cloud), *args, timeout=timeout)
 
 
 def plan_json(

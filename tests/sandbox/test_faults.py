@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,28 +30,7 @@ def proxy(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _apply(sandbox: Sandbox, clouds: Path, manifest: Path) -> tuple[int, dict[str, Any], str]:
-    env = {**sandbox.env(), "OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": campaign.FAULTY}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "apply",
-            "--auto-approve",
-            "--format",
-            "json",
-            "--timeout",
-            "2",
-            "--journal",
-            str(manifest.with_suffix(".jsonl")),
-            str(manifest),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = campaign.apply_through_proxy(sandbox, clouds, manifest, "--timeout", "2")
     report = json.loads(done.stdout) if done.stdout.strip() else {}
     return done.returncode, report, done.stderr
 

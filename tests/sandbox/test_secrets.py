@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
 from tests.conftest import Sandbox
-from tests.sandbox.helpers import create_image, get_image, run_cli, write_manifest
+from tests.sandbox.helpers import create_image, get_image, reconciler, run_cli, write_manifest
 
 RECORD = "reconciler.managed"
 
@@ -21,17 +19,6 @@ RECORD = "reconciler.managed"
 def _password(sandbox: Sandbox, cloud: str = "sandbox") -> str:
     clouds = YAML(typ="safe").load(sandbox.clouds_file.read_text())
     return str(clouds["clouds"][cloud]["auth"]["password"])
-
-
-def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _every_command(env: dict[str, str], manifest: Path, folder: Path) -> list[str]:
@@ -57,7 +44,7 @@ def _every_command(env: dict[str, str], manifest: Path, folder: Path) -> list[st
         ("--verbose", "plan", str(manifest)),
     ]
     for args in runs:
-        done = _run(env, *args)
+        done = reconciler(env, *args)
         assert "Traceback" not in done.stderr or args[0] == "--debug", done.stderr
         texts += [done.stdout, done.stderr]
     for path in folder.iterdir():
@@ -129,7 +116,7 @@ def test_password_token_and_application_credential_never_leak(
         "OS_USER_DOMAIN_NAME": "Default",
         "OS_PROJECT_DOMAIN_NAME": "Default",
     }
-    done = _run(wrong, "--debug", "plan", str(manifest))
+    done = reconciler(wrong, "--debug", "plan", str(manifest))
     assert done.returncode == 1
     assert "Wr0ng-S3cret-xyz" not in done.stdout + done.stderr
 

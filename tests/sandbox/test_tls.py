@@ -5,7 +5,6 @@ refuses a wrong CA with one clear line, and `--insecure` warns loudly."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from ruamel.yaml import YAML
 from reconciler.sandbox import manager
 from reconciler.sandbox.tls import make_ca
 from tests.conftest import ROOT
+from tests.sandbox.helpers import reconciler
 
 
 @pytest.fixture(scope="module")
@@ -40,15 +40,12 @@ def _variant(clouds: Path, folder: Path, cacert: str | None) -> Path:
     return path
 
 
+def _env(clouds: Path) -> dict[str, str]:
+    return {"OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "sandbox", "PATH": "/usr/bin"}
+
+
 def _plan(clouds: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reconciler", "plan", *extra, str(ROOT / "manifests/examples")],
-        env={"OS_CLIENT_CONFIG_FILE": str(clouds), "OS_CLOUD": "sandbox", "PATH": "/usr/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return reconciler(_env(clouds), "plan", *extra, str(ROOT / "manifests/examples"), timeout=120)
 
 
 def test_tls_verified_with_the_sandbox_ca(tls_clouds: Path) -> None:
@@ -83,20 +80,7 @@ def test_insecure_works_and_warns_loudly(tls_clouds: Path, tmp_path: Path) -> No
     done = _plan(_variant(tls_clouds, tmp_path, str(other_ca)), "--insecure")
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("WARNING: TLS certificates are NOT verified (--insecure)")
-    quiet = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reconciler",
-            "--quiet",
-            "plan",
-            "--insecure",
-            str(ROOT / "manifests/examples"),
-        ],
-        env={"OS_CLIENT_CONFIG_FILE": str(tls_clouds), "OS_CLOUD": "sandbox", "PATH": "/usr/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    quiet = reconciler(
+        _env(tls_clouds), "--quiet", "plan", "--insecure", str(ROOT / "manifests/examples")
     )
     assert "NOT verified" in quiet.stderr  # --quiet does not silence it
