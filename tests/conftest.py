@@ -68,9 +68,9 @@ class Sandbox:
         return env
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Sandbox:
-    """Bring the sandbox up once per test session, or reuse the running one."""
+def start_sandbox() -> Sandbox:
+    """Bring the sandbox up (RECONCILER_SANDBOX_DIR, default .sandbox), or reuse the
+    running one; for the session fixture and the campaigns run from the command line."""
     from reconciler.sandbox import manager
 
     root = Path(os.environ.get("RECONCILER_SANDBOX_DIR", ROOT / ".sandbox"))
@@ -82,6 +82,12 @@ def sandbox() -> Sandbox:
         base_image_ids=list(result.state.base_image_ids),
         glance_url=result.state.glance_url,
     )
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    """Bring the sandbox up once per test session, or reuse the running one."""
+    return start_sandbox()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, start_sandbox
 from tests.faults import proxy as fault_proxy
 from tests.faults import scenario
 from tests.sandbox.helpers import reconciler
@@ -155,21 +154,6 @@ def campaign(sandbox: Sandbox, runs: int, first_seed: int, rate: float, folder: 
     return figures
 
 
-def _sandbox() -> Sandbox:
-    from reconciler.sandbox import manager
-    from tests.conftest import ROOT
-
-    root = Path(os.environ.get("RECONCILER_SANDBOX_DIR", ROOT / ".sandbox"))
-    result = manager.up(root)
-    return Sandbox(
-        root=root.resolve(),
-        clouds_file=result.clouds_file,
-        project_ids=dict(result.state.project_ids),
-        base_image_ids=list(result.state.base_image_ids),
-        glance_url=result.state.glance_url,
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=300)
@@ -177,7 +161,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.2)
     parser.add_argument("--dir", type=Path, default=Path("out/fault-campaign"))
     args = parser.parse_args()
-    figures = campaign(_sandbox(), args.runs, args.first_seed, args.rate, args.dir)
+    figures = campaign(start_sandbox(), args.runs, args.first_seed, args.rate, args.dir)
     print(json.dumps(figures.as_dict(), indent=2))
     return 1 if figures.verdict.violations else 0
 

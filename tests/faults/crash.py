@@ -121,14 +121,14 @@ def crash_campaign(sandbox: Sandbox, runs: int, first_seed: int, folder: Path) -
 
 
 def main() -> int:
-    from tests.faults.campaign import _sandbox
+    from tests.conftest import start_sandbox
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=Path("out/crash-campaign"))
     args = parser.parse_args()
-    figures = crash_campaign(_sandbox(), args.runs, args.first_seed, args.dir)
+    figures = crash_campaign(start_sandbox(), args.runs, args.first_seed, args.dir)
     print(json.dumps(figures.as_dict(), indent=2))
     return 1 if figures.violations else 0
 
