@@ -84,8 +84,13 @@ def _file_name(name: str, image_id: str, taken: set[str]) -> str:
 def _write(path: Path, text: str, force: bool) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
+    _replace(path, text)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the file whole or not at all (a temporary file renamed over it)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -188,7 +193,5 @@ def _update(path: Path, options: CloudOptions, targets_file: Path | None, only: 
         info(f"{path}: already matches the cloud; nothing to update")
         return
     new_text = manifest_update.dump_documents(yaml, documents)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    os.replace(tmp, path)
+    _replace(path, new_text)
     info(f"{path}: updated {changed} image(s)")
