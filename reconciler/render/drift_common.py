@@ -3,10 +3,10 @@ and labels, and a target's title. Pure."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from reconciler.drift import FieldDrift, Kind, State, TargetDrift
+from reconciler.render.describe import show
 
 SYMBOLS = {
     State.IN_SYNC: " ",
@@ -27,7 +27,7 @@ LABELS = {
 
 
 def value(data: Any) -> str:
-    return "(absent)" if data is None else json.dumps(data, ensure_ascii=False)
+    return "(absent)" if data is None else show(data)
 
 
 def explain(field: FieldDrift) -> str:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from reconciler.drift import DriftDocument, State
 from reconciler.render.drift_common import LABELS, explain, summary_line, title
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+from reconciler.render.markdown import cell
 
 
 def render_drift_markdown(document: DriftDocument) -> str:
     lines = ["### reconciler drift", ""]
     for report in document.targets:
-        lines += [f"#### {_cell(title(report))}", ""]
+        lines += [f"#### {cell(title(report))}", ""]
         if report.error is not None:
-            lines += [f"**Target not read:** {_cell(report.error)}", ""]
+            lines += [f"**Target not read:** {cell(report.error)}", ""]
             continue
         lines += [f"**{summary_line(report.summary)}**", ""]
         shown = [image for image in report.images if image.state is not State.IN_SYNC]
@@ -24,10 +21,10 @@ def render_drift_markdown(document: DriftDocument) -> str:
             continue
         lines += ["| image | state | fields | source |", "|---|---|---|---|"]
         for image in shown:
-            fields = ", ".join(f"`{_cell(f.field)}`" for f in image.fields)
+            fields = ", ".join(f"`{cell(f.field)}`" for f in image.fields)
             lines.append(
-                f"| `{_cell(image.name)}` | {LABELS[image.state]} | {fields} | "
-                f"{_cell(image.source or '')} |"
+                f"| `{cell(image.name)}` | {LABELS[image.state]} | {fields} | "
+                f"{cell(image.source or '')} |"
             )
         lines.append("")
         for image in shown:
@@ -35,7 +32,7 @@ def render_drift_markdown(document: DriftDocument) -> str:
                 continue
             lines += [
                 "<details>",
-                f"<summary><code>{_cell(image.name)}</code>"
+                f"<summary><code>{cell(image.name)}</code>"
                 + (f" ({image.id})" if image.id else "")
                 + "</summary>",
                 "",

@@ -6,8 +6,7 @@ from rich.text import Text
 
 from reconciler.drift import DriftDocument, State
 from reconciler.render.drift_common import LABELS, SYMBOLS, explain, summary_line, title
-
-STYLES = {"~": "yellow", "+": "green", "?": "cyan", "!": "bold magenta", " ": ""}
+from reconciler.render.text import STYLES
 
 
 def render_drift_text(document: DriftDocument, *, show_in_sync: bool = False) -> Text:

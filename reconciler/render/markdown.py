@@ -7,7 +7,8 @@ from reconciler.plan import Action, Plan
 from reconciler.render.describe import SYMBOLS, describe, summary_line
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
+    """Text made safe for one Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -15,7 +16,7 @@ def render_markdown(plan: Plan) -> str:
     summary = plan.summary
     name = plan.target.name
     lines = [
-        "### reconciler plan" + (f": target `{_cell(name)}`" if name else ""),
+        "### reconciler plan" + (f": target `{cell(name)}`" if name else ""),
         "",
         f"**{summary_line(summary)}**",
         "",
@@ -29,8 +30,8 @@ def render_markdown(plan: Plan) -> str:
         changes += 1 if image.activation else 0
         flag = " ⚠️" if image.warnings or image.error else ""
         lines.append(
-            f"| {SYMBOLS[str(image.action)].strip() or '·'} | `{_cell(image.name)}`{flag} | "
-            f"{image.action} | {changes} | {_cell(image.source or '')} |"
+            f"| {SYMBOLS[str(image.action)].strip() or '·'} | `{cell(image.name)}`{flag} | "
+            f"{image.action} | {changes} | {cell(image.source or '')} |"
         )
     lines.append("")
     for image in plan.images:
@@ -38,7 +39,7 @@ def render_markdown(plan: Plan) -> str:
             continue
         lines += [
             "<details>",
-            f"<summary>{image.action} <code>{_cell(image.name)}</code>"
+            f"<summary>{image.action} <code>{cell(image.name)}</code>"
             + (f" ({image.id})" if image.id else "")
             + "</summary>",
             "",
