@@ -147,16 +147,16 @@ class GlanceClient:
                 ) from err
             except ks_exc.Unauthorized as err:
                 raise error_from_response(401, str(err), {}, method, url) from err
-            log.info(
-                "%s %s -> %s in %.2fs%s",
-                method,
-                path,
-                response.status_code,
-                time.monotonic() - started,
-                f" ({response.headers.get('x-openstack-request-id')})"
-                if response.headers.get("x-openstack-request-id")
-                else "",
-            )
+            if log.isEnabledFor(logging.INFO):  # --verbose; nothing is built otherwise
+                request_id = response.headers.get("x-openstack-request-id")
+                log.info(
+                    "%s %s -> %s in %.2fs%s",
+                    method,
+                    path,
+                    response.status_code,
+                    time.monotonic() - started,
+                    f" ({request_id})" if request_id else "",
+                )
             if response.status_code < 400:
                 if not response.content:
                     return None
