@@ -49,20 +49,24 @@ def global_options(
     if quiet and (verbose or debug):
         raise click.UsageError("--quiet cannot be combined with --verbose or --debug")
     SETTINGS.debug, SETTINGS.quiet, SETTINGS.verbose = debug, quiet, verbose
-    _route_warnings(debug)
+    _route_output(debug, verbose)
+
+
+def _route_output(debug: bool, verbose: bool) -> None:
+    """Libraries' warnings and log records stay out of the output unless --debug;
+    --verbose shows only the tool's own request log; the tool's own warnings are one
+    loud line whatever is chosen."""
     if debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-    elif verbose:  # every Image API request: method, path, status, time, request id
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-        logging.getLogger("reconciler").setLevel(logging.INFO)
-
-
-def _route_warnings(debug: bool) -> None:
-    """Libraries' warnings and log records stay out of the output unless --debug (or
-    --verbose for our request log); the tool's own warnings are one loud line."""
-    if not debug:
+    else:
         warnings.simplefilter("ignore")
         logging.getLogger().addHandler(logging.NullHandler())  # no lastResort printing
+    if verbose and not debug:  # every Image API request: method, path, status, time, id
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ours = logging.getLogger("reconciler")
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
     warnings.simplefilter("always", InsecureTLSWarning)
 
     def show(

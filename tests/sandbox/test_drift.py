@@ -195,6 +195,10 @@ def test_no_drift_exits_zero_and_errors_exit_one(
     done = run_cli(sandbox, "drift", "--fail-on", "drift", str(manifest))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Drift: 0 drifted, 0 missing from the cloud" in done.stdout
+    verbose = run_cli(sandbox, "--verbose", "drift", str(manifest))
+    lines = verbose.stderr.splitlines()
+    assert any(line.startswith("GET /v2/images -> 200 in ") for line in lines), verbose.stderr
+    assert all(" -> " in line for line in lines), lines  # only the request log
     bad = run_cli(sandbox, "drift", str(tmp_path / "nope.yaml"))
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")
     assert "Traceback" not in bad.stderr
