@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -27,7 +27,7 @@ from reconciler.cli.options import (
     Timeout,
     cloud_options,
 )
-from reconciler.cli.pipeline import TargetResult, glance_client, plan_targets
+from reconciler.cli.pipeline import TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
 from reconciler.cloud.auth import connect
 from reconciler.errors import PlanFileError, UsageError
@@ -123,11 +123,7 @@ def apply(
         _apply_targets(results, auto_approve, journal_path, parallelism, fmt)
         return
     if not plan.has_work:
-        if fmt is ReportFormat.json:
-            print(render_json(ApplyReport((), None)), end="")
-        else:
-            info("No changes. Nothing to apply.")
-        raise typer.Exit(1 if plan.has_errors else 0)
+        _nothing_to_apply(fmt, 1 if plan.has_errors else 0)
     report = _run(plan, client, journal_path, parallelism, fmt)
     _print_report(report, fmt, "Apply")
     code = _exit_code(report)
@@ -152,11 +148,7 @@ def _apply_targets(
     if work and not auto_approve:
         _confirm()
     if not work:
-        if fmt is ReportFormat.json:
-            print(render_json(ApplyReport((), None)), end="")
-        else:
-            info("No changes. Nothing to apply.")
-        raise typer.Exit(1 if failed or any(p.has_errors for p in plans) else 0)
+        _nothing_to_apply(fmt, 1 if failed or any(p.has_errors for p in plans) else 0)
     several = len(results) > 1
     journals = {r.label: _journal_for(journal_path, r.label if several else None) for r in work}
     with ThreadPoolExecutor(len(work)) as pool:
@@ -179,11 +171,17 @@ def _apply_targets(
         raise typer.Exit(code)
 
 
+def _nothing_to_apply(fmt: ReportFormat, code: int) -> NoReturn:
+    if fmt is ReportFormat.json:
+        print(render_json(ApplyReport((), None)), end="")
+    else:
+        info("No changes. Nothing to apply.")
+    raise typer.Exit(code)
+
+
 def _journal_for(journal_path: Path | None, label: str | None) -> Path:
     path = journal_path or default_path()
-    if label is None:
-        return path
-    return path.with_name(f"{path.stem}.{label}{path.suffix}")
+    return path if label is None else labelled(path, label)
 
 
 def _confirm() -> None:

@@ -43,6 +43,11 @@ class TargetResult:
         return self.run.name or "default"
 
 
+def labelled(path: Path, label: str) -> Path:
+    """`plan.json` -> `plan.<label>.json`: one file per target of a run."""
+    return path.with_name(f"{path.stem}.{label}{path.suffix}")
+
+
 def glance_client(connection: Connection, timeout: float) -> GlanceClient:
     return GlanceClient(connection.session, connection.image_endpoint, timeout=timeout)
 

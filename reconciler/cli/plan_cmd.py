@@ -21,7 +21,7 @@ from reconciler.cli.options import (
     Timeout,
     cloud_options,
 )
-from reconciler.cli.pipeline import TargetResult, glance_client, plan_targets
+from reconciler.cli.pipeline import TargetResult, glance_client, labelled, plan_targets
 from reconciler.cloud.auth import connect
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load, manifest_files
@@ -85,7 +85,7 @@ def out_path(out: Path, result: TargetResult, several: bool) -> Path:
     """`plan.json` for one target; `plan.<target>.json` for each of several."""
     if not several:
         return out
-    return out.with_name(f"{out.stem}.{result.label}{out.suffix or '.json'}")
+    return labelled(out if out.suffix else out.with_name(out.name + ".json"), result.label)
 
 
 def plan(
