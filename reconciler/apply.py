@@ -9,8 +9,12 @@ Per image, the plan runs as a small transaction (see `reconciler.steps` for the 
 3. on a refused or failed step (403, or 409/413/5xx left after retries), undo the steps
    already done, newest first, read the image back and compare it with the original:
    `rolled_back` when equal, `rollback_failed` (with what is left changed) when not;
-4. on success, read the image back and compare it with the desired view: `applied`, or
-   `diverged` when the server normalised or ignored a value.
+4. on success, compare the image with the desired view: `applied`, or `diverged` when
+   the server normalised or ignored a value. When the last step that changes the image
+   is its create or PATCH, the image compared is the server's answer to it (Glance
+   answers both with the image as stored; after a lost answer, the read that decided
+   what was left to send, or the answer to that); otherwise (activation changes, a
+   delete) the image is read back.
 Images run in parallel (`parallelism`), one image's steps in order; one image's failure
 never stops the others. The plan is carried out as given: no report option changes it.
 """
@@ -32,8 +36,18 @@ from reconciler.errors import CloudError
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
-from reconciler.steps import CREATE, DELETE, Step, send, send_remaining, steps_for, undo
-from reconciler.views import LiveImage
+from reconciler.steps import (
+    CREATE,
+    DELETE,
+    MEMBER_ADD,
+    MEMBER_REMOVE,
+    Step,
+    send,
+    send_remaining,
+    steps_for,
+    undo,
+)
+from reconciler.views import LiveImage, is_gone
 
 LOST_ANSWER_RETRIES = 8
 UNDO_ATTEMPTS = 6
@@ -62,6 +76,17 @@ class Status(StrEnum):
     STALE = "stale"
     DIVERGED = "diverged"
     SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StepsOutcome:
+    """What running an image's steps left: the steps sent (a failed one included), the
+    error that stopped them, and the image as the server last answered it (None when
+    the last step that changes the image answered nothing to verify against)."""
+
+    done: tuple[tuple[int, Step], ...]
+    error: CloudError | None = None
+    answer: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,13 @@ class Applier:
         live.members = read_members(self.client, live) if members_managed else None
         return live
 
+    def _answered(self, answer: dict[str, Any], members_managed: bool) -> LiveImage | None:
+        if is_gone(answer):
+            return None
+        live = LiveImage.from_api(answer)
+        live.members = read_members(self.client, live) if members_managed else None
+        return live
+
     def _apply_image(self, image: ImagePlan) -> ImageResult:
         if image.action is Action.CREATE:
             return self._create(image)
@@ -177,73 +209,70 @@ class Applier:
             status=live.status,
             members=list(live.members) if live.members is not None else None,
         )
-        steps = steps_for(image)
-        failure = self._run_steps(image.id, steps)
-        if failure is not None:
-            done, err = failure
-            return self._roll_back(image, image.id, done, err, live)
+        outcome = self._run_steps(image.id, steps_for(image))
+        if outcome.error is not None:
+            return self._roll_back(image, image.id, outcome, live)
         if image.action is Action.DELETE:
             gone = self.client.find_image(image.id) is None
             status = Status.APPLIED if gone else Status.DIVERGED
             return self._end(image, image.id, status, "" if gone else "still there after delete")
-        return self._verify(image, image.id, live)
+        return self._verify(image, image.id, live, outcome.answer)
 
     def _create(self, image: ImagePlan) -> ImageResult:
         new_id = str(uuid.uuid4())
         self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
-        steps = steps_for(image, new_id)
-        failure = self._run_steps(new_id, steps)
-        if failure is not None:
-            done, err = failure
-            return self._roll_back(image, new_id, done, err, None)
-        return self._verify(image, new_id, None)
+        outcome = self._run_steps(new_id, steps_for(image, new_id))
+        if outcome.error is not None:
+            return self._roll_back(image, new_id, outcome, None)
+        return self._verify(image, new_id, None, outcome.answer)
 
-    def _run_steps(
-        self, image_id: str, steps: list[Step]
-    ) -> tuple[list[tuple[int, Step]], CloudError] | None:
-        """Send the steps in order; on failure return the steps done and the error."""
+    def _run_steps(self, image_id: str, steps: list[Step]) -> StepsOutcome:
+        """Send the steps in order, stopping at the first failure."""
         done: list[tuple[int, Step]] = []
+        answer: dict[str, Any] | None = None
         for step in steps:
             seq = self.journal.begin(image_id, step.kind, step.payload)
             try:
-                self._send(image_id, step)
+                answered = self._send(image_id, step)
             except CloudError as err:
                 self.journal.write("failed", seq=seq, reason=err.message)
                 # A failed step may still have half-happened (a lost answer, a 500 after
                 # a partial commit); its undo is judged against the image as it is, so
                 # undoing it too is safe and costs one read when nothing happened.
                 done.append((seq, step))
-                return done, err
+                return StepsOutcome(tuple(done), err)
             self.journal.write("done", seq=seq)
             done.append((seq, step))
-        return None
+            if step.kind not in (MEMBER_ADD, MEMBER_REMOVE):  # these leave the image as is
+                answer = answered
+        return StepsOutcome(tuple(done), None, answer)
 
-    def _send(self, image_id: str, step: Step) -> None:
+    def _send(self, image_id: str, step: Step) -> dict[str, Any] | None:
         """Send one step; after an unknown outcome, read the image and send only what is
-        still missing (see steps.send_remaining)."""
+        still missing (see steps.send_remaining). Returns the image answered, if any."""
         for attempt in range(LOST_ANSWER_RETRIES + 1):
             try:
                 if attempt == 0:
-                    send(self.client, image_id, step)
-                else:
-                    send_remaining(self.client, image_id, step)
-                return
+                    return send(self.client, image_id, step)
+                return send_remaining(self.client, image_id, step)
             except ResponseLost:
                 if attempt == LOST_ANSWER_RETRIES:
                     raise
                 self.client.sleep(self.client.retry.delay(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _roll_back(
         self,
         image: ImagePlan,
         image_id: str,
-        done: list[tuple[int, Step]],
-        err: CloudError,
+        outcome: StepsOutcome,
         original: LiveImage | None,
     ) -> ImageResult:
+        err = outcome.error
+        assert err is not None
         reason = err.brief
         problems: list[str] = []
-        for seq, step in reversed(done):
+        for seq, step in reversed(outcome.done):
             try:
                 undo_until_done(self.client, image_id, step)
                 self.journal.write("undone", seq=seq)
@@ -277,9 +306,19 @@ class Applier:
             left.append(f"members: {list(original.members)} -> {list(current.members or ())}")
         return left
 
-    def _verify(self, image: ImagePlan, image_id: str, original: LiveImage | None) -> ImageResult:
-        """Read the image back and compare it with the desired view."""
-        current = self._current(image_id, image.members_managed)
+    def _verify(
+        self,
+        image: ImagePlan,
+        image_id: str,
+        original: LiveImage | None,
+        answer: dict[str, Any] | None,
+    ) -> ImageResult:
+        """Compare the image (as answered, or read back) with the desired view."""
+        current = (
+            self._current(image_id, image.members_managed)
+            if answer is None
+            else self._answered(answer, image.members_managed)
+        )
         if current is None:
             return self._end(image, image_id, Status.DIVERGED, "the image is gone after apply")
         ops = [op.to_json_patch() for op in image.patch]

@@ -73,13 +73,15 @@ def steps_for(image: ImagePlan, new_id: str | None = None) -> list[Step]:
     return steps
 
 
-def send(client: GlanceClient, image_id: str, step: Step) -> None:
-    """Carry out one step (called only by reconciler.apply)."""
+def send(client: GlanceClient, image_id: str, step: Step) -> dict[str, Any] | None:
+    """Carry out one step (called only by reconciler.apply). Returns the image as the
+    server answered a create or PATCH (Glance answers both with the stored image), None
+    for the other steps."""
     if step.kind == CREATE:
-        client.create_image(step.payload["body"])
-    elif step.kind == PATCH:
-        client.patch_image(image_id, [_json_patch(op) for op in step.payload["ops"]])
-    elif step.kind == MEMBER_ADD:
+        return client.create_image(step.payload["body"])
+    if step.kind == PATCH:
+        return client.patch_image(image_id, [_json_patch(op) for op in step.payload["ops"]])
+    if step.kind == MEMBER_ADD:
         client.add_member(image_id, step.payload["member"])
     elif step.kind == MEMBER_REMOVE:
         client.remove_member(image_id, step.payload["member"])
@@ -89,6 +91,7 @@ def send(client: GlanceClient, image_id: str, step: Step) -> None:
         _action(client, image_id, step.kind)
     else:
         raise ValueError(f"unknown step kind {step.kind!r}")
+    return None
 
 
 def _action(client: GlanceClient, image_id: str, kind: str) -> None:
@@ -104,15 +107,15 @@ def _json_patch(op: dict[str, Any]) -> dict[str, Any]:
     return {"op": op["op"], "path": op["path"], "value": op["value"]}
 
 
-def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
+def send_remaining(client: GlanceClient, image_id: str, step: Step) -> dict[str, Any] | None:
     """After an unknown outcome, send only what the step has not yet done, judged by
     reading the image. Glance on sqlite has answered 500 after committing a PATCH's
-    properties but not its tags, so "all or nothing" cannot be assumed here."""
+    properties but not its tags, so "all or nothing" cannot be assumed here. Returns,
+    for a create or PATCH, the image as last read or answered (as `send` does)."""
     if step.kind == CREATE:
         existing = client.find_image(image_id)
         if existing is None:
-            client.create_image(step.payload["body"])
-            return
+            return client.create_image(step.payload["body"])
         body = step.payload["body"]
         wanted = [
             {"op": "add", "path": escape_pointer(key), "value": value}
@@ -120,9 +123,8 @@ def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
             if key != "id"
         ]
         remaining = ops_towards(wanted, image_view(existing), "value")
-        if remaining:
-            client.patch_image(image_id, remaining)
-    elif step.kind == DELETE:
+        return client.patch_image(image_id, remaining) if remaining else existing
+    if step.kind == DELETE:
         if client.find_image(image_id) is not None:
             client.delete_image(image_id)
     elif step.kind in INVERSE_ACTION:
@@ -134,10 +136,10 @@ def send_remaining(client: GlanceClient, image_id: str, step: Step) -> None:
         elif step.kind == MEMBER_REMOVE and present:
             client.remove_member(image_id, step.payload["member"])
     else:
-        current = image_view(client.get_image(image_id))
-        remaining = ops_towards(step.payload["ops"], current, "value")
-        if remaining:
-            client.patch_image(image_id, remaining)
+        image = client.get_image(image_id)
+        remaining = ops_towards(step.payload["ops"], image_view(image), "value")
+        return client.patch_image(image_id, remaining) if remaining else image
+    return None
 
 
 def ops_towards(

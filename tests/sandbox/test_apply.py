@@ -426,3 +426,45 @@ def test_deactivate_and_reactivate(
     code, report = apply_json(sandbox, str(on))
     assert code == 0, report
     assert get_image(sandbox, image_id)["status"] == "active"
+
+
+def requests_to(stderr: str, image_id: str) -> list[str]:
+    """The --verbose request lines that name one image, as `METHOD /path`."""
+    return [
+        " ".join(line.split()[:2])
+        for line in stderr.splitlines()
+        if f"/v2/images/{image_id}" in line and " -> " in line
+    ]
+
+
+def test_a_patch_is_verified_against_its_answer_without_a_second_read(
+    sandbox: Sandbox, unique: str, demo_images: list[str], tmp_path: Path
+) -> None:
+    image_id = create_image(
+        sandbox,
+        {
+            "name": f"{unique}-echo",
+            "disk_format": "raw",
+            "container_format": "bare",
+            "os_distro": "ubuntu",
+            MANAGED_RECORD: record("os_distro"),
+        },
+    )
+    demo_images.append(image_id)
+    manifest = write_manifest(
+        tmp_path,
+        f"version: 1\nimages:\n  - name: {unique}-echo\n"
+        "    properties: {os_distro: debian, hw_rng_model: virtio}\n",
+    )
+    done = run_cli(
+        sandbox, "--verbose", "apply", "--auto-approve", "--format", "json", str(manifest)
+    )
+    assert done.returncode == 0, done.stderr
+    assert results(json.loads(done.stdout))[f"{unique}-echo"]["status"] == "applied"
+    # The stale check's read, then the PATCH, whose answer is the verification.
+    assert requests_to(done.stderr, image_id) == [
+        f"GET /v2/images/{image_id}",
+        f"PATCH /v2/images/{image_id}",
+    ], done.stderr
+    stored = get_image(sandbox, image_id)
+    assert (stored["os_distro"], stored["hw_rng_model"]) == ("debian", "virtio")
