@@ -2,8 +2,9 @@
 
 Per image, the plan runs as a small transaction (see `reconciler.steps` for the order):
 1. re-read the image and compare its fingerprint with the plan's; a changed image is
-   skipped as `stale` (Glance has no ETag or conditional PATCH, so this re-read right
-   before writing is the only guard);
+   skipped as `stale` (Glance has no ETag or conditional PATCH, so this re-read shortly
+   before writing is the only guard; images are re-read in small chunks, see
+   `reconciler.readahead`);
 2. journal the original state, then each step before sending it (on disk before the
    write) and its outcome after;
 3. on a refused or failed step (403, or 409/413/5xx left after retries), undo the steps
@@ -36,6 +37,7 @@ from reconciler.errors import CloudError
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
+from reconciler.readahead import ReadAhead
 from reconciler.steps import (
     CREATE,
     DELETE,
@@ -47,7 +49,7 @@ from reconciler.steps import (
     steps_for,
     undo,
 )
-from reconciler.views import LiveImage, is_gone
+from reconciler.views import LiveImage
 
 LOST_ANSWER_RETRIES = 8
 UNDO_ATTEMPTS = 6
@@ -143,6 +145,7 @@ class Applier:
         self.journal = journal
         self.parallelism = max(1, parallelism)
         self.on_done = on_done
+        self._ahead = ReadAhead(client, ())
 
     def run(self, plan: Plan) -> ApplyReport:
         self.journal.write("run", run_id=str(uuid.uuid4()), target=plan.target.__dict__)
@@ -152,6 +155,9 @@ class Applier:
             for i in plan.images
             if i.action is Action.ERROR
         ]
+        self._ahead = ReadAhead(
+            self.client, [i.id for i in work if i.action is not Action.CREATE and i.id]
+        )
         with ThreadPoolExecutor(self.parallelism) as pool:
             results = list(pool.map(self._one, work))
         return ApplyReport(tuple(results + skipped), str(self.journal.path))
@@ -173,18 +179,14 @@ class Applier:
 
     # -- one image ---------------------------------------------------------------
 
-    def _current(self, image_id: str, members_managed: bool) -> LiveImage | None:
-        raw = self.client.find_image(image_id)
+    def _current(
+        self, image_id: str, members_managed: bool, raw: dict[str, Any] | None = None
+    ) -> LiveImage | None:
+        """The image now (or as `raw`, just read), with its members when managed."""
+        raw = raw if raw is not None else self.client.find_image(image_id)
         if raw is None:
             return None
         live = LiveImage.from_api(raw)
-        live.members = read_members(self.client, live) if members_managed else None
-        return live
-
-    def _answered(self, answer: dict[str, Any], members_managed: bool) -> LiveImage | None:
-        if is_gone(answer):
-            return None
-        live = LiveImage.from_api(answer)
         live.members = read_members(self.client, live) if members_managed else None
         return live
 
@@ -192,7 +194,7 @@ class Applier:
         if image.action is Action.CREATE:
             return self._create(image)
         assert image.id is not None
-        live = self._current(image.id, image.members_managed)
+        live = self._current(image.id, image.members_managed, self._ahead.take(image.id))
         if live is None:
             return self._result(image, Status.STALE, "the image was deleted since the plan")
         if live.fingerprint != image.fingerprint:
@@ -314,11 +316,7 @@ class Applier:
         answer: dict[str, Any] | None,
     ) -> ImageResult:
         """Compare the image (as answered, or read back) with the desired view."""
-        current = (
-            self._current(image_id, image.members_managed)
-            if answer is None
-            else self._answered(answer, image.members_managed)
-        )
+        current = self._current(image_id, image.members_managed, answer)
         if current is None:
             return self._end(image, image_id, Status.DIVERGED, "the image is gone after apply")
         ops = [op.to_json_patch() for op in image.patch]

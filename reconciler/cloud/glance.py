@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
@@ -150,9 +151,10 @@ class GlanceClient:
             if log.isEnabledFor(logging.INFO):  # --verbose; nothing is built otherwise
                 request_id = response.headers.get("x-openstack-request-id")
                 log.info(
-                    "%s %s -> %s in %.2fs%s",
+                    "%s %s%s -> %s in %.2fs%s",
                     method,
                     path,
+                    "?" + urlencode(params, safe=":,") if params else "",
                     response.status_code,
                     time.monotonic() - started,
                     f" ({request_id})" if request_id else "",

@@ -197,7 +197,8 @@ def test_no_drift_exits_zero_and_errors_exit_one(
     assert "Drift: 0 drifted, 0 missing from the cloud" in done.stdout
     verbose = run_cli(sandbox, "--verbose", "drift", str(manifest))
     lines = verbose.stderr.splitlines()
-    assert any(line.startswith("GET /v2/images -> 200 in ") for line in lines), verbose.stderr
+    listing = "GET /v2/images?limit=1000 -> 200 in "
+    assert any(line.startswith(listing) for line in lines), verbose.stderr
     assert all(" -> " in line for line in lines), lines  # only the request log
     bad = run_cli(sandbox, "drift", str(tmp_path / "nope.yaml"))
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")
