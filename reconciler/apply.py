@@ -51,8 +51,12 @@ from reconciler.steps import (
 )
 from reconciler.views import LiveImage
 
-LOST_ANSWER_RETRIES = 8
-UNDO_ATTEMPTS = 6
+# Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
+# (MySQL deadlocks do the same on real clouds): at parallelism 4 one image's PATCH was
+# seen failing 9 times in 11 s while the others won the lock. With backoff capped at
+# RetryPolicy.max_delay (5 s), 16 resends wait up to about a minute before giving up.
+LOST_ANSWER_RETRIES = 16
+UNDO_ATTEMPTS = 12
 
 
 def undo_until_done(client: GlanceClient, image_id: str, step: Step) -> None:
