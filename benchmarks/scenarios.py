@@ -161,13 +161,20 @@ def bare_patch(cloud: str, image_ids: list[str], value: str, parallelism: int) -
     def one(image_id: str) -> None:
         # `add` overwrites in the v2.1 patch format, so a resend after a 500 that was in
         # fact committed is harmless; same backoff as the tool, for the same sqlite fault.
+        # A reset keep-alive connection (seen at parallelism 8) is resent the same way.
         body = [{"op": "add", "path": "/bench_rev", "value": value}]
+        outcome = "no attempt"
         for attempt in range(40):
-            response = local.patch(f"{endpoint}/v2/images/{image_id}", json=body, timeout=120)
-            if response.status_code < 400:
-                return
+            try:
+                response = local.patch(f"{endpoint}/v2/images/{image_id}", json=body, timeout=120)
+            except requests.ConnectionError as err:
+                outcome = str(err)
+            else:
+                if response.status_code < 400:
+                    return
+                outcome = str(response.status_code)
             time.sleep(policy.delay(min(attempt, 6)))
-        raise RuntimeError(f"PATCH {image_id}: {response.status_code}")
+        raise RuntimeError(f"PATCH {image_id}: {outcome}")
 
     start = time.perf_counter()
     with ThreadPoolExecutor(parallelism) as pool:
