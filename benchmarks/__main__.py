@@ -95,9 +95,10 @@ def main() -> int:
         # The small set's runs take seconds and vary by a second from run to run on
         # this machine: more of them, alternated with the baseline's.
         repeat = args.repeat + 2 if name == "small" else args.repeat
-        t_limit, t_tool = scenarios.median_times(limit, tool, repeat)
+        fresh = scenarios.bare_listing_fresh(cloud)
+        t_limit, t_fresh, t_tool = scenarios.median_times((limit, fresh, tool), repeat)
         visible = limit()
-        # What the tool pays that the baseline does not time: getting a token.
+        # What the tool pays that the bare loop does not time: getting a token.
         t_auth = scenarios.median_time(partial(connect, CloudOptions(cloud=cloud)), 3)
         load_start = time.perf_counter()
         load([plan_manifests[name]])
@@ -109,7 +110,8 @@ def main() -> int:
             "tool_s": t_tool,
             "ratio": t_tool / t_limit,
             "auth_s": t_auth,
-            "ratio_limit_with_auth": t_tool / (t_limit + t_auth),
+            "fresh_limit_s": t_fresh,
+            "ratio_fresh": t_tool / t_fresh,
             "manifest_load_s": t_load,
             "cli_s": rss["seconds"],
             "cli_peak_rss_mb": rss["peak_rss_mb"],
@@ -134,15 +136,15 @@ def main() -> int:
         for item in entries:
             item["properties"]["bench_rev"] = f"tool-{stamp}-{parallelism}"
         manifest = manifests.write(entries, work / f"apply-{parallelism}.yaml")
-        tool = scenarios.tool_apply(cloud, manifest, parallelism)
+        applied = scenarios.tool_apply(cloud, manifest, parallelism)
         results.setdefault("apply", {})[str(parallelism)] = {
             "images": len(ids),
             "limit_s": t_limit,
-            "tool_s": tool["seconds"],
-            "ratio": tool["seconds"] / t_limit,
-            "statuses": tool["counts"],
-            "requests": tool["requests"],
-            "changed": tool["changed"],
+            "tool_s": applied["seconds"],
+            "ratio": applied["seconds"] / t_limit,
+            "statuses": applied["counts"],
+            "requests": applied["requests"],
+            "changed": applied["changed"],
         }
 
     save()
@@ -190,8 +192,8 @@ def table(r: dict[str, Any]) -> str:
     for _name, p in r["plan"].items():
         rows.append(
             f"| plan, {p['images']} images, 1% changed | {p['tool_s']:.2f} s | "
-            f"{p['limit_s']:.2f} s (bare listing; +{p['auth_s']:.2f} s for a token) | "
-            f"{p['ratio']:.2f} ({p['ratio_limit_with_auth']:.2f} with the token) | <= 1.25 |"
+            f"{p['limit_s']:.2f} s (bare listing; {p['fresh_limit_s']:.2f} s with a new "
+            f"token) | {p['ratio']:.2f} ({p['ratio_fresh']:.2f} with a new token) | <= 1.25 |"
         )
     for par, a in r["apply"].items():
         rows.append(

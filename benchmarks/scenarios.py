@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,18 +35,16 @@ from reconciler.views import MANAGED_RECORD, LiveImage, encode_managed
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
 
-def median_times(
-    first: Callable[[], Any], second: Callable[[], Any], repeat: int
-) -> tuple[float, float]:
-    """Median seconds of two jobs run alternately (first, second, first, ...), so a
-    slow spell of the shared machine or the server hits both alike."""
-    times: tuple[list[float], list[float]] = ([], [])
+def median_times(jobs: Sequence[Callable[[], Any]], repeat: int) -> list[float]:
+    """Median seconds of each job, the jobs run in turn (a, b, a, b, ...), so a slow
+    spell of the shared machine or the server hits them alike."""
+    times: list[list[float]] = [[] for _ in jobs]
     for _ in range(repeat):
-        for fn, bucket in ((first, times[0]), (second, times[1])):
+        for fn, bucket in zip(jobs, times, strict=True):
             start = time.perf_counter()
             fn()
             bucket.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+    return [statistics.median(bucket) for bucket in times]
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> float:
@@ -77,12 +75,32 @@ class Counted:
 def bare_listing(cloud: str) -> Callable[[], int]:
     """The physical limit of a plan: page through the listing (same page size), parse."""
     connection = connect(CloudOptions(cloud=cloud))
-    token = connection.session.get_token()
+    token = connection.session.get_token() or ""
     endpoint = connection.image_endpoint
     http = requests.Session()
     http.headers["X-Auth-Token"] = token
 
     def run() -> int:
+        url: str | None = f"{endpoint}/v2/images?limit=1000"
+        count = 0
+        while url:
+            page = http.get(url, timeout=120).json()
+            count += len(page["images"])
+            url = f"{endpoint}{page['next']}" if page.get("next") else None
+        return count
+
+    return run
+
+
+def bare_listing_fresh(cloud: str) -> Callable[[], int]:
+    """The same listing as a fresh process must do it: get a new token first (Keystone
+    issues it, Glance validates it on the first request). What any invocation pays."""
+
+    def run() -> int:
+        connection = connect(CloudOptions(cloud=cloud))
+        endpoint = connection.image_endpoint
+        http = requests.Session()
+        http.headers["X-Auth-Token"] = connection.session.get_token() or ""
         url: str | None = f"{endpoint}/v2/images?limit=1000"
         count = 0
         while url:
@@ -149,7 +167,7 @@ def cli_image_set(cloud: str, image_ids: list[str], value: str) -> float:
 def bare_patch(cloud: str, image_ids: list[str], value: str, parallelism: int) -> float:
     """The physical limit of an apply: the same PATCH bodies, same concurrency."""
     connection = connect(CloudOptions(cloud=cloud))
-    token = connection.session.get_token()
+    token = connection.session.get_token() or ""
     endpoint = connection.image_endpoint
     local = requests.Session()
     local.headers.update({"X-Auth-Token": token, "Content-Type": PATCH_TYPE})
@@ -209,9 +227,10 @@ def synthetic(count: int, changed_share: float = 0.01) -> tuple[list[DesiredImag
     for n in range(count):
         props = {f"prop_{k:02d}": f"value-{n}-{k}" for k in range(20)}
         tags = ["bench", f"t{n % 11}", f"g{n % 7}"]
+        name = f"img-{n:06d}"
         raw = {
             "id": f"id-{n}",
-            "name": f"img-{n:06d}",
+            "name": name,
             "owner": "p",
             "status": "active",
             "visibility": "private",
@@ -231,9 +250,9 @@ def synthetic(count: int, changed_share: float = 0.01) -> tuple[list[DesiredImag
             wanted["prop_00"] = "changed"
         desired.append(
             DesiredImage(
-                name=raw["name"],
+                name=name,
                 source=f"m.yaml:{n}",
-                core=(("name", raw["name"]),),
+                core=(("name", name),),
                 tags=tuple(sorted(tags)),
                 properties=tuple(sorted(wanted.items())),
             )

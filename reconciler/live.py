@@ -2,15 +2,16 @@
 
 Requests: one paginated listing of the default view (`limit` at the server maximum,
 following `next`), one of the hidden images (`os_hidden=true` is left out of default
-listings), a GET only for images pinned by id that neither listing returned, and the
-member list only of matched images whose manifest entry declares `members`. No
-per-image GET for listed images.
+listings; started when the first default page is in), a GET only for images pinned by
+id that neither listing returned, and the member list only of matched images whose
+manifest entry declares `members`. No per-image GET for listed images.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from reconciler.cloud.glance import GlanceClient
 from reconciler.diff import LiveCatalog, match
@@ -19,19 +20,33 @@ from reconciler.views import LiveImage, is_gone
 
 
 def list_images(client: GlanceClient) -> dict[str, LiveImage]:
-    """Both listings (default and hidden), fetched concurrently, by image id."""
+    """Both listings (default and hidden), by image id. The hidden listing starts once
+    the first page of the default one is in: by then Glance has validated the new token
+    with Keystone and cached it, so the two requests do not both pay for that."""
 
-    def views(filters: dict[str, str]) -> list[LiveImage]:
+    def views(raws: Iterable[dict[str, Any]]) -> list[LiveImage]:
         # Each page's raw JSON is turned into views and dropped before the next page:
         # holding every raw page as well raised the plan's peak memory at 10,000 images.
         # Images stuck in status `deleted` (see views.is_gone) are not part of the catalog.
-        return [
-            LiveImage.from_api(raw) for raw in client.list_images(**filters) if not is_gone(raw)
-        ]
+        return [LiveImage.from_api(raw) for raw in raws if not is_gone(raw)]
 
-    with ThreadPoolExecutor(2) as pool:
-        listings = list(pool.map(views, ({}, {"os_hidden": "true"})))
-    return {image.id: image for listing in listings for image in listing}
+    def hidden() -> list[LiveImage]:
+        return views(client.list_images(os_hidden="true"))
+
+    with ThreadPoolExecutor(1) as pool:
+        started: list[Future[list[LiveImage]]] = []
+
+        def default_listing() -> Iterator[dict[str, Any]]:
+            for raw in client.list_images():
+                if not started:
+                    started.append(pool.submit(hidden))
+                yield raw
+
+        listed = views(default_listing())
+        if not started:  # the default listing was empty
+            started.append(pool.submit(hidden))
+        listed += started[0].result()
+    return {image.id: image for image in listed}
 
 
 def complete_catalog(
