@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,17 +80,18 @@ def bare_listing(cloud: str) -> Callable[[], int]:
     endpoint = connection.image_endpoint
     http = requests.Session()
     http.headers["X-Auth-Token"] = token
+    return partial(_count_listing, http, endpoint)
 
-    def run() -> int:
-        url: str | None = f"{endpoint}/v2/images?limit=1000"
-        count = 0
-        while url:
-            page = http.get(url, timeout=120).json()
-            count += len(page["images"])
-            url = f"{endpoint}{page['next']}" if page.get("next") else None
-        return count
 
-    return run
+def _count_listing(http: requests.Session, endpoint: str) -> int:
+    """Page through the listing (limit 1000, following `next`), parse, count."""
+    url: str | None = f"{endpoint}/v2/images?limit=1000"
+    count = 0
+    while url:
+        page = http.get(url, timeout=120).json()
+        count += len(page["images"])
+        url = f"{endpoint}{page['next']}" if page.get("next") else None
+    return count
 
 
 def bare_listing_fresh(cloud: str) -> Callable[[], int]:
@@ -101,13 +103,7 @@ def bare_listing_fresh(cloud: str) -> Callable[[], int]:
         endpoint = connection.image_endpoint
         http = requests.Session()
         http.headers["X-Auth-Token"] = connection.session.get_token() or ""
-        url: str | None = f"{endpoint}/v2/images?limit=1000"
-        count = 0
-        while url:
-            page = http.get(url, timeout=120).json()
-            count += len(page["images"])
-            url = f"{endpoint}{page['next']}" if page.get("next") else None
-        return count
+        return _count_listing(http, endpoint)
 
     return run
 

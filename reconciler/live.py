@@ -9,8 +9,9 @@ manifest entry declares `members`. No per-image GET for listed images.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from typing import Any
 
 from reconciler.cloud.glance import GlanceClient
@@ -30,22 +31,12 @@ def list_images(client: GlanceClient) -> dict[str, LiveImage]:
         # Images stuck in status `deleted` (see views.is_gone) are not part of the catalog.
         return [LiveImage.from_api(raw) for raw in raws if not is_gone(raw)]
 
-    def hidden() -> list[LiveImage]:
-        return views(client.list_images(os_hidden="true"))
-
+    raws = client.list_images()
+    first = next(raws, None)  # the generator has fetched the first page
     with ThreadPoolExecutor(1) as pool:
-        started: list[Future[list[LiveImage]]] = []
-
-        def default_listing() -> Iterator[dict[str, Any]]:
-            for raw in client.list_images():
-                if not started:
-                    started.append(pool.submit(hidden))
-                yield raw
-
-        listed = views(default_listing())
-        if not started:  # the default listing was empty
-            started.append(pool.submit(hidden))
-        listed += started[0].result()
+        hidden = pool.submit(lambda: views(client.list_images(os_hidden="true")))
+        listed = views(chain((first,), raws) if first is not None else ())
+        listed += hidden.result()
     return {image.id: image for image in listed}
 
 
