@@ -31,7 +31,7 @@ from reconciler.plan import Plan, Target
 from reconciler.render.json_view import render_json
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
-from reconciler.views import MANAGED_RECORD, LiveImage, encode_managed
+from reconciler.views import MANAGED_RECORD, LiveImage, encode_record
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 
@@ -113,7 +113,7 @@ def tool_plan(cloud: str, manifest: Path) -> Callable[[], Plan]:
     manifests while authenticating and listing, diff, render."""
 
     def run() -> Plan:
-        plan, client = make_plan([manifest], CloudOptions(cloud=cloud), prune=False)
+        plan, client = make_plan([manifest], CloudOptions(cloud=cloud))
         render_text(plan)
         run.last_requests = client.requests_sent  # type: ignore[attr-defined]
         return plan
@@ -238,7 +238,7 @@ def synthetic(count: int, changed_share: float = 0.01) -> tuple[list[DesiredImag
             "container_format": "bare",
             "tags": tags,
             **props,
-            MANAGED_RECORD: encode_managed(props),
+            MANAGED_RECORD: encode_record(props),
         }
         live.append(LiveImage.from_api(raw))
         wanted = dict(props)

@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.cloud.glance import GlanceClient, ResponseLost
 from reconciler.errors import Conflict
-from reconciler.views import MANAGED_RECORD, encode_managed
+from reconciler.views import MANAGED_RECORD, encode_record
 
 DISTROS = ("ubuntu", "debian", "rocky", "alma", "fedora", "alpine", "flatcar")
 
@@ -35,7 +35,7 @@ def image_body(prefix: str, n: int) -> dict[str, Any]:
         "container_format": "bare",
         "tags": tags,
         **props,
-        MANAGED_RECORD: encode_managed(props),
+        MANAGED_RECORD: encode_record(props),
     }
 
 

@@ -29,10 +29,13 @@ from reconciler.plan import (
     escape_pointer,
 )
 from reconciler.views import (
+    DEFAULT_CATALOG,
     MANAGED_RECORD,
     LiveImage,
-    encode_managed,
+    ManagementRecord,
+    Ownership,
     managed_keys,
+    ownership,
     parse_record,
 )
 
@@ -57,21 +60,23 @@ class LiveCatalog:
 _MISSING: Any = object()
 
 
-def _record_matches(raw: Any, keys: set[str] | frozenset[str]) -> bool:
-    """The live management record already lists exactly these keys."""
-    return parse_record(raw) == keys
+def _record_matches(raw: Any, desired: DesiredImage) -> bool:
+    """The live management record already names this catalog and exactly these keys."""
+    return parse_record(raw) == ManagementRecord(desired.catalog, desired.set_keys)
 
 
 def desired_view(
-    desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool
+    desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool, take_over: bool = False
 ) -> dict[str, Any]:
-    """The view the image should have once the plan is applied."""
+    """The view the image should have once the plan is applied. Taking an image over
+    from another catalog removes none of the keys that catalog recorded: this one never
+    set them."""
     view = dict(live_view)
     view.update(desired.core)
     if desired.tags is not None:
         view["tags"] = sorted(desired.tags)
     wanted = desired.properties_dict
-    previously_managed = managed_keys(live_view)
+    previously_managed = frozenset() if take_over else managed_keys(live_view)
     for key in previously_managed - wanted.keys():
         view.pop(key, None)
     for key, value in wanted.items():
@@ -79,7 +84,7 @@ def desired_view(
             view.pop(key, None)
         else:
             view[key] = value
-    if record and not _record_matches(live_view.get(MANAGED_RECORD), desired.set_keys):
+    if record and not _record_matches(live_view.get(MANAGED_RECORD), desired):
         view[MANAGED_RECORD] = desired.record_text
     return view
 
@@ -107,9 +112,9 @@ def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record:
         # them declared, so nothing it lists is stale. No JSON parsing.
         return True
     listed = parse_record(raw)
-    if listed and any(key in live_view for key in listed - desired.declared_keys):
+    if listed and any(key in live_view for key in listed.keys - desired.declared_keys):
         return False
-    return not record or listed == desired.set_keys
+    return not record or listed == ManagementRecord(desired.catalog, desired.set_keys)
 
 
 def patch_ops(live_view: Mapping[str, Any], target: Mapping[str, Any]) -> tuple[PatchOp, ...]:
@@ -136,7 +141,7 @@ def create_view(desired: DesiredImage) -> dict[str, Any]:
     for key, value in wanted.items():
         if value is not None:
             view[key] = value
-    view[MANAGED_RECORD] = encode_managed(k for k, v in wanted.items() if v is not None)
+    view[MANAGED_RECORD] = desired.record_text
     return view
 
 
@@ -170,8 +175,14 @@ def _warnings(
     return tuple(notes)
 
 
-def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | None) -> ImagePlan:
-    """The plan of one desired image against its matched live image (None: create)."""
+def plan_image(
+    desired: DesiredImage,
+    live: LiveImage | None,
+    project_id: str | None,
+    take_over_from: str | None = None,
+) -> ImagePlan:
+    """The plan of one desired image against its matched live image (None: create);
+    `take_over_from`: the other catalog the image is moved from (--take-over)."""
     if live is None:
         view = create_view(desired)
         ops = patch_ops({}, view)
@@ -186,7 +197,7 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
             warnings=_warnings(desired, None, project_id, True),
         )
     ours = project_id is None or live.owner in (None, project_id)
-    unchanged = is_unchanged(desired, live.view, record=ours)
+    unchanged = take_over_from is None and is_unchanged(desired, live.view, record=ours)
     if unchanged and desired.members is None and desired.deactivated is None:
         # The common case of a large catalog, kept cheap: nothing to do and nothing to
         # warn about (every warning needs a change, members or `deactivated`).
@@ -201,7 +212,8 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         )
     ops = ()
     if not unchanged:
-        ops = patch_ops(live.view, desired_view(desired, live.view, record=ours))
+        target = desired_view(desired, live.view, record=ours, take_over=take_over_from is not None)
+        ops = patch_ops(live.view, target)
     members = MemberChanges()
     if desired.members is not None and live.members is not None:
         wanted, present = set(desired.members), set(live.members)
@@ -226,6 +238,7 @@ def plan_image(desired: DesiredImage, live: LiveImage | None, project_id: str | 
         status=live.status,
         protected=bool(live.view.get("protected")),
         warnings=_warnings(desired, live, project_id, changing),
+        take_over_from=take_over_from if changing else None,
         # Only a change needs the stale check; unchanged images skip the digest.
         fingerprint=live.fingerprint if changing else None,
     )
@@ -271,6 +284,12 @@ def match(
         return found
     candidates = by_name.get(desired.name, [])
     if len(candidates) > 1:
+        # The catalog scopes the name: another catalog's image of the same name (its
+        # own entry, say, or a build it keeps) is not this entry's.
+        mine = [i for i in candidates if ownership(i.view, desired.catalog)[0] is Ownership.OURS]
+        if len(mine) == 1:
+            return mine[0]
+    if len(candidates) > 1:
         ids = ", ".join(sorted(image.id for image in candidates))
         return (
             f"name {desired.name!r} matches {len(candidates)} live images ({ids}); "
@@ -285,14 +304,28 @@ def diff(
     target: Target,
     *,
     prune: bool = False,
+    catalog: str | None = None,
+    take_over: bool = False,
 ) -> Plan:
-    """The plan: one ImagePlan per desired image, then the orphans (sorted by name)."""
+    """The plan: one ImagePlan per desired image, then the orphans (sorted by name).
+
+    `catalog` is the run's (default: the entries', else `default`): only images whose
+    record names it can be orphans. An entry matching another catalog's image is an
+    error unless `take_over` moves the image into this catalog."""
+    chosen = catalog or (desired[0].catalog if desired else DEFAULT_CATALOG)
     # Acyclic values only: see reconciler.gcpause (about 30% of the CPU at 100k images).
     with gcpause.paused():
-        return _diff(desired, live, target, prune)
+        return _diff(desired, live, target, prune, chosen, take_over)
 
 
-def _diff(desired: Sequence[DesiredImage], live: LiveCatalog, target: Target, prune: bool) -> Plan:
+def _diff(
+    desired: Sequence[DesiredImage],
+    live: LiveCatalog,
+    target: Target,
+    prune: bool,
+    catalog: str,
+    take_over: bool,
+) -> Plan:
     by_id, by_name = live.by_id(), live.by_name()
     images: list[ImagePlan] = []
     matched: set[str] = set()
@@ -301,23 +334,72 @@ def _diff(desired: Sequence[DesiredImage], live: LiveCatalog, target: Target, pr
         if isinstance(found, str):
             images.append(_error(entry, found))
             continue
+        other = None
         if found is not None:
             matched.add(found.id)
-        images.append(plan_image(entry, found, target.project_id))
-    images.extend(orphans(live.images, matched, target.project_id, prune))
-    return Plan(target=target, images=tuple(images))
+            whose, other = ownership(found.view, catalog)
+            if whose is not Ownership.OTHER:
+                other = None
+            elif not take_over:
+                images.append(_error(entry, _conflict(found, catalog, other)))
+                continue
+        images.append(plan_image(entry, found, target.project_id, other))
+    images.extend(orphans(live.images, matched, target.project_id, prune, catalog))
+    return Plan(
+        target=target,
+        images=tuple(images),
+        catalog=catalog,
+        others=other_catalogs(live.images, matched, target.project_id, catalog),
+    )
+
+
+def _conflict(found: LiveImage, catalog: str, other: str | None) -> str:
+    return (
+        f"image {found.id} is managed by catalog {other!r}, not {catalog!r}: "
+        "nothing is written to it; --take-over moves it into this catalog"
+    )
+
+
+def _project_images(
+    images: Iterable[LiveImage], matched: set[str], project_id: str | None
+) -> Iterable[LiveImage]:
+    """The project's images no entry matched."""
+    return (
+        image
+        for image in images
+        if image.id not in matched and (project_id is None or image.owner == project_id)
+    )
+
+
+def other_catalogs(
+    images: Iterable[LiveImage], matched: set[str], project_id: str | None, catalog: str
+) -> tuple[tuple[str, int], ...]:
+    """How many of the project's unmatched images each other catalog manages (sorted
+    by catalog; `?` counts records that cannot be read). Someone else's, not drift."""
+    counts: dict[str, int] = defaultdict(int)
+    for image in _project_images(images, matched, project_id):
+        whose, name = ownership(image.view, catalog)
+        if whose is Ownership.OTHER:
+            counts[name or "?"] += 1
+        elif whose is Ownership.UNREADABLE:
+            counts["?"] += 1
+    return tuple(sorted(counts.items()))
 
 
 def orphans(
-    images: Iterable[LiveImage], matched: set[str], project_id: str | None, prune: bool
+    images: Iterable[LiveImage],
+    matched: set[str],
+    project_id: str | None,
+    prune: bool,
+    catalog: str = DEFAULT_CATALOG,
 ) -> list[ImagePlan]:
-    """Images of this project with the management record that no manifest mentions."""
+    """Images of this project whose management record names this catalog and that no
+    manifest mentions. Another catalog's images, and records that cannot be read, are
+    never orphans: nothing is deleted that the run cannot prove is its own."""
     found = [
         image
-        for image in images
-        if image.id not in matched
-        and MANAGED_RECORD in image.view
-        and (project_id is None or image.owner == project_id)
+        for image in _project_images(images, matched, project_id)
+        if MANAGED_RECORD in image.view and ownership(image.view, catalog)[0] is Ownership.OURS
     ]
     found.sort(key=lambda image: (image.name or "", image.id))
     plans = []

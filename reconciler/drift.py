@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler import __version__
 from reconciler.plan import Action, ImagePlan, Op, PatchOp, Plan, Target
-from reconciler.views import MANAGED_CORE, MANAGED_RECORD, LiveImage
+from reconciler.views import DEFAULT_CATALOG, MANAGED_CORE, MANAGED_RECORD, LiveImage
 
 FORMAT_VERSION = 1
 
@@ -33,7 +33,7 @@ class State(StrEnum):
     IN_SYNC = "in_sync"
     DRIFTED = "drifted"
     MISSING = "missing"  # in Git, not in the cloud
-    ORPHAN = "orphan"  # carries the management record, in no manifest
+    ORPHAN = "orphan"  # its management record names this catalog; in no manifest
     UNMANAGED = "unmanaged"  # the project's image, unknown to Git (with --unmanaged)
     ERROR = "error"  # the entry could not be compared (ambiguous name, id not found)
 
@@ -85,7 +85,15 @@ class TargetInfo(_Frozen):
 
 class TargetDrift(_Frozen):
     target: TargetInfo
+    catalog: str = Field(DEFAULT_CATALOG, description="the catalog (manifest set) compared")
     summary: dict[str, int]
+    other_catalogs: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "the project's images other catalogs manage, per catalog ('?': unreadable "
+            "record): someone else's, neither drift nor orphans"
+        ),
+    )
     images: list[ImageDrift]
     error: str | None = Field(None, description="the target could not be read at all")
 
@@ -140,7 +148,7 @@ def image_drift(image: ImagePlan) -> ImageDrift:
     if image.action in (Action.ORPHAN, Action.DELETE):
         return ImageDrift(
             state=State.ORPHAN,
-            message="carries the management record but is in no manifest",
+            message="managed by this catalog but in no manifest",
             **common,
         )
     if image.action is Action.ERROR:
@@ -198,11 +206,19 @@ def target_drift(plan: Plan, live: Iterable[LiveImage] | None = None) -> TargetD
     images = [image_drift(image) for image in plan.images]
     if live is not None:
         images += unmanaged(plan, live)
-    return TargetDrift(target=target_info(plan.target), summary=summarise(images), images=images)
+    return TargetDrift(
+        target=target_info(plan.target),
+        catalog=plan.catalog,
+        summary=summarise(images),
+        other_catalogs=dict(plan.others),
+        images=images,
+    )
 
 
-def failed_target(target: TargetInfo, error: str) -> TargetDrift:
-    return TargetDrift(target=target, summary=summarise(()), images=[], error=error)
+def failed_target(target: TargetInfo, error: str, catalog: str = DEFAULT_CATALOG) -> TargetDrift:
+    return TargetDrift(
+        target=target, catalog=catalog, summary=summarise(()), images=[], error=error
+    )
 
 
 def is_failing(document: DriftDocument, fail_on: FailOn) -> bool:

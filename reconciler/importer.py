@@ -18,7 +18,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from reconciler.manifests.glance_schema import ImageSchema, property_key_problem
-from reconciler.views import MANAGED_CORE, LiveImage
+from reconciler.views import MANAGED_CORE, LiveImage, Ownership, ownership
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ def select(images: Iterable[LiveImage], selection: Selection) -> list[LiveImage]
     chosen = [image for image in images if selection.matches(image)]
     chosen.sort(key=lambda image: (image.name or "", image.id))
     return chosen
+
+
+def others_managed(images: Iterable[LiveImage], catalog: str) -> list[LiveImage]:
+    """The images whose management record names another catalog than `catalog`:
+    someone else's, left out of an import unless asked for."""
+    return [image for image in images if ownership(image.view, catalog)[0] is Ownership.OTHER]
 
 
 def importable_property(key: str, value: Any, schema: ImageSchema) -> bool:
@@ -86,5 +92,10 @@ def needs_id(images: Sequence[LiveImage], catalog: Iterable[LiveImage]) -> set[s
     return {image.id for image in images if image.name is None or counts[image.name] > 1}
 
 
-def manifest_for(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {"version": 1, "images": list(entries)}
+def manifest_for(entries: Sequence[dict[str, Any]], catalog: str | None = None) -> dict[str, Any]:
+    """The manifest document; `catalog:` only when one was asked for."""
+    document: dict[str, Any] = {"version": 1}
+    if catalog is not None:
+        document["catalog"] = catalog
+    document["images"] = list(entries)
+    return document

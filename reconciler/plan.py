@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconciler.views import DEFAULT_CATALOG
+
 
 class Op(StrEnum):
     ADD = "add"
@@ -107,11 +109,16 @@ class ImagePlan:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     fingerprint: str | None = None  # of the live image when planned
+    take_over_from: str | None = None  # the catalog the image is moved from (--take-over)
 
     @property
     def has_changes(self) -> bool:
-        """Changes the image's metadata (what `--detailed-exitcode` reports)."""
-        return self.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
+        """Changes the image's metadata or its catalog (what `--detailed-exitcode`
+        reports)."""
+        return (
+            self.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
+            or self.take_over_from is not None
+        )
 
     @property
     def has_work(self) -> bool:
@@ -134,6 +141,10 @@ class Target:
 class Plan:
     target: Target
     images: tuple[ImagePlan, ...]
+    catalog: str = DEFAULT_CATALOG  # the manifest set the plan is for
+    # The project's images other catalogs manage, counted per catalog: someone else's,
+    # neither orphans nor drift.
+    others: tuple[tuple[str, int], ...] = ()
 
     @property
     def summary(self) -> dict[str, int]:
@@ -146,6 +157,8 @@ class Plan:
             "adopt": counts[Action.ADOPT],
             "orphaned": counts[Action.ORPHAN],
             "errors": counts[Action.ERROR],
+            "take_over": sum(1 for image in self.images if image.take_over_from is not None),
+            "other_catalogs": sum(count for _catalog, count in self.others),
         }
 
     @property

@@ -26,7 +26,13 @@ from reconciler.plan import (
     Target,
     unescape_pointer,
 )
-from reconciler.views import CORE_ATTRIBUTES, MANAGED_CORE, RESERVED_PREFIXES
+from reconciler.views import (
+    CATALOG_PATTERN,
+    CORE_ATTRIBUTES,
+    DEFAULT_CATALOG,
+    MANAGED_CORE,
+    RESERVED_PREFIXES,
+)
 
 FORMAT_VERSION = 1
 SETTABLE_CORE = frozenset({*MANAGED_CORE, "tags"})
@@ -55,6 +61,7 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
         "warnings": list(image.warnings),
         "error": image.error,
         "fingerprint": image.fingerprint,
+        "take_over_from": image.take_over_from,
     }
 
 
@@ -63,6 +70,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "tool_version": __version__,
+        "catalog": plan.catalog,
         "target": {
             "cloud": target.cloud,
             "region": target.region,
@@ -71,6 +79,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "name": target.name,
         },
         "images": [image_to_dict(image) for image in plan.images],
+        "other_catalogs": dict(plan.others),
         "summary": plan.summary,
         "has_changes": plan.has_changes,
     }
@@ -123,6 +132,7 @@ class _ImageModel(_Strict):
     warnings: list[str] = []
     error: str | None = None
     fingerprint: str | None = None
+    take_over_from: str | None = Field(None, pattern=CATALOG_PATTERN)
 
 
 class _TargetModel(_Strict):
@@ -136,8 +146,11 @@ class _TargetModel(_Strict):
 class _PlanModel(_Strict):
     format_version: Literal[1]
     tool_version: str | None = None
+    # Plan files written before catalogs existed belong to the default catalog.
+    catalog: str = Field(DEFAULT_CATALOG, pattern=CATALOG_PATTERN)
     target: _TargetModel
     images: list[_ImageModel]
+    other_catalogs: dict[str, int] = {}
     summary: dict[str, int] = {}
     has_changes: bool = False
 
@@ -176,10 +189,16 @@ def plan_from_dict(data: Any) -> Plan:
                 warnings=tuple(item.warnings),
                 error=item.error,
                 fingerprint=item.fingerprint,
+                take_over_from=item.take_over_from,
             )
         )
     t = model.target
-    return Plan(Target(t.cloud, t.region, t.project_id, t.image_endpoint, t.name), tuple(images))
+    return Plan(
+        Target(t.cloud, t.region, t.project_id, t.image_endpoint, t.name),
+        tuple(images),
+        catalog=model.catalog,
+        others=tuple(sorted(model.other_catalogs.items())),
+    )
 
 
 def dumps(plan: Plan) -> str:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 # Core attributes a manifest may set, in the order reports show them.
@@ -59,9 +62,25 @@ CORE_ATTRIBUTES: frozenset[str] = frozenset(
 RESERVED_PREFIXES: tuple[str, ...] = ("os_glance",)
 
 # The tool's management record, kept on the image itself (like kubectl's
-# last-applied annotation): a JSON list of the custom property keys the manifests set.
-# Removing a key from the YAML removes the property only when it is in this record.
+# last-applied annotation): which catalog (manifest set) manages the image and which
+# custom property keys its manifests set. Removing a key from the YAML removes the
+# property only when it is in this record; only images whose record names the run's
+# catalog can be orphans (and so deleted by --prune).
 MANAGED_RECORD = "reconciler.managed"
+
+# The catalog of manifests that name none, and of records written before catalogs
+# existed (a plain JSON list of keys).
+DEFAULT_CATALOG = "default"
+CATALOG_PATTERN = r"^[a-z0-9._-]{1,63}$"
+_CATALOG_RE = re.compile(CATALOG_PATTERN)
+
+
+@dataclass(frozen=True)
+class ManagementRecord:
+    """What a management record says: the managing catalog and the keys it set."""
+
+    catalog: str
+    keys: frozenset[str]
 
 
 def is_gone(image: Mapping[str, Any] | None) -> bool:
@@ -86,31 +105,71 @@ def image_view(image: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
-def parse_record(raw: Any) -> frozenset[str] | None:
-    """The keys a management record lists, or None when it is missing or unreadable."""
+def parse_record(raw: Any) -> ManagementRecord | None:
+    """The record's catalog and keys, or None when it is missing or unreadable.
+
+    Two formats: a JSON list of keys (the default catalog; the only format before
+    catalogs, so older records keep their meaning) and a JSON object
+    `{"catalog": NAME, "keys": [...]}` for every other catalog."""
     if not isinstance(raw, str):
         return None
     try:
-        keys = json.loads(raw)
+        data = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(keys, list):
+    catalog: Any = DEFAULT_CATALOG
+    if isinstance(data, dict):
+        catalog, data = data.get("catalog"), data.get("keys")
+        if not isinstance(catalog, str) or not _CATALOG_RE.match(catalog):
+            return None
+    if not isinstance(data, list):
         return None
     try:
         # Non-string entries are harmless (they never equal a property key); only
         # unhashable ones make the record unreadable.
-        return frozenset(keys)
+        return ManagementRecord(catalog, frozenset(data))
     except TypeError:
         return None
 
 
 def managed_keys(view: Mapping[str, Any]) -> frozenset[str]:
     """The keys recorded by the last apply; an unreadable record counts as empty."""
-    return parse_record(view.get(MANAGED_RECORD)) or frozenset()
+    record = parse_record(view.get(MANAGED_RECORD))
+    return record.keys if record is not None else frozenset()
 
 
-def encode_managed(keys: Iterable[str]) -> str:
-    return json.dumps(sorted(set(keys)), separators=(",", ":"), ensure_ascii=False)
+def encode_record(keys: Iterable[str], catalog: str = DEFAULT_CATALOG) -> str:
+    """The record as the tool writes it: compact, keys sorted, so equal records are
+    equal strings. The default catalog keeps the plain list (records written before
+    catalogs existed stay byte-for-byte current)."""
+    listed = sorted(set(keys))
+    if catalog == DEFAULT_CATALOG:
+        return json.dumps(listed, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {"catalog": catalog, "keys": listed}, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+class Ownership(StrEnum):
+    """Whose an image is, as far as this run's catalog can tell from the record."""
+
+    UNMANAGED = "unmanaged"  # no record: nobody's (import or adopt may take it)
+    OURS = "ours"  # the record names this run's catalog
+    OTHER = "other"  # the record names another catalog: never touched without --take-over
+    UNREADABLE = "unreadable"  # a record that cannot be read proves nothing: never pruned
+
+
+def ownership(view: Mapping[str, Any], catalog: str) -> tuple[Ownership, str | None]:
+    """The image's ownership for `catalog`, and the catalog its record names (if any)."""
+    raw = view.get(MANAGED_RECORD)
+    if raw is None:
+        return Ownership.UNMANAGED, None
+    record = parse_record(raw)
+    if record is None:
+        return Ownership.UNREADABLE, None
+    if record.catalog == catalog:
+        return Ownership.OURS, record.catalog
+    return Ownership.OTHER, record.catalog
 
 
 def fingerprint(

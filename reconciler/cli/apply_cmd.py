@@ -16,6 +16,7 @@ from reconciler import planfile
 from reconciler.apply import Applier, ApplyReport, Status, roll_back_journal
 from reconciler.cli.console import SETTINGS, info, is_tty, stdout_console
 from reconciler.cli.options import (
+    CatalogOption,
     Format,
     Insecure,
     OnlyTargets,
@@ -23,11 +24,13 @@ from reconciler.cli.options import (
     OsCloud,
     OsInterface,
     OsRegion,
+    ShowOrphans,
+    TakeOver,
     TargetsFileOption,
     Timeout,
     cloud_options,
 )
-from reconciler.cli.pipeline import TargetResult, glance_client, labelled, plan_targets
+from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
 from reconciler.cloud.auth import connect
 from reconciler.errors import PlanFileError, UsageError
@@ -83,6 +86,9 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Delete orphaned images (from manifests)."),
     fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
     journal_path: Path | None = typer.Option(None, "--journal", help="Journal file to write."),
+    catalog: str | None = CatalogOption,
+    take_over: bool = TakeOver,
+    show_orphans: bool = ShowOrphans,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
     cloud: str | None = OsCloud,
@@ -95,6 +101,10 @@ def apply(
     """Apply a saved plan, or plan manifests and apply them after confirmation."""
     if _is_plan_file(paths):
         plan = planfile.read(paths[0])
+        if catalog is not None and catalog != plan.catalog:
+            raise PlanFileError(
+                f"{paths[0]} was planned for catalog {plan.catalog!r}, not {catalog!r}"
+            )
         options = cloud_options(
             cloud or plan.target.cloud,
             region or plan.target.region,
@@ -117,10 +127,11 @@ def apply(
                 "or apply a saved plan file"
             )
         options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
-        results = plan_targets(paths, options, prune=prune, targets_file=targets_file, only=only)
+        scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
+        results = plan_targets(paths, options, scope=scope, targets_file=targets_file, only=only)
         if len(results) == 1 and results[0].error is not None:
             raise results[0].error
-        _apply_targets(results, auto_approve, journal_path, parallelism, fmt)
+        _apply_targets(results, auto_approve, journal_path, parallelism, fmt, show_orphans)
         return
     if not plan.has_work:
         _nothing_to_apply(fmt, 1 if plan.has_errors else 0)
@@ -137,12 +148,13 @@ def _apply_targets(
     journal_path: Path | None,
     parallelism: int,
     fmt: ReportFormat,
+    show_orphans: bool = False,
 ) -> None:
     """Plan shown, confirmed once, then every target applied concurrently with its own
     journal; a target that could not be planned is reported and skipped."""
     plans = [r.plan for r in results if r.plan is not None]
     if fmt is ReportFormat.text:
-        print_plans(plans, Format.text)
+        print_plans(plans, Format.text, show_orphans=show_orphans)
     failed = report_failed(results)
     work = [r for r in results if r.plan is not None and r.plan.has_work]
     if work and not auto_approve:

@@ -10,6 +10,7 @@ import typer
 
 from reconciler.cli.console import info, stdout_console
 from reconciler.cli.options import (
+    CatalogOption,
     Insecure,
     OnlyTargets,
     OsCacert,
@@ -21,7 +22,7 @@ from reconciler.cli.options import (
     Timeout,
     cloud_options,
 )
-from reconciler.cli.pipeline import TargetResult, plan_targets
+from reconciler.cli.pipeline import Scope, TargetResult, plan_targets
 from reconciler.cli.plan_cmd import report_failed
 from reconciler.drift import (
     DriftDocument,
@@ -66,7 +67,7 @@ def _report_of(result: TargetResult, unmanaged: bool) -> TargetDrift:
     if result.plan is None or result.catalog is None:
         options = result.run.options
         info_ = TargetInfo(name=result.run.name, cloud=options.cloud, region=options.region)
-        return failed_target(info_, str(result.error))
+        return failed_target(info_, str(result.error), result.manifest_catalog)
     return target_drift(result.plan, result.catalog.images if unmanaged else None)
 
 
@@ -100,6 +101,7 @@ def drift(
         False, "--unmanaged", help="Also report the project's images no manifest names."
     ),
     show_in_sync: bool = typer.Option(False, "--show-in-sync", help="List in-sync images."),
+    catalog: str | None = CatalogOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
     cloud: str | None = OsCloud,
@@ -113,7 +115,9 @@ def drift(
     2 drift found, 1 error."""
     extra = _parse_reports(reports)
     options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
-    results = plan_targets(paths, options, targets_file=targets_file, only=only)
+    results = plan_targets(
+        paths, options, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
+    )
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     document = DriftDocument(

@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.cli.console import info
 from reconciler.cli.options import (
+    CatalogOption,
     Insecure,
     OnlyTargets,
     OsCacert,
@@ -27,14 +28,22 @@ from reconciler.cli.options import (
     Timeout,
     cloud_options,
 )
-from reconciler.cli.pipeline import glance_client, plan_targets
+from reconciler.cli.pipeline import Scope, glance_client, plan_targets
 from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.errors import UsageError
-from reconciler.importer import Selection, entry_for, manifest_for, needs_id, select
+from reconciler.importer import (
+    Selection,
+    entry_for,
+    manifest_for,
+    needs_id,
+    others_managed,
+    select,
+)
 from reconciler.live import list_images, read_members
 from reconciler.manifests import update as manifest_update
 from reconciler.manifests.glance_schema import snapshot
 from reconciler.plan import Action
+from reconciler.views import DEFAULT_CATALOG
 
 HEADER = "yaml-language-server: $schema=https://reconciler.dev/schemas/manifest.schema.json"
 
@@ -65,8 +74,8 @@ def _commented(entry: dict[str, Any]) -> CommentedMap:
     return node
 
 
-def render_manifest(entries: list[dict[str, Any]], source: str) -> str:
-    document = CommentedMap(manifest_for([_commented(e) for e in entries]))
+def render_manifest(entries: list[dict[str, Any]], source: str, catalog: str | None = None) -> str:
+    document = CommentedMap(manifest_for([_commented(e) for e in entries], catalog))
     document.yaml_set_start_comment(f"{HEADER}\n{source}")
     out = io.StringIO()
     _yaml().dump(document, out)
@@ -112,6 +121,12 @@ def import_images(
     update: Path | None = typer.Option(
         None, "--update", help="Merge live values into this manifest, in place."
     ),
+    catalog: str | None = CatalogOption,
+    other_catalogs: bool = typer.Option(
+        False,
+        "--include-other-catalogs",
+        help="Also import images another catalog manages (apply then needs --take-over).",
+    ),
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
     cloud: str | None = OsCloud,
@@ -126,19 +141,27 @@ def import_images(
     if update is not None:
         if names or tags or owners or visibilities or ids or mine or out_dir:
             raise UsageError("--update takes no selection or --out-dir: it updates FILE's images")
-        _update(update, options, targets_file, only)
+        _update(update, options, targets_file, only, catalog)
         return
     connection = connect(options)
     client = glance_client(connection, timeout)
-    catalog = list(list_images(client).values())
+    live = list(list_images(client).values())
     owner_filter = (*owners, connection.project_id) if mine and connection.project_id else owners
     selection = Selection(
         tuple(names), tuple(tags), tuple(owner_filter), tuple(visibilities), tuple(ids)
     )
-    chosen = select(catalog, selection)
+    chosen = select(live, selection)
+    theirs = others_managed(chosen, catalog or DEFAULT_CATALOG)
+    if theirs and not other_catalogs:
+        skipped = {image.id for image in theirs}
+        chosen = [image for image in chosen if image.id not in skipped]
+        info(
+            f"skipped {len(theirs)} image(s) managed by other catalogs "
+            "(--include-other-catalogs imports them; apply then needs --take-over)"
+        )
     if not chosen:
         raise UsageError("no image matches the selection")
-    pinned = needs_id(chosen, catalog)
+    pinned = needs_id(chosen, live)
     schema = snapshot()
     entries = []
     for image in chosen:
@@ -150,23 +173,31 @@ def import_images(
         f"{connection.cloud or '-'}, region {connection.region or '-'}."
     )
     if out_dir is None:
-        print(render_manifest(entries, source), end="")
+        print(render_manifest(entries, source, catalog), end="")
     elif layout is Layout.single:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write(out_dir / "images.yaml", render_manifest(entries, source), force)
+        _write(out_dir / "images.yaml", render_manifest(entries, source, catalog), force)
         info(f"wrote {len(entries)} image(s) to {out_dir / 'images.yaml'}")
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         taken: set[str] = set()
         for image, entry in zip(chosen, entries, strict=True):
             name = _file_name(entry["name"], image.id, taken)
-            _write(out_dir / name, render_manifest([entry], source), force)
+            _write(out_dir / name, render_manifest([entry], source, catalog), force)
         info(f"wrote {len(entries)} file(s) to {out_dir}")
     info("import writes nothing to the cloud; the first apply adopts these images")
 
 
-def _update(path: Path, options: CloudOptions, targets_file: Path | None, only: list[str]) -> None:
-    results = plan_targets([path], options, targets_file=targets_file, only=only)
+def _update(
+    path: Path,
+    options: CloudOptions,
+    targets_file: Path | None,
+    only: list[str],
+    catalog: str | None,
+) -> None:
+    results = plan_targets(
+        [path], options, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
+    )
     if len(results) != 1:
         raise UsageError(
             f"{path} goes to {len(results)} targets; choose the one that is right with --target"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 import typer
 
 from reconciler.cloud.auth import CloudOptions
+from reconciler.views import CATALOG_PATTERN
 
 
 class Format(StrEnum):
@@ -49,3 +51,32 @@ def cloud_options(
         cacert=cacert,
         timeout=timeout,
     )
+
+
+def _catalog_name(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(CATALOG_PATTERN, value):
+        raise typer.BadParameter(
+            f"{value!r}: lower-case letters, digits, '.', '_', '-'; 1-63 characters"
+        )
+    return value
+
+
+CatalogOption = typer.Option(
+    None,
+    "--catalog",
+    callback=_catalog_name,
+    help=(
+        "The catalog (manifest set) of this run; must agree with the manifests' catalog:. "
+        "Default: what the manifests name, else 'default'."
+    ),
+)
+TakeOver = typer.Option(
+    False,
+    "--take-over",
+    help="Move images another catalog manages into this one when an entry names them.",
+)
+ShowOrphans = typer.Option(
+    False,
+    "--show-orphans",
+    help="List every orphan in the text view (past 20 it shows a count and the first names).",
+)

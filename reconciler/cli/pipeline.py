@@ -22,10 +22,10 @@ from reconciler.cloud.glance import GlanceClient
 from reconciler.diff import LiveCatalog, diff
 from reconciler.errors import ReconcilerError
 from reconciler.live import complete_catalog, list_images
-from reconciler.manifests.loader import load, load_targets
+from reconciler.manifests.loader import load_manifests, load_targets
 from reconciler.plan import Plan
 from reconciler.targets import TargetRun, resolve
-from reconciler.views import LiveImage
+from reconciler.views import DEFAULT_CATALOG, LiveImage
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class TargetResult:
     client: GlanceClient | None = None
     catalog: LiveCatalog | None = None
     error: ReconcilerError | None = None
+    manifest_catalog: str = DEFAULT_CATALOG  # the run's catalog (manifest set)
 
     @property
     def label(self) -> str:
@@ -80,40 +81,60 @@ class _Fetch:
         return self.connection, self.client, self.images
 
 
-def _finish(run: TargetRun, fetch: _Fetch, prune: bool) -> TargetResult:
+@dataclass(frozen=True)
+class Scope:
+    """What a run plans over: the catalog it owns and how it treats others' images."""
+
+    catalog: str | None = None  # --catalog (None: what the manifests name, else default)
+    prune: bool = False
+    take_over: bool = False
+
+
+def _finish(run: TargetRun, fetch: _Fetch, scope: Scope, catalog: str) -> TargetResult:
     try:
         connection, client, images = fetch.result()
-        catalog = complete_catalog(client, images, run.images)
+        live = complete_catalog(client, images, run.images)
         target = replace(connection.target, name=run.name)
-        plan = diff(run.images, catalog, target, prune=prune)
+        plan = diff(
+            run.images,
+            live,
+            target,
+            prune=scope.prune,
+            catalog=catalog,
+            take_over=scope.take_over,
+        )
     except ReconcilerError as err:
-        return TargetResult(run, error=err)
-    return TargetResult(run, plan=plan, client=client, catalog=catalog)
+        return TargetResult(run, error=err, manifest_catalog=catalog)
+    return TargetResult(run, plan=plan, client=client, catalog=live, manifest_catalog=catalog)
 
 
 def plan_targets(
     paths: Sequence[Path],
     options: CloudOptions,
     *,
-    prune: bool = False,
+    scope: Scope = Scope(),
     targets_file: Path | None = None,
     only: Sequence[str] = (),
 ) -> list[TargetResult]:
-    """Every target's plan (or error), in the order the targets are declared."""
+    """Every target's plan (or error), in the order the targets are declared. The
+    catalog is the run's, the same for every target."""
     early = _Fetch(options) if targets_file is None and not only else None
-    desired = load(paths)
+    manifests = load_manifests(paths, catalog=scope.catalog)
     file_targets = load_targets(targets_file) if targets_file is not None else None
-    runs = resolve(desired, options, file_targets, only)
+    runs = resolve(manifests.images, options, file_targets, only)
+    catalog = manifests.catalog
     if early is not None and len(runs) == 1 and runs[0].options == options:
-        return [_finish(runs[0], early, prune)]
+        return [_finish(runs[0], early, scope, catalog)]
     fetches = [_Fetch(run.options) for run in runs]
     with ThreadPoolExecutor(max(1, len(runs))) as pool:
-        return list(pool.map(lambda run, fetch: _finish(run, fetch, prune), runs, fetches))
+        return list(pool.map(lambda run, fetch: _finish(run, fetch, scope, catalog), runs, fetches))
 
 
-def make_plan(paths: list[Path], options: CloudOptions, prune: bool) -> tuple[Plan, GlanceClient]:
+def make_plan(
+    paths: list[Path], options: CloudOptions, scope: Scope = Scope()
+) -> tuple[Plan, GlanceClient]:
     """The single-target pipeline: its plan and client, or its error raised."""
-    results = plan_targets(paths, options, prune=prune)
+    results = plan_targets(paths, options, scope=scope)
     if len(results) != 1:
         raise ReconcilerError(
             f"the manifests declare {len(results)} targets; this needs one (use --target)"

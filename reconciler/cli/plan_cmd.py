@@ -9,6 +9,7 @@ import typer
 from reconciler import planfile
 from reconciler.cli.console import error, info, stdout_console
 from reconciler.cli.options import (
+    CatalogOption,
     Format,
     Insecure,
     OnlyTargets,
@@ -17,14 +18,16 @@ from reconciler.cli.options import (
     OsInterface,
     OsRegion,
     Paths,
+    ShowOrphans,
+    TakeOver,
     TargetsFileOption,
     Timeout,
     cloud_options,
 )
-from reconciler.cli.pipeline import TargetResult, glance_client, labelled, plan_targets
+from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cloud.auth import connect
 from reconciler.manifests.glance_schema import ImageSchema
-from reconciler.manifests.loader import load, manifest_files
+from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.plan import Plan
 from reconciler.render.json_view import render_json
 from reconciler.render.markdown import render_markdown
@@ -34,6 +37,7 @@ from reconciler.render.text import render_text
 def validate(
     paths: list[Path] = Paths,
     online: bool = typer.Option(False, "--online", help="Use the target server's image schema."),
+    catalog: str | None = CatalogOption,
     cloud: str | None = OsCloud,
     region: str | None = OsRegion,
     interface: str | None = OsInterface,
@@ -47,15 +51,18 @@ def validate(
         options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
         client = glance_client(connect(options), timeout)
         schema = ImageSchema(client.image_schema())
-    images = load(paths, schema)
+    manifests = load_manifests(paths, schema, catalog)
     files, _ = manifest_files(paths)
     info(
-        f"valid: {len(images)} image(s) in {len(files)} file(s)"
+        f"valid: {len(manifests.images)} image(s) in {len(files)} file(s), "
+        f"catalog {manifests.catalog}"
         + (" (checked against the server's schema)" if online else "")
     )
 
 
-def print_plans(plans: list[Plan], fmt: Format, show_unchanged: bool = False) -> None:
+def print_plans(
+    plans: list[Plan], fmt: Format, show_unchanged: bool = False, show_orphans: bool = False
+) -> None:
     """One plan as before; several (one per target) one after the other, or as a JSON
     array of plan documents."""
     if fmt is Format.json:
@@ -70,7 +77,9 @@ def print_plans(plans: list[Plan], fmt: Format, show_unchanged: bool = False) ->
         if fmt is Format.markdown:
             print(render_markdown(one), end="")
         else:
-            stdout_console().print(render_text(one, show_unchanged=show_unchanged), end="")
+            stdout_console().print(
+                render_text(one, show_unchanged=show_unchanged, show_orphans=show_orphans), end=""
+            )
 
 
 def report_failed(results: list[TargetResult]) -> bool:
@@ -97,6 +106,9 @@ def plan(
     ),
     prune: bool = typer.Option(False, "--prune", help="Plan deleting orphaned images."),
     show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List noop images."),
+    show_orphans: bool = ShowOrphans,
+    catalog: str | None = CatalogOption,
+    take_over: bool = TakeOver,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
     cloud: str | None = OsCloud,
@@ -108,11 +120,12 @@ def plan(
 ) -> None:
     """Show what apply would change (reads only)."""
     options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
-    results = plan_targets(paths, options, prune=prune, targets_file=targets_file, only=only)
+    scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
+    results = plan_targets(paths, options, scope=scope, targets_file=targets_file, only=only)
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     plans = [r.plan for r in results if r.plan is not None]
-    print_plans(plans, fmt, show_unchanged)
+    print_plans(plans, fmt, show_unchanged, show_orphans)
     failed = report_failed(results)
     if out is not None:
         for result in results:

@@ -26,6 +26,7 @@ from reconciler.manifests.models import (
     merge,
 )
 from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
+from reconciler.views import DEFAULT_CATALOG
 
 SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -171,14 +172,50 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
     return result
 
 
+@dataclass(frozen=True)
+class Manifests:
+    """What a run's manifests declare: the desired images and the catalog they form."""
+
+    images: list[DesiredImage]
+    catalog: str
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One valid document, not yet merged (the catalog is known only after all)."""
+
+    file: str
+    document: Document
+    model: ManifestDocument
+
+
 def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[DesiredImage]:
     """All desired images of the manifests, or ManifestError with every problem."""
+    return load_manifests(paths, schema).images
+
+
+def load_manifests(
+    paths: Sequence[Path], schema: ImageSchema | None = None, catalog: str | None = None
+) -> Manifests:
+    """The manifests' images and catalog (`catalog`: the command line's `--catalog`),
+    or ManifestError with every problem, sorted by file and line."""
     schema = schema or snapshot()
-    read_only = schema.read_only_names
     files, problems = manifest_files(paths)
-    images: list[DesiredImage] = []
-    first_name: dict[str, str] = {}
-    first_id: dict[str, str] = {}
+    parsed = _parse_files(files, schema.read_only_names, problems)
+    chosen = _resolve_catalog(parsed, catalog, problems)
+    images = _merge_all(parsed, schema, chosen, problems)
+    if problems:
+        order = {file: index for index, file in enumerate(dict.fromkeys(p.file for p in problems))}
+        problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
+        raise ManifestError([str(p) for p in problems])
+    return Manifests(images, chosen)
+
+
+def _parse_files(
+    files: Sequence[Path], read_only: frozenset[str], problems: list[Problem]
+) -> list[_Parsed]:
+    """Every document that parses and validates; the problems of the others."""
+    parsed: list[_Parsed] = []
     for path in files:
         file = str(path)
         try:
@@ -202,44 +239,67 @@ def load(paths: Sequence[Path], schema: ImageSchema | None = None) -> list[Desir
         for document in documents:
             model, found = _validate_document(file, document, read_only)
             problems.extend(found)
-            if model is None:
-                continue
-            for index, entry in enumerate(model.images):
-                start = document.where(("images", index))
-                targets = tuple(model.targets) if model.targets else None
-                desired = merge(entry, model.defaults, f"{file}:{start.line}", targets)
-                for field_path, message in check_image(desired, schema):
-                    where = document.where(("images", index, *field_path), key=True)
-                    if where == start and field_path and model.defaults is not None:
-                        where = document.where(("defaults", *field_path), key=True)
-                    problems.append(Problem(file, where, message))
-                name_key = desired.name
-                if name_key in first_name and desired.id is None:
+            if model is not None:
+                parsed.append(_Parsed(file, document, model))
+    return parsed
+
+
+def _resolve_catalog(parsed: Sequence[_Parsed], given: str | None, problems: list[Problem]) -> str:
+    """The run's catalog: `--catalog`, else the one the documents name, else `default`.
+    Every document that names another is a problem at its `catalog:` line."""
+    named = [item for item in parsed if item.model.catalog is not None]
+    chosen = given or (named[0].model.catalog if named else None) or DEFAULT_CATALOG
+    first = f"--catalog {given}" if given else None
+    for item in named:
+        where = item.document.where(("catalog",))
+        if item.model.catalog == chosen:
+            first = first or f"{item.file}:{where.line}"
+            continue
+        problems.append(
+            Problem(
+                item.file,
+                where,
+                f"catalog {item.model.catalog!r} differs from {chosen!r} ({first}); "
+                "all manifests of a run belong to one catalog",
+            )
+        )
+    return chosen
+
+
+def _merge_all(
+    parsed: Sequence[_Parsed], schema: ImageSchema, catalog: str, problems: list[Problem]
+) -> list[DesiredImage]:
+    """Each entry merged with its document's defaults and checked against the image
+    schema; image names (and pinned ids) are unique across the run."""
+    images: list[DesiredImage] = []
+    first_name: dict[str, str] = {}
+    first_id: dict[str, str] = {}
+    for item in parsed:
+        file, document, model = item.file, item.document, item.model
+        targets = tuple(model.targets) if model.targets else None
+        for index, entry in enumerate(model.images):
+            start = document.where(("images", index))
+            desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog)
+            for field_path, message in check_image(desired, schema):
+                where = document.where(("images", index, *field_path), key=True)
+                if where == start and field_path and model.defaults is not None:
+                    where = document.where(("defaults", *field_path), key=True)
+                problems.append(Problem(file, where, message))
+            if desired.id is None:
+                first = first_name.setdefault(desired.name, desired.source)
+                if first != desired.source:
                     problems.append(
                         Problem(
-                            file,
-                            start,
-                            f"duplicate image name {name_key!r} (first at {first_name[name_key]})",
+                            file, start, f"duplicate image name {desired.name!r} (first at {first})"
                         )
                     )
-                elif desired.id is None:
-                    first_name[name_key] = desired.source
-                if desired.id is not None:
-                    if desired.id in first_id:
-                        problems.append(
-                            Problem(
-                                file,
-                                start,
-                                f"duplicate image id {desired.id} "
-                                f"(first at {first_id[desired.id]})",
-                            )
-                        )
-                    first_id[desired.id] = desired.source
-                images.append(desired)
-    if problems:
-        order = {file: index for index, file in enumerate(dict.fromkeys(p.file for p in problems))}
-        problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
-        raise ManifestError([str(p) for p in problems])
+            else:
+                first = first_id.setdefault(desired.id, desired.source)
+                if first != desired.source:
+                    problems.append(
+                        Problem(file, start, f"duplicate image id {desired.id} (first at {first})")
+                    )
+            images.append(desired)
     return images
 
 

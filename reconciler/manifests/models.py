@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.views import MANAGED_CORE, encode_managed
+from reconciler.views import CATALOG_PATTERN, DEFAULT_CATALOG, MANAGED_CORE, encode_record
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -131,6 +131,16 @@ class ManifestDocument(BaseModel):
     )
 
     version: Literal[1] = Field(description="The manifest format version.")
+    catalog: str | None = Field(
+        None,
+        pattern=CATALOG_PATTERN,
+        description=(
+            "The catalog (manifest set) this document belongs to: lower-case letters, "
+            "digits, '.', '_', '-', 1-63 characters. Every document of a run names the same "
+            "catalog or none; none anywhere means the catalog 'default'. Only images whose "
+            "management record names the run's catalog can be orphans or be pruned."
+        ),
+    )
     targets: list[TargetSpec] | None = Field(
         None,
         min_length=1,
@@ -156,6 +166,7 @@ class DesiredImage:
     members: tuple[str, ...] | None = None
     deactivated: bool | None = None
     targets: tuple[TargetSpec, ...] | None = None  # None: every target
+    catalog: str = DEFAULT_CATALOG  # the run's catalog, named in the management record
 
     # Derived when the value is built, so the diff's hot path only compares.
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -171,7 +182,7 @@ class DesiredImage:
         set_keys = frozenset(key for key, value in self.properties if value is not None)
         object.__setattr__(self, "declared_keys", frozenset(k for k, _v in self.properties))
         object.__setattr__(self, "set_keys", set_keys)
-        object.__setattr__(self, "record_text", encode_managed(set_keys))
+        object.__setattr__(self, "record_text", encode_record(set_keys, self.catalog))
         object.__setattr__(
             self, "set_properties", {k: v for k, v in self.properties if v is not None}
         )
@@ -199,6 +210,7 @@ def merge(
     defaults: Defaults | None,
     source: str,
     targets: tuple[TargetSpec, ...] | None = None,
+    catalog: str = DEFAULT_CATALOG,
 ) -> DesiredImage:
     """Apply the defaults block to one entry (see the module docstring for the rules)."""
     base = defaults or Defaults()
@@ -224,4 +236,5 @@ def merge(
         members=tuple(sorted(set(members))) if members is not None else None,
         deactivated=deactivated,
         targets=targets,
+        catalog=catalog,
     )

@@ -13,7 +13,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.plan import ImagePlan, Op, PatchOp
-from reconciler.views import MANAGED_RECORD
+from reconciler.views import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,12 @@ def _tags(op: PatchOp) -> str:
 def describe_op(op: PatchOp) -> Line:
     key = op.key
     if key == MANAGED_RECORD:
-        keys = ", ".join(json.loads(op.value)) if isinstance(op.value, str) else ""
-        return Line("#", f"management record: {keys or '(no properties)'}")
+        record = parse_record(op.value)
+        if record is None:
+            return Line("#", "management record removed")
+        keys = ", ".join(sorted(k for k in record.keys if isinstance(k, str)))
+        where = "" if record.catalog == DEFAULT_CATALOG else f"catalog {record.catalog}, "
+        return Line("#", f"management record: {where}{keys or '(no properties)'}")
     if key == "tags" and op.op is Op.REPLACE:
         return Line("~", _tags(op))
     if op.op is Op.ADD:
@@ -55,7 +59,12 @@ def describe_op(op: PatchOp) -> Line:
 
 
 def describe(image: ImagePlan) -> list[Line]:
-    lines = [describe_op(op) for op in image.patch]
+    lines = []
+    if image.take_over_from is not None:
+        lines.append(
+            Line("~", f"catalog: {show(image.take_over_from)} -> taken over (--take-over)")
+        )
+    lines += [describe_op(op) for op in image.patch]
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
     if image.activation is not None:
@@ -80,7 +89,7 @@ SYMBOLS = {
 }
 
 
-def summary_line(summary: dict[str, int]) -> str:
+def summary_line(summary: dict[str, int], others: tuple[tuple[str, int], ...] = ()) -> str:
     line = (
         f"Plan: {summary['create']} to create, {summary['update']} to update, "
         f"{summary['delete']} to delete, {summary['unchanged']} unchanged."
@@ -92,6 +101,12 @@ def summary_line(summary: dict[str, int]) -> str:
         )
     if summary.get("orphaned"):
         line += f" {summary['orphaned']} orphaned (not in any manifest; --prune deletes them)."
+    if summary.get("take_over"):
+        line += f" {summary['take_over']} taken over from other catalogs."
     if summary.get("errors"):
         line += f" {summary['errors']} with errors."
+    if others:
+        counts = ", ".join(f"{name}: {count}" for name, count in others)
+        total = sum(count for _name, count in others)
+        line += f" {total} managed by other catalogs ({counts}), not touched."
     return line

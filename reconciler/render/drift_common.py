@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.drift import FieldDrift, Kind, State, TargetDrift
 from reconciler.render.describe import show
+from reconciler.views import DEFAULT_CATALOG
 
 SYMBOLS = {
     State.IN_SYNC: " ",
@@ -48,10 +49,13 @@ def title(report: TargetDrift) -> str:
     parts += [f"cloud {t.cloud or '-'}", f"region {t.region or '-'}"]
     if t.project_id:
         parts.append(f"project {t.project_id}")
+    if report.catalog != DEFAULT_CATALOG:
+        parts.append(f"catalog {report.catalog}")
     return ", ".join(parts)
 
 
-def summary_line(summary: dict[str, int]) -> str:
+def summary_line(report: TargetDrift) -> str:
+    summary = report.summary
     line = (
         f"Drift: {summary['drifted']} drifted, {summary['missing']} missing from the cloud, "
         f"{summary['orphan']} orphaned, {summary['in_sync']} in sync."
@@ -60,4 +64,10 @@ def summary_line(summary: dict[str, int]) -> str:
         line += f" {summary['unmanaged']} unmanaged."
     if summary.get("error"):
         line += f" {summary['error']} with errors."
+    if report.other_catalogs:
+        counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.other_catalogs.items()))
+        line += (
+            f" {sum(report.other_catalogs.values())} managed by other catalogs ({counts}), "
+            "not compared."
+        )
     return line

@@ -130,9 +130,7 @@ def render_drift_html(document: DriftDocument) -> str:
                 f"<p class=error>{escape(title(report))}: not read: {escape(report.error)}</p>"
             )
         else:
-            sections.append(
-                f"<p>{escape(title(report))}: {escape(summary_line(report.summary))}</p>"
-            )
+            sections.append(f"<p>{escape(title(report))}: {escape(summary_line(report))}</p>")
         rows += [_row(report, image) for image in report.images]
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"

@@ -14,7 +14,7 @@ def render_drift_markdown(document: DriftDocument) -> str:
         if report.error is not None:
             lines += [f"**Target not read:** {cell(report.error)}", ""]
             continue
-        lines += [f"**{summary_line(report.summary)}**", ""]
+        lines += [f"**{summary_line(report)}**", ""]
         shown = [image for image in report.images if image.state is not State.IN_SYNC]
         if not shown:
             lines += ["No drift: the cloud matches Git.", ""]

@@ -28,5 +28,5 @@ def render_drift_text(document: DriftDocument, *, show_in_sync: bool = False) ->
                 out.append(f"    ~ {explain(field)}\n", style="yellow")
             if image.message and image.state is not State.MISSING:
                 out.append(f"    # {image.message}\n", style="dim")
-        out.append(summary_line(report.summary) + "\n\n", style="bold")
+        out.append(summary_line(report) + "\n\n", style="bold")
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from reconciler.plan import Action, Plan
 from reconciler.render.describe import SYMBOLS, describe, summary_line
+from reconciler.views import DEFAULT_CATALOG
 
 
 def cell(text: str) -> str:
@@ -16,9 +17,11 @@ def render_markdown(plan: Plan) -> str:
     summary = plan.summary
     name = plan.target.name
     lines = [
-        "### reconciler plan" + (f": target `{cell(name)}`" if name else ""),
+        "### reconciler plan"
+        + (f": target `{cell(name)}`" if name else "")
+        + (f", catalog `{cell(plan.catalog)}`" if plan.catalog != DEFAULT_CATALOG else ""),
         "",
-        f"**{summary_line(summary)}**",
+        f"**{summary_line(summary, plan.others)}**",
         "",
         "| | image | action | changes | source |",
         "|---|---|---|---|---|",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconciler.plan import Action, Plan
+from reconciler.plan import Action, ImagePlan, Plan
 from reconciler.render.describe import SYMBOLS, describe, summary_line
 
 STYLES = {
@@ -20,18 +20,25 @@ STYLES = {
 }
 
 
-def render_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
+# Orphans listed in full up to this many; past it, a count and the first names.
+ORPHANS_SHOWN = 20
+
+
+def render_text(plan: Plan, *, show_unchanged: bool = False, show_orphans: bool = False) -> Text:
     out = Text()
     target = plan.target
     if target.image_endpoint:
         named = f"{target.name}: " if target.name else ""
         out.append(
             f"Target: {named}cloud {target.cloud or '-'}, region {target.region or '-'}, "
-            f"project {target.project_id or '-'}\n\n",
+            f"project {target.project_id or '-'}, catalog {plan.catalog}\n\n",
             style="dim",
         )
+    orphans = [image for image in plan.images if image.action is Action.ORPHAN]
     for image in plan.images:
         if image.action is Action.NOOP and not show_unchanged:
+            continue
+        if image.action is Action.ORPHAN:
             continue
         symbol = SYMBOLS[str(image.action)]
         ident = f" ({image.id})" if image.id else ""
@@ -42,5 +49,28 @@ def render_text(plan: Plan, *, show_unchanged: bool = False) -> Text:
         for line in describe(image):
             out.append(f"    {line.sign} {line.text}\n", style=STYLES[line.sign])
         out.append("\n")
-    out.append(summary_line(plan.summary) + "\n", style="bold")
+    _orphans(out, orphans, show_orphans)
+    out.append(summary_line(plan.summary, plan.others) + "\n", style="bold")
     return out
+
+
+def _orphans(out: Text, orphans: list[ImagePlan], show_all: bool) -> None:
+    """One line each; past ORPHANS_SHOWN, the first names and a count (a project with
+    hundreds of them would bury the changes)."""
+    if not orphans:
+        return
+    out.append(
+        f"Orphans: {len(orphans)} image(s) of this catalog in no manifest "
+        "(--prune deletes them):\n",
+        style="bold",
+    )
+    shown = orphans if show_all or len(orphans) <= ORPHANS_SHOWN else orphans[:ORPHANS_SHOWN]
+    for image in shown:
+        out.append("? ", style=STYLES["?"])
+        out.append(f"{image.name!r} ({image.id})\n")
+    if len(shown) < len(orphans):
+        out.append(
+            f"  ... and {len(orphans) - len(shown)} more (--show-orphans lists them all)\n",
+            style="dim",
+        )
+    out.append("\n")

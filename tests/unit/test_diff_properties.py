@@ -17,7 +17,7 @@ from reconciler.views import (
     MANAGED_CORE,
     MANAGED_RECORD,
     LiveImage,
-    encode_managed,
+    encode_record,
 )
 
 keys = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
@@ -57,7 +57,7 @@ def live_images(draw: Any) -> LiveImage:
         **props,
     }
     if draw(st.booleans()):
-        raw[MANAGED_RECORD] = encode_managed(managed)
+        raw[MANAGED_RECORD] = encode_record(managed)
     return LiveImage.from_api(raw)
 
 

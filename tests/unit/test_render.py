@@ -95,6 +95,8 @@ def test_json_view_shape_and_round_trip(tmp_path: Path) -> None:
         "adopt": 0,
         "orphaned": 0,
         "errors": 0,
+        "take_over": 0,
+        "other_catalogs": 0,
     }
     web = data["images"][0]
     assert web["patch"][0] == {"op": "replace", "path": "/min_disk", "value": 10, "old": 1}
