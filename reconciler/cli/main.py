@@ -6,12 +6,20 @@ import logging
 import sys
 import warnings
 
-import click
 import typer
 
 from reconciler import __version__, gcpause
-from reconciler.cli import apply_cmd, drift_cmd, import_cmd, plan_cmd, sandbox_cmd
+from reconciler.cli import (
+    apply_cmd,
+    completion_cmd,
+    drift_cmd,
+    import_cmd,
+    plan_cmd,
+    sandbox_cmd,
+    usage_errors,
+)
 from reconciler.cli.console import SETTINGS, stderr_console
+from reconciler.cli.usage_errors import CLICK
 from reconciler.cloud.auth import InsecureTLSWarning
 from reconciler.errors import ManifestError, ReconcilerError
 
@@ -20,7 +28,7 @@ app = typer.Typer(
     help="GitOps for OpenStack image catalogs: plan and apply YAML manifests to Glance.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish)
 )
 app.command("validate")(plan_cmd.validate)
 app.command("plan")(plan_cmd.plan)
@@ -29,6 +37,7 @@ app.command("import")(import_cmd.import_images)
 app.command("apply")(apply_cmd.apply)
 app.command("rollback")(apply_cmd.rollback)
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.command("completion")(completion_cmd.completion)
 
 
 def _version(value: bool) -> None:
@@ -39,6 +48,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def global_options(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Tracebacks and debug logs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only results and errors."),
     verbose: bool = typer.Option(
@@ -47,7 +57,7 @@ def global_options(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
     if quiet and (verbose or debug):
-        raise click.UsageError("--quiet cannot be combined with --verbose or --debug")
+        raise CLICK.UsageError("--quiet cannot be combined with --verbose or --debug", ctx=ctx)
     SETTINGS.debug, SETTINGS.quiet, SETTINGS.verbose = debug, quiet, verbose
     _route_output(debug, verbose)
 
@@ -83,14 +93,22 @@ def main() -> None:
     sys.exit(code)
 
 
-def run() -> int:
-    """Run the app; every failure ends here as one line on stderr and an exit code."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the app (on `argv`, default the command line); every failure ends here as one
+    line on stderr and an exit code."""
     try:
         with gcpause.paused():
-            code = app(standalone_mode=False)
-    except click.ClickException as err:
+            code = app(args=argv, prog_name=completion_cmd.PROG, standalone_mode=False)
+    except usage_errors.NO_ARGS_IS_HELP as err:  # bare `reconciler`: the help, exit 1
+        if str(err):  # typer's rich help prints itself and leaves the message empty
+            stderr_console().print(str(err), markup=False)
+        return 1
+    except CLICK.UsageError as err:
         # Usage errors exit 1, not click's 2: 2 means "changes" with --detailed-exitcode.
-        err.show()
+        _usage_error(err, sys.argv[1:] if argv is None else argv)
+        return 1
+    except CLICK.ClickException as err:
+        stderr_console().print(f"error: {err.format_message()}", markup=False)
         return 1
     except ReconcilerError as err:
         if SETTINGS.debug:
@@ -99,7 +117,7 @@ def run() -> int:
         for line in lines:
             stderr_console().print(f"error: {line}", markup=False)
         return err.exit_code
-    except (typer.Abort, click.exceptions.Abort):
+    except typer.Abort:  # click's Abort (older typer re-exports it) or typer's own
         stderr_console().print("aborted", markup=False)
         return 1
     except KeyboardInterrupt:
@@ -114,3 +132,12 @@ def run() -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _usage_error(err: Exception, argv: list[str]) -> None:
+    """`error: <what is wrong>`, then the command's usage line (git's and Terraform's way)."""
+    console = stderr_console()
+    console.print(f"error: {usage_errors.describe(err)}", markup=False)
+    root = typer.main.get_command(app)
+    for line in usage_errors.usage_lines(err, root, argv, completion_cmd.PROG):
+        console.print(line, markup=False)
