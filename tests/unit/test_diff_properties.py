@@ -25,6 +25,7 @@ keys = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1,
 # ... as attributes; a generated `owner` property once made the image foreign).
 custom_keys = keys.filter(lambda k: k not in {*CORE_ATTRIBUTES, MANAGED_RECORD})
 values = st.text(max_size=8)
+catalogs = st.sampled_from(["default", "alpha", "beta"])
 core = st.fixed_dictionaries(
     {},
     optional={
@@ -57,7 +58,7 @@ def live_images(draw: Any) -> LiveImage:
         **props,
     }
     if draw(st.booleans()):
-        raw[MANAGED_RECORD] = encode_record(managed)
+        raw[MANAGED_RECORD] = encode_record(managed, draw(catalogs))
     return LiveImage.from_api(raw)
 
 
@@ -71,6 +72,7 @@ def desired_images(draw: Any) -> DesiredImage:
         core=(("name", "img"), *sorted(draw(core).items())),
         tags=tuple(sorted(tags)) if tags is not None else None,
         properties=tuple(sorted(props.items())),
+        catalog=draw(catalogs),
     )
 
 
