@@ -53,3 +53,17 @@ echo "(reports: $OUT/drift.html, $OUT/drift.xml, $OUT/drift.md)"
 
 step "reconciler import --name 'base-*' (manifests from live images, read-only)"
 "$BIN/reconciler" import --name 'base-*'
+
+step "catalogs: a second manifest set (catalog team-ml) in the same project"
+mkdir -p "$OUT/team-ml"
+cat > "$OUT/team-ml/images.yaml" <<'YAML'
+version: 1
+catalog: team-ml
+images:
+  - name: demo-team-ml-cuda
+    visibility: private
+    properties: {os_distro: ubuntu, team: ml}
+YAML
+"$BIN/reconciler" apply --auto-approve "$OUT/team-ml"
+echo "(the examples' plan counts it as another catalog's image, not as an orphan:)"
+"$BIN/reconciler" plan "$EXAMPLES" --prune | tail -1
