@@ -243,5 +243,5 @@ def has_errors(document: DriftDocument) -> bool:
 def drift_json_schema() -> dict[str, Any]:
     schema = DriftDocument.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://reconciler.dev/schemas/drift.schema.json"
+    schema["$id"] = "urn:reconciler:schemas:drift:1"
     return schema

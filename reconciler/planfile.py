@@ -235,6 +235,6 @@ def plan_json_schema() -> dict[str, Any]:
     """The JSON Schema of the plan document (`plan --format json` and `plan --out`)."""
     schema = _PlanModel.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://reconciler.dev/schemas/plan.schema.json"
+    schema["$id"] = "urn:reconciler:schemas:plan:1"
     schema["title"] = "reconciler plan"
     return schema

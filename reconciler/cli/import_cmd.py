@@ -42,10 +42,9 @@ from reconciler.importer import (
 from reconciler.live import list_images, read_members
 from reconciler.manifests import update as manifest_update
 from reconciler.manifests.glance_schema import snapshot
+from reconciler.manifests.schema_ref import with_schema_comment
 from reconciler.plan import Action
 from reconciler.views import DEFAULT_CATALOG
-
-HEADER = "yaml-language-server: $schema=https://reconciler.dev/schemas/manifest.schema.json"
 
 
 class Layout(StrEnum):
@@ -76,7 +75,7 @@ def _commented(entry: dict[str, Any]) -> CommentedMap:
 
 def render_manifest(entries: list[dict[str, Any]], source: str, catalog: str | None = None) -> str:
     document = CommentedMap(manifest_for([_commented(e) for e in entries], catalog))
-    document.yaml_set_start_comment(f"{HEADER}\n{source}")
+    document.yaml_set_start_comment(source)
     out = io.StringIO()
     _yaml().dump(document, out)
     return out.getvalue()
@@ -93,7 +92,7 @@ def _file_name(name: str, image_id: str, taken: set[str]) -> str:
 def _write(path: Path, text: str, force: bool) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
-    _replace(path, text)
+    _replace(path, with_schema_comment(text, path.parent))
 
 
 def _replace(path: Path, text: str) -> None:

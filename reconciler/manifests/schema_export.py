@@ -23,7 +23,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 def manifest_schema() -> dict[str, Any]:
     schema = ManifestDocument.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://reconciler.dev/schemas/manifest.schema.json"
+    schema["$id"] = "urn:reconciler:schemas:manifest:1"
     schema["description"] = (
         "A reconciler manifest document: the images an OpenStack project should have. "
         "Several documents may share a file."
