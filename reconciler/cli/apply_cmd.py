@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,23 +17,18 @@ from reconciler import planfile
 from reconciler.apply import Applier, ApplyReport, Status, roll_back_journal
 from reconciler.cli.console import SETTINGS, info, is_tty, stdout_console
 from reconciler.cli.options import (
+    DEFAULT_CLOUD,
     CatalogOption,
     Format,
-    Insecure,
     OnlyTargets,
-    OsCacert,
-    OsCloud,
-    OsInterface,
-    OsRegion,
     ShowOrphans,
     TakeOver,
     TargetsFileOption,
-    Timeout,
-    cloud_options,
+    cloud_command,
 )
 from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
-from reconciler.cloud.auth import connect
+from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.errors import PlanFileError, UsageError
 from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import Plan
@@ -77,6 +73,7 @@ def _exit_code(report: ApplyReport) -> int:
     return 0
 
 
+@cloud_command
 def apply(
     paths: list[Path] = typer.Argument(..., help="A plan file (plan --out) or manifests."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask."),
@@ -91,12 +88,7 @@ def apply(
     show_orphans: bool = ShowOrphans,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
-    cloud: str | None = OsCloud,
-    region: str | None = OsRegion,
-    interface: str | None = OsInterface,
-    cacert: str | None = OsCacert,
-    insecure: bool = Insecure,
-    timeout: float = Timeout,
+    cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Apply a saved plan, or plan manifests and apply them after confirmation."""
     if _is_plan_file(paths):
@@ -105,13 +97,10 @@ def apply(
             raise PlanFileError(
                 f"{paths[0]} was planned for catalog {plan.catalog!r}, not {catalog!r}"
             )
-        options = cloud_options(
-            cloud or plan.target.cloud,
-            region or plan.target.region,
-            interface,
-            cacert,
-            insecure,
-            timeout,
+        options = replace(
+            cloud,
+            cloud=cloud.cloud or plan.target.cloud,
+            region=cloud.region or plan.target.region,
         )
         connection = connect(options)
         if plan.target.project_id and connection.project_id != plan.target.project_id:
@@ -119,16 +108,15 @@ def apply(
                 f"{paths[0]} was planned for project {plan.target.project_id}, but these "
                 f"credentials act for {connection.project_id}"
             )
-        client = glance_client(connection, timeout)
+        client = glance_client(connection, options.timeout)
     else:
         if not auto_approve and not is_tty():
             raise UsageError(
                 "apply asks for confirmation, but there is no terminal: pass --auto-approve, "
                 "or apply a saved plan file"
             )
-        options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
         scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
-        results = plan_targets(paths, options, scope=scope, targets_file=targets_file, only=only)
+        results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
         if len(results) == 1 and results[0].error is not None:
             raise results[0].error
         _apply_targets(results, auto_approve, journal_path, parallelism, fmt, show_orphans)
@@ -239,27 +227,20 @@ def _run(
         journal.close()
 
 
+@cloud_command
 def rollback(
     journal_file: Path = typer.Argument(..., help="The journal of an apply run."),
     fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
-    cloud: str | None = OsCloud,
-    region: str | None = OsRegion,
-    interface: str | None = OsInterface,
-    cacert: str | None = OsCacert,
-    insecure: bool = Insecure,
-    timeout: float = Timeout,
+    cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Undo what an apply run recorded in its journal (after a crash, say)."""
     records = histories(journal_file)
     run = records[0] or {}
     target = run.get("target") or {}
-    options = cloud_options(
-        cloud or target.get("cloud"),
-        region or target.get("region"),
-        interface,
-        cacert,
-        insecure,
-        timeout,
+    options = replace(
+        cloud,
+        cloud=cloud.cloud or target.get("cloud"),
+        region=cloud.region or target.get("region"),
     )
     connection = connect(options)
     if target.get("project_id") and connection.project_id != target.get("project_id"):
@@ -267,7 +248,7 @@ def rollback(
             f"{journal_file} was written for project {target.get('project_id')}, but these "
             f"credentials act for {connection.project_id}"
         )
-    client = glance_client(connection, timeout)
+    client = glance_client(connection, options.timeout)
     journal = Journal(journal_file)
     try:
         report = roll_back_journal(client, journal, records)

@@ -10,20 +10,16 @@ import typer
 
 from reconciler.cli.console import info, stdout_console
 from reconciler.cli.options import (
+    DEFAULT_CLOUD,
     CatalogOption,
-    Insecure,
     OnlyTargets,
-    OsCacert,
-    OsCloud,
-    OsInterface,
-    OsRegion,
     Paths,
     TargetsFileOption,
-    Timeout,
-    cloud_options,
+    cloud_command,
 )
 from reconciler.cli.pipeline import Scope, TargetResult, plan_targets
 from reconciler.cli.plan_cmd import report_failed
+from reconciler.cloud.auth import CloudOptions
 from reconciler.drift import (
     DriftDocument,
     FailOn,
@@ -84,6 +80,7 @@ def _parse_reports(reports: list[str]) -> list[tuple[DriftFormat, Path]]:
     return parsed
 
 
+@cloud_command
 def drift(
     paths: list[Path] = Paths,
     fmt: DriftFormat = typer.Option(DriftFormat.text, "--format", "-f", help="Output format."),
@@ -104,19 +101,13 @@ def drift(
     catalog: str | None = CatalogOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
-    cloud: str | None = OsCloud,
-    region: str | None = OsRegion,
-    interface: str | None = OsInterface,
-    cacert: str | None = OsCacert,
-    insecure: bool = Insecure,
-    timeout: float = Timeout,
+    cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Report drift between the manifests and the cloud (reads only). Exit 0 no drift,
     2 drift found, 1 error."""
     extra = _parse_reports(reports)
-    options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
     results = plan_targets(
-        paths, options, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
+        paths, cloud, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
     )
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error

@@ -17,16 +17,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.cli.console import info
 from reconciler.cli.options import (
+    DEFAULT_CLOUD,
     CatalogOption,
-    Insecure,
     OnlyTargets,
-    OsCacert,
-    OsCloud,
-    OsInterface,
-    OsRegion,
     TargetsFileOption,
-    Timeout,
-    cloud_options,
+    cloud_command,
 )
 from reconciler.cli.pipeline import Scope, glance_client, plan_targets
 from reconciler.cloud.auth import CloudOptions, connect
@@ -102,6 +97,7 @@ def _replace(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+@cloud_command
 def import_images(
     names: list[str] = typer.Option([], "--name", help="Name glob (repeatable), e.g. 'ubuntu-*'."),
     tags: list[str] = typer.Option([], "--tag", help="Images with this tag (repeatable)."),
@@ -128,22 +124,16 @@ def import_images(
     ),
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
-    cloud: str | None = OsCloud,
-    region: str | None = OsRegion,
-    interface: str | None = OsInterface,
-    cacert: str | None = OsCacert,
-    insecure: bool = Insecure,
-    timeout: float = Timeout,
+    cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Write manifests describing live images (reads only; never writes to the cloud)."""
-    options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
     if update is not None:
         if names or tags or owners or visibilities or ids or mine or out_dir:
             raise UsageError("--update takes no selection or --out-dir: it updates FILE's images")
-        _update(update, options, targets_file, only, catalog)
+        _update(update, cloud, targets_file, only, catalog)
         return
-    connection = connect(options)
-    client = glance_client(connection, timeout)
+    connection = connect(cloud)
+    client = glance_client(connection, cloud.timeout)
     live = list(list_images(client).values())
     owner_filter = (*owners, connection.project_id) if mine and connection.project_id else owners
     selection = Selection(

@@ -1,9 +1,18 @@
-"""Options shared by the commands that talk to a cloud (typer declarations)."""
+"""Options shared by several commands (typer declarations), each declared once.
+
+The cloud options (`--os-cloud`, `--os-region-name`, `--os-interface`, `--os-cacert`,
+`--insecure`, `--timeout`) are a group: `cloud_command` gives a command all six and
+hands it one `CloudOptions`, as Terraform's flag groups and kopf's shared options do.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any, TypeVar, get_type_hints
 
 import typer
 
@@ -18,39 +27,10 @@ class Format(StrEnum):
 
 
 Paths = typer.Argument(..., help="Manifest files or folders (*.yaml, *.yml, recursive).")
-OsCloud = typer.Option(None, "--os-cloud", envvar="OS_CLOUD", help="clouds.yaml entry.")
-OsRegion = typer.Option(None, "--os-region-name", envvar="OS_REGION_NAME", help="Region.")
-OsInterface = typer.Option(
-    None,
-    "--os-interface",
-    envvar="OS_INTERFACE",
-    help="Endpoint interface (public, internal, admin).",
-)
-OsCacert = typer.Option(None, "--os-cacert", envvar="OS_CACERT", help="CA bundle for TLS.")
-Insecure = typer.Option(False, "--insecure", help="Do not verify TLS (warns loudly).")
-Timeout = typer.Option(60.0, "--timeout", help="Seconds per HTTP request.")
 TargetsFileOption = typer.Option(
     None, "--targets", help="A targets file (clouds/regions) for manifests without targets:."
 )
 OnlyTargets = typer.Option([], "--target", "-t", help="Run only this target (repeat for several).")
-
-
-def cloud_options(
-    cloud: str | None,
-    region: str | None,
-    interface: str | None,
-    cacert: str | None,
-    insecure: bool,
-    timeout: float,
-) -> CloudOptions:
-    return CloudOptions(
-        cloud=cloud,
-        region=region,
-        interface=interface,
-        insecure=insecure,
-        cacert=cacert,
-        timeout=timeout,
-    )
 
 
 def _catalog_name(value: str | None) -> str | None:
@@ -80,3 +60,77 @@ ShowOrphans = typer.Option(
     "--show-orphans",
     help="List every orphan in the text view (past 20 it shows a count and the first names).",
 )
+
+
+# The cloud option group: (parameter name, type, typer declaration, CloudOptions field).
+_CLOUD_GROUP: tuple[tuple[str, Any, Any, str], ...] = (
+    (
+        "os_cloud",
+        str | None,
+        typer.Option(None, "--os-cloud", envvar="OS_CLOUD", help="clouds.yaml entry."),
+        "cloud",
+    ),
+    (
+        "os_region_name",
+        str | None,
+        typer.Option(None, "--os-region-name", envvar="OS_REGION_NAME", help="Region."),
+        "region",
+    ),
+    (
+        "os_interface",
+        str | None,
+        typer.Option(
+            None,
+            "--os-interface",
+            envvar="OS_INTERFACE",
+            help="Endpoint interface (public, internal, admin).",
+        ),
+        "interface",
+    ),
+    (
+        "os_cacert",
+        str | None,
+        typer.Option(None, "--os-cacert", envvar="OS_CACERT", help="CA bundle for TLS."),
+        "cacert",
+    ),
+    (
+        "insecure",
+        bool,
+        typer.Option(False, "--insecure", help="Do not verify TLS (warns loudly)."),
+        "insecure",
+    ),
+    (
+        "timeout",
+        float,
+        typer.Option(60.0, "--timeout", help="Seconds per HTTP request."),
+        "timeout",
+    ),
+)
+
+# The group's defaults; what a command's `cloud` parameter says before cloud_command
+# replaces it.
+DEFAULT_CLOUD = CloudOptions()
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def cloud_command(func: Command) -> Command:
+    """Give a command the cloud option group: its `cloud: CloudOptions` parameter is
+    replaced, for typer, by the six options, and the values are handed back to it as
+    one CloudOptions."""
+    signature = inspect.signature(func)
+    hints = {k: v for k, v in get_type_hints(func).items() if k != "cloud"}
+    kept = [p for p in signature.parameters.values() if p.name != "cloud"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=decl, annotation=kind)
+        for name, kind, decl, _field in _CLOUD_GROUP
+    ]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        values = {field: kwargs.pop(name) for name, _kind, _decl, field in _CLOUD_GROUP}
+        return func(*args, cloud=CloudOptions(**values), **kwargs)
+
+    command.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
+    command.__annotations__ = {**hints, **{name: kind for name, kind, _d, _f in _CLOUD_GROUP}}
+    return command  # type: ignore[return-value]

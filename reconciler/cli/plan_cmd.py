@@ -9,23 +9,18 @@ import typer
 from reconciler import planfile
 from reconciler.cli.console import error, info, stdout_console
 from reconciler.cli.options import (
+    DEFAULT_CLOUD,
     CatalogOption,
     Format,
-    Insecure,
     OnlyTargets,
-    OsCacert,
-    OsCloud,
-    OsInterface,
-    OsRegion,
     Paths,
     ShowOrphans,
     TakeOver,
     TargetsFileOption,
-    Timeout,
-    cloud_options,
+    cloud_command,
 )
 from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
-from reconciler.cloud.auth import connect
+from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.plan import Plan
@@ -34,22 +29,17 @@ from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 
 
+@cloud_command
 def validate(
     paths: list[Path] = Paths,
     online: bool = typer.Option(False, "--online", help="Use the target server's image schema."),
     catalog: str | None = CatalogOption,
-    cloud: str | None = OsCloud,
-    region: str | None = OsRegion,
-    interface: str | None = OsInterface,
-    cacert: str | None = OsCacert,
-    insecure: bool = Insecure,
-    timeout: float = Timeout,
+    cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Check manifests offline (or against the server's schema with --online)."""
     schema = None
     if online:
-        options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
-        client = glance_client(connect(options), timeout)
+        client = glance_client(connect(cloud), cloud.timeout)
         schema = ImageSchema(client.image_schema())
     manifests = load_manifests(paths, schema, catalog)
     files, _ = manifest_files(paths)
@@ -97,6 +87,7 @@ def out_path(out: Path, result: TargetResult, several: bool) -> Path:
     return labelled(out if out.suffix else out.with_name(out.name + ".json"), result.label)
 
 
+@cloud_command
 def plan(
     paths: list[Path] = Paths,
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
@@ -111,17 +102,11 @@ def plan(
     take_over: bool = TakeOver,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
-    cloud: str | None = OsCloud,
-    region: str | None = OsRegion,
-    interface: str | None = OsInterface,
-    cacert: str | None = OsCacert,
-    insecure: bool = Insecure,
-    timeout: float = Timeout,
+    cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Show what apply would change (reads only)."""
-    options = cloud_options(cloud, region, interface, cacert, insecure, timeout)
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
-    results = plan_targets(paths, options, scope=scope, targets_file=targets_file, only=only)
+    results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     plans = [r.plan for r in results if r.plan is not None]
