@@ -255,6 +255,7 @@ class FakeGlance:
         self.endpoint = endpoint
         self.retry = Backoff()
         self.calls: Counter[str] = Counter()
+        self._numbers: Counter[str] = Counter()  # like calls, never cleared: for faults
         self.slept: list[float] = []
         self.crashed = False
         self._images: dict[str, dict[str, Any]] = {}
@@ -272,7 +273,7 @@ class FakeGlance:
         if method not in VERBS:
             raise ValueError(f"no such call: {method}")
         with self._lock:
-            first = self.calls[method] + nth
+            first = self._numbers[method] + nth
             self._rules.append(_Rule(method, fault, first, first + times - 1))
 
     def protect(self, *patterns: str) -> None:
@@ -453,6 +454,7 @@ class FakeGlance:
         verb = VERBS[method]
         with self._lock:
             self.calls[method] += 1
+            self._numbers[method] += 1
             if self.crashed:
                 raise Crash(f"{method}: the process is gone")
             fault = self._fault(method)
@@ -483,7 +485,7 @@ class FakeGlance:
             raise self._lost(verb, path)
 
     def _fault(self, method: str) -> Fault | None:
-        number = self.calls[method]
+        number = self._numbers[method]
         for rule in self._rules:
             if rule.method == method and rule.first <= number <= rule.last:
                 return rule.fault
