@@ -24,31 +24,21 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import jsonpatch
 
-from reconciler.cloud.glance import GlanceClient, ResponseLost
-from reconciler.errors import CloudError
+from reconciler.cloud.glance import GlanceClient
+from reconciler.errors import CloudError, ResponseLost
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
 from reconciler.readahead import ReadAhead
-from reconciler.steps import (
-    CREATE,
-    DELETE,
-    MEMBER_ADD,
-    MEMBER_REMOVE,
-    Step,
-    send,
-    send_remaining,
-    steps_for,
-    undo,
-)
+from reconciler.report import ApplyReport, ImageResult, Status, differences
+from reconciler.steps import Step, from_record, steps_for
 from reconciler.views import LiveImage
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
@@ -67,21 +57,12 @@ def undo_until_done(client: GlanceClient, image_id: str, step: Step) -> None:
     policy reload, lock contention) than final; only the last attempt's error stands."""
     for attempt in range(UNDO_ATTEMPTS):
         try:
-            undo(client, image_id, step)
+            step.undo(client, image_id)
             return
         except CloudError:
             if attempt == UNDO_ATTEMPTS - 1:
                 raise
             client.sleep(client.retry.delay(attempt))
-
-
-class Status(StrEnum):
-    APPLIED = "applied"
-    ROLLED_BACK = "rolled_back"
-    ROLLBACK_FAILED = "rollback_failed"
-    STALE = "stale"
-    DIVERGED = "diverged"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -93,47 +74,6 @@ class StepsOutcome:
     done: tuple[tuple[int, Step], ...]
     error: CloudError | None = None
     answer: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    name: str
-    id: str | None
-    action: str
-    status: Status
-    reason: str = ""
-    request_id: str | None = None
-    left_changed: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.status is Status.APPLIED
-
-
-@dataclass(frozen=True)
-class ApplyReport:
-    results: tuple[ImageResult, ...]
-    journal: str | None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = {status.value: 0 for status in Status}
-        for result in self.results:
-            counts[result.status.value] += 1
-        return counts
-
-
-def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Keys whose value differs, as `key: before -> after` (sorted)."""
-    missing = object()
-    lines = []
-    for key in sorted(before.keys() | after.keys()):
-        old, new = before.get(key, missing), after.get(key, missing)
-        if old != new:
-            shown_old = "(absent)" if old is missing else repr(old)
-            shown_new = "(absent)" if new is missing else repr(new)
-            lines.append(f"{key}: {shown_old} -> {shown_new}")
-    return lines
 
 
 class Applier:
@@ -237,7 +177,7 @@ class Applier:
         done: list[tuple[int, Step]] = []
         answer: dict[str, Any] | None = None
         for step in steps:
-            seq = self.journal.begin(image_id, step.kind, step.payload)
+            seq = self.journal.begin(image_id, step.kind, step.payload())
             try:
                 answered = self._send(image_id, step)
             except CloudError as err:
@@ -249,18 +189,18 @@ class Applier:
                 return StepsOutcome(tuple(done), err)
             self.journal.write("done", seq=seq)
             done.append((seq, step))
-            if step.kind not in (MEMBER_ADD, MEMBER_REMOVE):  # these leave the image as is
+            if not step.keeps_answer:
                 answer = answered
         return StepsOutcome(tuple(done), None, answer)
 
     def _send(self, image_id: str, step: Step) -> dict[str, Any] | None:
         """Send one step; after an unknown outcome, read the image and send only what is
-        still missing (see steps.send_remaining). Returns the image answered, if any."""
+        still missing (Step.converge). Returns the image answered, if any."""
         for attempt in range(LOST_ANSWER_RETRIES + 1):
             try:
                 if attempt == 0:
-                    return send(self.client, image_id, step)
-                return send_remaining(self.client, image_id, step)
+                    return step.send(self.client, image_id)
+                return step.converge(self.client, image_id)
             except ResponseLost:
                 if attempt == LOST_ANSWER_RETRIES:
                     raise
@@ -276,41 +216,21 @@ class Applier:
     ) -> ImageResult:
         err = outcome.error
         assert err is not None
-        reason = err.brief
-        problems: list[str] = []
-        for seq, step in reversed(outcome.done):
-            try:
-                undo_until_done(self.client, image_id, step)
-                self.journal.write("undone", seq=seq)
-            except (CloudError, NotImplementedError) as undo_err:
-                problems.append(f"undo of {step.kind} failed: {undo_err}")
-        left = self._left_changed(image, image_id, original)
+        before = Original.of(original, image.members_managed)
+        problems, left = roll_back_image(
+            self.client, self.journal, image_id, reversed(outcome.done), before
+        )
         if problems or left:
             detail = "; ".join(problems) or "see left_changed"
             return self._end(
                 image,
                 image_id,
                 Status.ROLLBACK_FAILED,
-                f"{reason}; rollback incomplete: {detail}",
+                f"{err.brief}; rollback incomplete: {detail}",
                 err.request_id,
                 tuple(left),
             )
-        return self._end(image, image_id, Status.ROLLED_BACK, reason, err.request_id)
-
-    def _left_changed(
-        self, image: ImagePlan, image_id: str, original: LiveImage | None
-    ) -> list[str]:
-        current = self._current(image_id, image.members_managed)
-        if original is None:
-            return [] if current is None else [f"image {image_id} still exists"]
-        if current is None:
-            return ["the image is gone"]
-        left = differences(original.view, current.view)
-        if original.status != current.status:
-            left.append(f"status: {original.status!r} -> {current.status!r}")
-        if original.members is not None and current.members != original.members:
-            left.append(f"members: {list(original.members)} -> {list(current.members or ())}")
-        return left
+        return self._end(image, image_id, Status.ROLLED_BACK, err.brief, err.request_id)
 
     def _verify(
         self,
@@ -376,7 +296,7 @@ class Applier:
         )
 
 
-__all__ = ["CREATE", "DELETE", "Applier", "ApplyReport", "ImageResult", "Status"]
+__all__ = ["Applier", "ApplyReport", "ImageResult", "Status", "roll_back_journal"]
 
 
 def roll_back_journal(
@@ -391,37 +311,90 @@ def roll_back_journal(
     _run, images = records
     results = []
     for image_id, history in images.items():
-        problems = []
-        for record in history.to_undo():
-            step = Step(record["kind"], record.get("step") or {})
-            try:
-                undo_until_done(client, image_id, step)
-                journal.write("undone", seq=record["seq"])
-            except (CloudError, NotImplementedError) as err:
-                problems.append(f"undo of {step.kind} failed: {err}")
-        name = history.name or image_id
-        try:
-            raw = client.find_image(image_id)
-        except CloudError as err:
-            problems.append(f"read back failed: {err.message}")
-            raw = None
-        left: list[str] = []
-        if history.original is None:
-            if raw is not None:
-                left.append(f"image {image_id} (created by the run) still exists")
-        elif raw is None:
-            left.append("the image is gone")
-        else:
-            current = LiveImage.from_api(raw)
-            left = differences(history.original, current.view)
-            if history.original_status and history.original_status != current.status:
-                left.append(f"status: {history.original_status!r} -> {current.status!r}")
-            if history.original_members is not None:
-                members = list(read_members(client, current))
-                if sorted(members) != sorted(history.original_members):
-                    left.append(f"members: {history.original_members} -> {members}")
+        done = [
+            (record["seq"], from_record(record["kind"], record.get("step") or {}))
+            for record in history.to_undo()
+        ]
+        members = history.original_members
+        before = Original(
+            history.original,
+            history.original_status,
+            tuple(members) if members is not None else None,
+        )
+        problems, left = roll_back_image(client, journal, image_id, done, before)
         status = Status.ROLLBACK_FAILED if problems or left else Status.ROLLED_BACK
         results.append(
-            ImageResult(name, image_id, "rollback", status, "; ".join(problems), None, tuple(left))
+            ImageResult(
+                history.name or image_id,
+                image_id,
+                "rollback",
+                status,
+                "; ".join(problems),
+                None,
+                tuple(left),
+            )
         )
     return ApplyReport(tuple(results), str(journal.path))
+
+
+@dataclass(frozen=True)
+class Original:
+    """An image as it was before the run's first write to it: its view (None: the run
+    created it), status, and members (None: not managed, so not compared)."""
+
+    view: dict[str, Any] | None
+    status: str | None = None
+    members: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, live: LiveImage | None, members_managed: bool) -> Original:
+        if live is None:
+            return cls(None)
+        return cls(live.view, live.status, live.members if members_managed else None)
+
+
+def roll_back_image(
+    client: GlanceClient,
+    journal: Journal,
+    image_id: str,
+    done: Iterable[tuple[int, Step]],
+    original: Original,
+) -> tuple[list[str], list[str]]:
+    """The one rollback path (after a failed step, and from a journal): undo the steps
+    given (newest first), each until done, journalling each undo; then read the image
+    back and compare it with its original. Returns the problems met and what is left
+    changed. A step that cannot be undone (a delete) is not attempted: the comparison
+    says whether it changed anything."""
+    problems: list[str] = []
+    for seq, step in done:
+        if not step.reversible:
+            continue
+        try:
+            undo_until_done(client, image_id, step)
+            journal.write("undone", seq=seq)
+        except CloudError as err:
+            problems.append(f"undo of {step.kind} failed: {err}")
+    try:
+        left = left_changed(client, image_id, original)
+    except CloudError as err:
+        problems.append(f"read back failed: {err.message}")
+        left = []
+    return problems, left
+
+
+def left_changed(client: GlanceClient, image_id: str, original: Original) -> list[str]:
+    """What differs between the image now and its original ([] when restored)."""
+    raw = client.find_image(image_id)
+    if original.view is None:
+        return [] if raw is None else [f"image {image_id} (created by the run) still exists"]
+    if raw is None:
+        return ["the image is gone"]
+    current = LiveImage.from_api(raw)
+    left = differences(original.view, current.view)
+    if original.status is not None and original.status != current.status:
+        left.append(f"status: {original.status!r} -> {current.status!r}")
+    if original.members is not None:
+        members = read_members(client, current)
+        if sorted(members) != sorted(original.members):
+            left.append(f"members: {list(original.members)} -> {list(members)}")
+    return left

@@ -28,6 +28,10 @@ class ManifestError(ReconcilerError):
         super().__init__(first + more)
 
 
+class TargetMismatch(ReconcilerError):
+    """A plan file or journal made for another project than these credentials act for."""
+
+
 class PlanFileError(ReconcilerError):
     """A plan file that cannot be trusted: wrong format, unknown ops, forged content."""
 
@@ -76,6 +80,10 @@ class ConnectionFailed(CloudError):
     """The endpoint did not answer (refused, reset, DNS, TLS, timeout)."""
 
 
+class ResponseLost(ConnectionFailed):
+    """A write was sent but no answer came back: it may or may not have happened."""
+
+
 class AuthenticationFailed(CloudError):
     """401: the credentials were refused."""
 
@@ -114,3 +122,8 @@ class TooManyRequests(ClientError):
 
 class ServerError(CloudError):
     """A 5xx answer."""
+
+
+class InsecureTLSWarning(UserWarning):
+    """TLS verification is off (--insecure): shown loudly by the CLI whatever --quiet
+    says. A warning, not an error: the run goes on."""

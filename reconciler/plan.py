@@ -9,6 +9,7 @@ replaces (`old`) so that its inverse is known when the plan is made. No I/O.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -71,6 +72,14 @@ class PatchOp:
         if self.op is Op.REMOVE:
             return PatchOp(Op.ADD, self.path, self.old, ABSENT)
         return PatchOp(Op.REPLACE, self.path, self.old, self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The op as plan files and journals keep it (with `old`)."""
+        return {"op": str(self.op), "path": self.path, "value": self.value, "old": self.old}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PatchOp:
+        return cls(Op(data["op"]), data["path"], data.get("value"), data.get("old"))
 
     def to_json_patch(self) -> dict[str, Any]:
         """The op as Glance receives it (no `old`)."""

@@ -38,10 +38,6 @@ FORMAT_VERSION = 1
 SETTABLE_CORE = frozenset({*MANAGED_CORE, "tags"})
 
 
-def op_to_dict(op: PatchOp) -> dict[str, Any]:
-    return {"op": str(op.op), "path": op.path, "value": op.value, "old": op.old}
-
-
 def image_to_dict(image: ImagePlan) -> dict[str, Any]:
     return {
         "name": image.name,
@@ -50,7 +46,7 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
         "source": image.source,
         "owner": image.owner,
         "protected": image.protected,
-        "patch": [op_to_dict(op) for op in image.patch],
+        "patch": [op.to_dict() for op in image.patch],
         "members": {
             "managed": image.members_managed,
             "add": list(image.members.add),

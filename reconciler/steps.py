@@ -1,189 +1,145 @@
-"""The steps an image's plan is carried out in, and their undo. Pure data plus the small
-functions that send one step (or its undo) through the client.
+"""The steps an image's plan is carried out in: one class per kind, each knowing how to
+send itself, how to finish itself after a lost answer, and its reverse (alembic's ops
+carry their `reverse()` the same way). Pure data plus the small methods that send one
+step through the client; only `reconciler.apply` calls them.
 
-Order per image, so that the server accepts each step: member removals (while the image
-is still shared), the metadata PATCH (one request, all ops), member additions (once it
-is shared), and delete last (it cannot be undone). A create comes first and is undone by
-a delete; its id is chosen here, so a create retried after a lost answer cannot make a
-duplicate (Glance answers 409 for a taken id).
+Order per image, so that the server accepts each step: reactivate, member removals
+(while the image is still shared), the metadata PATCH (one request, all ops), member
+additions (once it is shared), deactivate; a create comes first; a delete runs alone
+and last. A create's id is chosen here, so a create retried after a lost answer cannot
+make a duplicate (Glance answers 409 for a taken id).
 
-Undo is computed against the image as it is now, not replayed blindly: for every key a
-PATCH touched, the undo brings the key back to its old value, and does nothing where it
-already has it. That makes undo safe after a lost response and repeatable after a crash.
+Every send after the first is *convergent*: `converge` reads what it needs and sends
+only what is still missing, so it is safe after a lost answer, after a partial commit
+(Glance on sqlite has answered 500 after committing a PATCH's properties but not its
+tags) and after a crash. Undo is the reverse step, converged against the image as it is
+now; a delete has no reverse (`reversible = False`), which is why it runs last.
+
+Adding a step kind: a subclass here (send, converge, reverse, payload), registered in
+`KINDS`, placed by `steps_for`, with its test in tests/unit/test_steps.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from reconciler.cloud.glance import GlanceClient
 from reconciler.errors import BadRequest, Conflict, Forbidden, NotFound
-from reconciler.plan import Action, ImagePlan, Op, PatchOp, escape_pointer, unescape_pointer
+from reconciler.plan import (
+    ABSENT,
+    Action,
+    Activation,
+    ImagePlan,
+    Op,
+    PatchOp,
+    escape_pointer,
+)
 from reconciler.views import image_view
 
-CREATE, PATCH, MEMBER_ADD, MEMBER_REMOVE, DELETE = (
-    "create",
-    "patch",
-    "member_add",
-    "member_remove",
-    "delete",
-)
-DEACTIVATE, REACTIVATE = "deactivate", "reactivate"
-# Both actions are no-ops on an image already in that state, so each undoes the other
-# and either can be sent again safely.
-INVERSE_ACTION = {DEACTIVATE: REACTIVATE, REACTIVATE: DEACTIVATE}
+Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
+
+
+class Step(ABC):
+    """One request's worth of change to one image."""
+
+    kind: ClassVar[str]
+    reversible: ClassVar[bool] = True  # False: cannot be undone; runs last
+    # Member calls leave the image document as it is, so the answer of an earlier
+    # create or PATCH still describes it; every other step makes that answer stale.
+    keeps_answer: ClassVar[bool] = False
+
+    @abstractmethod
+    def payload(self) -> dict[str, Any]:
+        """What the journal records (JSON), enough for `from_record` to rebuild it."""
+
+    @abstractmethod
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        """The first attempt. Returns the image as answered (create, PATCH) or None."""
+
+    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+        """After an unknown outcome: send only what is still missing (default: the
+        step is idempotent, send it again)."""
+        return self.send(client, image_id)
+
+    def reverse(self) -> Step | None:
+        """The step that undoes this one (None: it cannot be undone)."""
+        return None
+
+    def undo(self, client: GlanceClient, image_id: str) -> None:
+        """Undo, judged against the image as it is now; raises on failure."""
+        reverse = self.reverse()
+        if reverse is None:
+            raise ValueError(f"a {self.kind} step cannot be undone")
+        reverse.converge(client, image_id)
+
+
+def remaining(ops: Iterable[PatchOp], current: Mapping[str, Any]) -> tuple[PatchOp, ...]:
+    """The ops still needed to bring every key the ops touch to their value, skipping
+    keys already there. Finishing a PATCH uses its ops; undoing it, their inverses. The
+    ops returned carry `old` as the image has it now."""
+    needed: list[PatchOp] = []
+    for op in ops:
+        key, path = op.key, op.path
+        if op.op is Op.REMOVE:
+            if key in current:
+                needed.append(PatchOp(Op.REMOVE, path, ABSENT, current[key]))
+        elif key not in current:
+            needed.append(PatchOp(Op.ADD, path, op.value, ABSENT))
+        elif current[key] != op.value:
+            needed.append(PatchOp(Op.REPLACE, path, op.value, current[key]))
+    return tuple(needed)
+
+
+def _send_ops(client: GlanceClient, image_id: str, ops: Iterable[PatchOp]) -> Answer:
+    return client.patch_image(image_id, [op.to_json_patch() for op in ops])
 
 
 @dataclass(frozen=True)
-class Step:
-    kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
+class CreateImage(Step):
+    body: Mapping[str, Any]  # the POST body: the view's keys and the chosen `id`
 
+    kind: ClassVar[str] = "create"
 
-def op_payload(op: PatchOp) -> dict[str, Any]:
-    return {"op": str(op.op), "path": op.path, "value": op.value, "old": op.old}
+    def payload(self) -> dict[str, Any]:
+        return {"body": dict(self.body)}
 
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        return client.create_image(dict(self.body))
 
-def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
-    body = {unescape_pointer(op.path): op.value for op in image.patch if op.op is Op.ADD}
-    body["id"] = image_id
-    return body
-
-
-def steps_for(image: ImagePlan, new_id: str | None = None) -> list[Step]:
-    """The ordered steps of one image's plan."""
-    steps: list[Step] = []
-    if image.action is Action.CREATE:
-        image_id = new_id or str(uuid.uuid4())
-        steps.append(Step(CREATE, {"body": create_body(image, image_id)}))
-        steps += [Step(MEMBER_ADD, {"member": m}) for m in image.members.add]
-        return steps
-    if image.action is Action.DELETE:
-        return [Step(DELETE)]
-    if image.activation == REACTIVATE:
-        steps.append(Step(REACTIVATE))
-    steps += [Step(MEMBER_REMOVE, {"member": m}) for m in image.members.remove]
-    if image.patch:
-        steps.append(Step(PATCH, {"ops": [op_payload(op) for op in image.patch]}))
-    steps += [Step(MEMBER_ADD, {"member": m}) for m in image.members.add]
-    if image.activation == DEACTIVATE:
-        steps.append(Step(DEACTIVATE))
-    return steps
-
-
-def send(client: GlanceClient, image_id: str, step: Step) -> dict[str, Any] | None:
-    """Carry out one step (called only by reconciler.apply). Returns the image as the
-    server answered a create or PATCH (Glance answers both with the stored image), None
-    for the other steps."""
-    if step.kind == CREATE:
-        return client.create_image(step.payload["body"])
-    if step.kind == PATCH:
-        return client.patch_image(image_id, [_json_patch(op) for op in step.payload["ops"]])
-    if step.kind == MEMBER_ADD:
-        client.add_member(image_id, step.payload["member"])
-    elif step.kind == MEMBER_REMOVE:
-        client.remove_member(image_id, step.payload["member"])
-    elif step.kind == DELETE:
-        client.delete_image(image_id)
-    elif step.kind in INVERSE_ACTION:
-        _action(client, image_id, step.kind)
-    else:
-        raise ValueError(f"unknown step kind {step.kind!r}")
-    return None
-
-
-def _action(client: GlanceClient, image_id: str, kind: str) -> None:
-    if kind == DEACTIVATE:
-        client.deactivate_image(image_id)
-    else:
-        client.reactivate_image(image_id)
-
-
-def _json_patch(op: dict[str, Any]) -> dict[str, Any]:
-    if op["op"] == "remove":
-        return {"op": "remove", "path": op["path"]}
-    return {"op": op["op"], "path": op["path"], "value": op["value"]}
-
-
-def send_remaining(client: GlanceClient, image_id: str, step: Step) -> dict[str, Any] | None:
-    """After an unknown outcome, send only what the step has not yet done, judged by
-    reading the image (a PATCH that only sets values is sent again as it is). Glance on
-    sqlite has answered 500 after committing a PATCH's properties but not its tags, so
-    "all or nothing" cannot be assumed here. Returns, for a create or PATCH, the image
-    as last read or answered (as `send` does)."""
-    if step.kind == CREATE:
+    def converge(self, client: GlanceClient, image_id: str) -> Answer:
         existing = client.find_image(image_id)
         if existing is None:
-            return client.create_image(step.payload["body"])
-        body = step.payload["body"]
-        wanted = [
-            {"op": "add", "path": escape_pointer(key), "value": value}
-            for key, value in body.items()
+            return client.create_image(dict(self.body))
+        wanted = (
+            PatchOp(Op.ADD, escape_pointer(key), value)
+            for key, value in self.body.items()
             if key != "id"
-        ]
-        remaining = ops_towards(wanted, image_view(existing), "value")
-        return client.patch_image(image_id, remaining) if remaining else existing
-    if step.kind == DELETE:
-        if client.find_image(image_id) is not None:
-            client.delete_image(image_id)
-    elif step.kind in INVERSE_ACTION:
-        _action(client, image_id, step.kind)
-    elif step.kind in (MEMBER_ADD, MEMBER_REMOVE):
-        present = step.payload["member"] in current_members(client, image_id)
-        if step.kind == MEMBER_ADD and not present:
-            client.add_member(image_id, step.payload["member"])
-        elif step.kind == MEMBER_REMOVE and present:
-            client.remove_member(image_id, step.payload["member"])
-    elif all(op["op"] != "remove" for op in step.payload["ops"]):
-        # Every op sets a value (add overwrites in the v2.1 patch format; replace of a
-        # key the image has): sending them all again ends where sending them once does,
-        # whatever part of the first attempt was committed, and needs no read first.
-        return client.patch_image(image_id, [_json_patch(op) for op in step.payload["ops"]])
-    else:
-        # A remove already committed would make the resent PATCH fail (409): read first.
-        image = client.get_image(image_id)
-        remaining = ops_towards(step.payload["ops"], image_view(image), "value")
-        return client.patch_image(image_id, remaining) if remaining else image
-    return None
+        )
+        missing = remaining(wanted, image_view(existing))
+        return _send_ops(client, image_id, missing) if missing else existing
+
+    def reverse(self) -> Step:
+        return DiscardImage()
 
 
-def ops_towards(
-    ops: list[dict[str, Any]], current: dict[str, Any], side: str
-) -> list[dict[str, Any]]:
-    """JSON-patch ops that bring every key the ops touch to one side of them: "value"
-    (what they set: finishing a step) or "old" (what they replaced: undoing it),
-    skipping keys that are already there. A key is absent on the "value" side of a
-    remove and on the "old" side of an add."""
-    absent_op = "remove" if side == "value" else "add"
-    needed: list[dict[str, Any]] = []
-    for op in ops:
-        key, path = unescape_pointer(op["path"]), op["path"]
-        if op["op"] == absent_op:
-            if key in current:
-                needed.append({"op": "remove", "path": path})
-        elif key not in current:
-            needed.append({"op": "add", "path": path, "value": op[side]})
-        elif current[key] != op[side]:
-            needed.append({"op": "replace", "path": path, "value": op[side]})
-    return needed
+@dataclass(frozen=True)
+class DiscardImage(Step):
+    """The reverse of a create: the image the run made is deleted (unprotected first),
+    and one already gone counts as done."""
 
+    kind: ClassVar[str] = "discard"
 
-def current_members(client: GlanceClient, image_id: str) -> set[str]:
-    """Member project ids; an image that is not shared (403) or gone (404) has none."""
-    try:
-        return {m["member_id"] for m in client.list_members(image_id)}
-    except (Forbidden, NotFound):
-        return set()
+    def payload(self) -> dict[str, Any]:
+        return {}
 
-
-def undo(client: GlanceClient, image_id: str, step: Step) -> None:
-    """Undo one step, judged against the image as it is now. Raises on failure."""
-    if step.kind == CREATE:
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
         image = client.find_image(image_id)
         if image is None:
-            return
+            return None
         if image.get("protected"):
             client.patch_image(image_id, [{"op": "replace", "path": "/protected", "value": False}])
         try:
@@ -194,20 +150,212 @@ def undo(client: GlanceClient, image_id: str, step: Step) -> None:
             # "transition from deleted to deleted": an earlier DELETE half-happened.
             if client.find_image(image_id) is not None:
                 raise
-    elif step.kind == PATCH:
+        return None
+
+
+@dataclass(frozen=True)
+class PatchImage(Step):
+    ops: tuple[PatchOp, ...]  # each with its `old`, so the step knows its inverse
+
+    kind: ClassVar[str] = "patch"
+
+    def payload(self) -> dict[str, Any]:
+        return {"ops": [op.to_dict() for op in self.ops]}
+
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        return _send_ops(client, image_id, self.ops)
+
+    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+        if all(op.op is not Op.REMOVE for op in self.ops):
+            # Every op sets a value (add overwrites in the v2.1 patch format; replace
+            # of a key the image has): sending them all again ends where sending them
+            # once does, whatever part of the first attempt was committed, and needs
+            # no read first.
+            return self.send(client, image_id)
+        # A remove already committed would make the resent PATCH fail (409): read first.
+        image = client.get_image(image_id)
+        missing = remaining(self.ops, image_view(image))
+        return _send_ops(client, image_id, missing) if missing else image
+
+    def reverse(self) -> PatchImage:
+        # One PATCH touches each key once, so the inverses need no particular order;
+        # they keep the ops' (path) order.
+        return PatchImage(tuple(op.inverse() for op in self.ops))
+
+    def undo(self, client: GlanceClient, image_id: str) -> None:
+        # Always read first, even when every inverse only sets values: a key removed
+        # meanwhile would make a blind `replace` fail (409), and keys already back at
+        # their old value need no write.
         current = image_view(client.get_image(image_id))
-        ops = ops_towards(step.payload["ops"], current, "old")
-        if ops:
-            client.patch_image(image_id, ops)
-    elif step.kind == MEMBER_ADD:
-        if step.payload["member"] in current_members(client, image_id):
-            client.remove_member(image_id, step.payload["member"])
-    elif step.kind == MEMBER_REMOVE:
-        try:
-            client.add_member(image_id, step.payload["member"])
-        except Conflict:
-            pass
-    elif step.kind in INVERSE_ACTION:
-        _action(client, image_id, INVERSE_ACTION[step.kind])
-    elif step.kind == DELETE:
-        raise NotImplementedError("a deleted image cannot be brought back")
+        missing = remaining(self.reverse().ops, current)
+        if missing:
+            _send_ops(client, image_id, missing)
+
+
+def current_members(client: GlanceClient, image_id: str) -> set[str]:
+    """Member project ids; an image that is not shared (403) or gone (404) has none."""
+    try:
+        return {m["member_id"] for m in client.list_members(image_id)}
+    except (Forbidden, NotFound):
+        return set()
+
+
+@dataclass(frozen=True)
+class AddMember(Step):
+    member: str
+
+    kind: ClassVar[str] = "member_add"
+    keeps_answer: ClassVar[bool] = True
+
+    def payload(self) -> dict[str, Any]:
+        return {"member": self.member}
+
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        client.add_member(image_id, self.member)
+        return None
+
+    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+        if self.member not in current_members(client, image_id):
+            try:
+                client.add_member(image_id, self.member)
+            except Conflict:  # added meanwhile
+                pass
+        return None
+
+    def reverse(self) -> Step:
+        return RemoveMember(self.member)
+
+
+@dataclass(frozen=True)
+class RemoveMember(Step):
+    member: str
+
+    kind: ClassVar[str] = "member_remove"
+    keeps_answer: ClassVar[bool] = True
+
+    def payload(self) -> dict[str, Any]:
+        return {"member": self.member}
+
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        client.remove_member(image_id, self.member)
+        return None
+
+    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+        if self.member in current_members(client, image_id):
+            client.remove_member(image_id, self.member)
+        return None
+
+    def reverse(self) -> Step:
+        return AddMember(self.member)
+
+
+@dataclass(frozen=True)
+class Deactivate(Step):
+    """A no-op on an image already deactivated, so sending it again is safe."""
+
+    kind: ClassVar[str] = "deactivate"
+
+    def payload(self) -> dict[str, Any]:
+        return {}
+
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        client.deactivate_image(image_id)
+        return None
+
+    def reverse(self) -> Step:
+        return Reactivate()
+
+
+@dataclass(frozen=True)
+class Reactivate(Step):
+    """A no-op on an image already active, so sending it again is safe."""
+
+    kind: ClassVar[str] = "reactivate"
+
+    def payload(self) -> dict[str, Any]:
+        return {}
+
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        client.reactivate_image(image_id)
+        return None
+
+    def reverse(self) -> Step:
+        return Deactivate()
+
+
+@dataclass(frozen=True)
+class DeleteImage(Step):
+    """A deleted image cannot be brought back: this step has no reverse, runs alone
+    and last, and only for --prune."""
+
+    kind: ClassVar[str] = "delete"
+    reversible: ClassVar[bool] = False
+
+    def payload(self) -> dict[str, Any]:
+        return {}
+
+    def send(self, client: GlanceClient, image_id: str) -> Answer:
+        client.delete_image(image_id)
+        return None
+
+    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+        if client.find_image(image_id) is not None:
+            client.delete_image(image_id)
+        return None
+
+
+KINDS: dict[str, type[Step]] = {
+    kind.kind: kind
+    for kind in (
+        CreateImage,
+        DiscardImage,
+        PatchImage,
+        AddMember,
+        RemoveMember,
+        Deactivate,
+        Reactivate,
+        DeleteImage,
+    )
+}
+
+
+def from_record(kind: str, payload: Mapping[str, Any]) -> Step:
+    """The step a journal's `begin` record describes (journals of earlier versions
+    included: the payloads are unchanged)."""
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown step kind {kind!r}")
+    if cls is CreateImage:
+        return CreateImage(dict(payload["body"]))
+    if cls is PatchImage:
+        return PatchImage(tuple(PatchOp.from_dict(op) for op in payload["ops"]))
+    if cls is AddMember:
+        return AddMember(payload["member"])
+    if cls is RemoveMember:
+        return RemoveMember(payload["member"])
+    return cls()
+
+
+def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
+    body = {op.key: op.value for op in image.patch if op.op is Op.ADD}
+    body["id"] = image_id
+    return body
+
+
+def steps_for(image: ImagePlan, new_id: str | None = None) -> list[Step]:
+    """The ordered steps of one image's plan."""
+    if image.action is Action.CREATE:
+        body = create_body(image, new_id or str(uuid.uuid4()))
+        return [CreateImage(body), *(AddMember(m) for m in image.members.add)]
+    if image.action is Action.DELETE:
+        return [DeleteImage()]
+    steps: list[Step] = []
+    if image.activation is Activation.REACTIVATE:
+        steps.append(Reactivate())
+    steps += [RemoveMember(m) for m in image.members.remove]
+    if image.patch:
+        steps.append(PatchImage(image.patch))
+    steps += [AddMember(m) for m in image.members.add]
+    if image.activation is Activation.DEACTIVATE:
+        steps.append(Deactivate())
+    return steps

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reconciler import planfile
-from reconciler.apply import Applier, ApplyReport, Status, roll_back_journal
+from reconciler.apply import Applier, roll_back_journal
 from reconciler.cli.console import SETTINGS, info, is_tty, stdout_console
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -29,10 +29,11 @@ from reconciler.cli.options import (
 from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
 from reconciler.cloud.auth import CloudOptions, connect
-from reconciler.errors import PlanFileError, UsageError
+from reconciler.errors import PlanFileError, TargetMismatch, UsageError
 from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import Plan
 from reconciler.render.apply_report import render_json, render_table, summary_line
+from reconciler.report import ApplyReport, Status
 
 EXIT_PARTIAL = 3
 
@@ -104,7 +105,7 @@ def apply(
         )
         connection = connect(options)
         if plan.target.project_id and connection.project_id != plan.target.project_id:
-            raise PlanFileError(
+            raise TargetMismatch(
                 f"{paths[0]} was planned for project {plan.target.project_id}, but these "
                 f"credentials act for {connection.project_id}"
             )
@@ -244,7 +245,7 @@ def rollback(
     )
     connection = connect(options)
     if target.get("project_id") and connection.project_id != target.get("project_id"):
-        raise UsageError(
+        raise TargetMismatch(
             f"{journal_file} was written for project {target.get('project_id')}, but these "
             f"credentials act for {connection.project_id}"
         )

@@ -20,8 +20,7 @@ from reconciler.cli import (
 )
 from reconciler.cli.console import SETTINGS, stderr_console
 from reconciler.cli.usage_errors import CLICK
-from reconciler.cloud.auth import InsecureTLSWarning
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.errors import InsecureTLSWarning, ManifestError, ReconcilerError
 
 app = typer.Typer(
     name="reconciler",

@@ -21,6 +21,7 @@ from reconciler.errors import (
     CloudConfigError,
     CloudError,
     ConnectionFailed,
+    InsecureTLSWarning,
 )
 from reconciler.plan import Target
 
@@ -137,10 +138,6 @@ def connect(options: CloudOptions) -> Connection:
         region=region.get_region_name(),
         interface=interface,
     )
-
-
-class InsecureTLSWarning(UserWarning):
-    """Shown loudly by the CLI whatever --quiet says."""
 
 
 def tls_message(detail: str, auth: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ from reconciler.errors import (
     CloudError,
     ConnectionFailed,
     NotFound,
+    ResponseLost,
     ServerError,
     TooManyRequests,
 )
@@ -47,10 +48,6 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 log = logging.getLogger("reconciler.http")
-
-
-class ResponseLost(ConnectionFailed):
-    """A write was sent but no answer came back: it may or may not have happened."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from reconciler.apply import ApplyReport, Status
+from reconciler.report import ApplyReport, Status
 
 STATUS_STYLE = {
     Status.APPLIED: "green",
