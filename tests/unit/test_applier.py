@@ -668,6 +668,28 @@ def test_images_are_checked_in_chunks_and_a_hidden_one_on_its_own(tmp_path: Path
     assert stored is not None and stored["k"] == "v"
 
 
+def test_listings_are_read_page_by_page_for_the_plan_and_the_stale_check(
+    tmp_path: Path,
+) -> None:
+    fake = FakeGlance(page_size=2)
+    for n in range(4):
+        fake.seed({MANAGED_RECORD: record()}, name=f"p{n}")
+    fake.seed({MANAGED_RECORD: record()}, name="p-hidden", os_hidden=True)
+    names = [f"p{n}" for n in range(4)] + ["p-hidden"]
+    entries = [entry(name, props={"k": "v"}) for name in names]
+    catalog = read_catalog(client(fake), entries)
+    # Two full pages (each with `next`), an empty third, and one page of hidden images.
+    assert fake.calls["list_images"] == 4
+    assert sorted(image.name or "" for image in catalog.images) == sorted(names)
+    plan = plan_for(fake, *entries)
+    assert {image.action for image in plan.images} == {Action.UPDATE}
+    results, _records = run(fake, plan, tmp_path)
+
+    assert {name: r.status for name, r in results.items()} == dict.fromkeys(names, Status.APPLIED)
+    # The stale check's listing of 5 ids, 2 a page: 3 requests; the hidden one alone.
+    assert fake.calls["list_images"] == 3 and fake.calls["find_image"] == 1
+
+
 # -- a run that stopped half-way ---------------------------------------------------------
 
 
