@@ -28,9 +28,9 @@ from reconciler.live import read_catalog
 from reconciler.manifests.loader import load
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Plan, Target
-from reconciler.render.json_view import render_json
-from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_text
+from reconciler.render.plan.json import render_json
+from reconciler.render.plan.markdown import render_markdown
+from reconciler.render.plan.text import render_text
 from reconciler.views import MANAGED_RECORD, LiveImage, encode_record
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"

@@ -6,7 +6,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import replace
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,11 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reconciler import planfile
 from reconciler.apply import Applier, roll_back_journal
-from reconciler.cli.console import SETTINGS, info, is_tty, stdout_console
+from reconciler.cli.console import SETTINGS, emit, info, is_tty
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
-    Format,
     OnlyTargets,
     ShowOrphans,
     TakeOver,
@@ -32,15 +30,11 @@ from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
 from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import Plan
-from reconciler.render.apply_report import render_json, render_table, summary_line
+from reconciler.render.apply import ReportFormat, render_report
+from reconciler.render.plan import PlanFormat
 from reconciler.report import ApplyReport, Status
 
 EXIT_PARTIAL = 3
-
-
-class ReportFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def _is_plan_file(paths: list[Path]) -> bool:
@@ -54,14 +48,8 @@ def _is_plan_file(paths: list[Path]) -> bool:
 
 
 def _print_report(report: ApplyReport, fmt: ReportFormat, title: str) -> None:
-    if fmt is ReportFormat.json:
-        print(render_json(report), end="")
-        return
-    out = stdout_console()
-    if report.results:
-        out.print(render_table(report, title))
-    out.print(summary_line(report))
-    if report.journal:
+    emit(render_report(report, fmt, title))
+    if report.journal and fmt is ReportFormat.text:
         info(f"journal: {report.journal}")
 
 
@@ -143,7 +131,7 @@ def _apply_targets(
     journal; a target that could not be planned is reported and skipped."""
     plans = [r.plan for r in results if r.plan is not None]
     if fmt is ReportFormat.text:
-        print_plans(plans, Format.text, show_orphans=show_orphans)
+        print_plans(plans, PlanFormat.text, show_orphans=show_orphans)
     failed = report_failed(results)
     work = [r for r in results if r.plan is not None and r.plan.has_work]
     if work and not auto_approve:
@@ -174,7 +162,7 @@ def _apply_targets(
 
 def _nothing_to_apply(fmt: ReportFormat, code: int) -> NoReturn:
     if fmt is ReportFormat.json:
-        print(render_json(ApplyReport((), None)), end="")
+        emit(render_report(ApplyReport((), None), fmt, "Apply"))
     else:
         info("No changes. Nothing to apply.")
     raise typer.Exit(code)

@@ -6,7 +6,8 @@ import os
 import sys
 from dataclasses import dataclass
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.text import Text
 
 
 @dataclass
@@ -47,3 +48,14 @@ def info(message: str) -> None:
 def error(message: str) -> None:
     """A problem that does not stop the command (one target of several failed, ...)."""
     stderr_console().print(f"error: {message}", markup=False)
+
+
+def emit(view: str | RenderableType) -> None:
+    """Print a view on stdout: a document (JSON, Markdown, XML, HTML) as it is, rich
+    Text as it ends, other renderables (tables) on their own lines."""
+    if isinstance(view, str):
+        print(view, end="")
+    elif isinstance(view, Text):
+        stdout_console().print(view, end="")
+    else:
+        stdout_console().print(view)

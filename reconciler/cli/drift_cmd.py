@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from reconciler.cli.console import info, stdout_console
+from reconciler.cli.console import emit, info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
@@ -31,32 +30,9 @@ from reconciler.drift import (
     target_drift,
 )
 from reconciler.errors import UsageError
-from reconciler.render.drift_html import render_drift_html
-from reconciler.render.drift_junit import render_drift_junit
-from reconciler.render.drift_markdown import render_drift_markdown
-from reconciler.render.drift_text import render_drift_text
+from reconciler.render.drift import DriftFormat, render_drift
 
 EXIT_DRIFT = 2
-
-
-class DriftFormat(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    junit = "junit"
-    html = "html"
-
-
-def render(document: DriftDocument, fmt: DriftFormat, show_in_sync: bool = False) -> str:
-    if fmt is DriftFormat.json:
-        return document.model_dump_json(indent=2) + "\n"
-    if fmt is DriftFormat.markdown:
-        return render_drift_markdown(document)
-    if fmt is DriftFormat.junit:
-        return render_drift_junit(document)
-    if fmt is DriftFormat.html:
-        return render_drift_html(document)
-    return render_drift_text(document, show_in_sync=show_in_sync).plain
 
 
 def _report_of(result: TargetResult, unmanaged: bool) -> TargetDrift:
@@ -115,12 +91,10 @@ def drift(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         targets=[_report_of(result, unmanaged) for result in results],
     )
-    if fmt is DriftFormat.text:
-        stdout_console().print(render_drift_text(document, show_in_sync=show_in_sync), end="")
-    else:
-        print(render(document, fmt), end="")
+    emit(render_drift(document, fmt, show_in_sync=show_in_sync))
     for extra_fmt, path in extra:
-        path.write_text(render(document, extra_fmt, show_in_sync))
+        view = render_drift(document, extra_fmt, show_in_sync=show_in_sync)
+        path.write_text(view if isinstance(view, str) else view.plain)
         info(f"{extra_fmt} drift report written to {path}")
     report_failed(results)
     if has_errors(document):

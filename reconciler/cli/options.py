@@ -11,20 +11,12 @@ import functools
 import inspect
 import re
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any, TypeVar, get_type_hints
 
 import typer
 
 from reconciler.cloud.auth import CloudOptions
 from reconciler.views import CATALOG_PATTERN
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-
 
 Paths = typer.Argument(..., help="Manifest files or folders (*.yaml, *.yml, recursive).")
 TargetsFileOption = typer.Option(

@@ -7,11 +7,10 @@ from pathlib import Path
 import typer
 
 from reconciler import planfile
-from reconciler.cli.console import error, info, stdout_console
+from reconciler.cli.console import emit, error, info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
-    Format,
     OnlyTargets,
     Paths,
     ShowOrphans,
@@ -24,9 +23,7 @@ from reconciler.cloud.auth import CloudOptions, connect
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.plan import Plan
-from reconciler.render.json_view import render_json
-from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_text
+from reconciler.render.plan import PlanFormat, render_plan
 
 
 @cloud_command
@@ -51,25 +48,9 @@ def validate(
 
 
 def print_plans(
-    plans: list[Plan], fmt: Format, show_unchanged: bool = False, show_orphans: bool = False
+    plans: list[Plan], fmt: PlanFormat, show_unchanged: bool = False, show_orphans: bool = False
 ) -> None:
-    """One plan as before; several (one per target) one after the other, or as a JSON
-    array of plan documents."""
-    if fmt is Format.json:
-        if len(plans) == 1 and plans[0].target.name is None:
-            print(render_json(plans[0]), end="")
-        else:
-            print("[\n" + ",\n".join(render_json(p).rstrip("\n") for p in plans) + "\n]")
-        return
-    for index, one in enumerate(plans):
-        if index:
-            print()
-        if fmt is Format.markdown:
-            print(render_markdown(one), end="")
-        else:
-            stdout_console().print(
-                render_text(one, show_unchanged=show_unchanged, show_orphans=show_orphans), end=""
-            )
+    emit(render_plan(plans, fmt, show_unchanged=show_unchanged, show_orphans=show_orphans))
 
 
 def report_failed(results: list[TargetResult]) -> bool:
@@ -90,7 +71,7 @@ def out_path(out: Path, result: TargetResult, several: bool) -> Path:
 @cloud_command
 def plan(
     paths: list[Path] = Paths,
-    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", "-f", help="Output format."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Save the plan for `apply`."),
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0 no changes, 2 changes, 1 error."

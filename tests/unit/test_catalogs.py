@@ -20,7 +20,7 @@ from reconciler.manifests.loader import load_manifests
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Target
 from reconciler.planfile import dumps, plan_from_dict
-from reconciler.render.text import render_text
+from reconciler.render.plan.text import render_text
 from reconciler.views import (
     MANAGED_RECORD,
     LiveImage,

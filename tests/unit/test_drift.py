@@ -20,10 +20,10 @@ from reconciler.drift import (
     target_drift,
 )
 from reconciler.plan import Action, Activation, ImagePlan, MemberChanges, Op, PatchOp, Plan, Target
-from reconciler.render.drift_html import render_drift_html
-from reconciler.render.drift_junit import render_drift_junit
-from reconciler.render.drift_markdown import render_drift_markdown
-from reconciler.render.drift_text import render_drift_text
+from reconciler.render.drift.html import render_drift_html
+from reconciler.render.drift.junit import render_drift_junit
+from reconciler.render.drift.markdown import render_drift_markdown
+from reconciler.render.drift.text import render_drift_text
 from tests.unit.test_diff import PROJECT, TARGET, desired, live, record
 
 RECORD = "/reconciler.managed"

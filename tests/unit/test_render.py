@@ -12,9 +12,9 @@ from rich.console import Console
 from reconciler import planfile
 from reconciler.errors import PlanFileError
 from reconciler.plan import Action, ImagePlan, MemberChanges, Op, PatchOp, Plan, Target
-from reconciler.render.json_view import render_json
-from reconciler.render.markdown import render_markdown
-from reconciler.render.text import render_text
+from reconciler.render.plan.json import render_json
+from reconciler.render.plan.markdown import render_markdown
+from reconciler.render.plan.text import render_text
 
 PLAN = Plan(
     Target("sandbox", "RegionOne", "p1", "http://127.0.0.1:9292"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.drift import FieldDrift, Kind, State, TargetDrift
-from reconciler.render.describe import show
+from reconciler.render.plan.describe import show
 from reconciler.views import DEFAULT_CATALOG
 
 SYMBOLS = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from reconciler.drift import DriftDocument, ImageDrift, State, TargetDrift
-from reconciler.render.drift_common import LABELS, summary_line, title, value
+from reconciler.render.drift.common import LABELS, summary_line, title, value
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2430;background:#fff}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from reconciler.drift import DriftDocument, State
-from reconciler.render.drift_common import LABELS, explain, title
+from reconciler.render.drift.common import LABELS, explain, title
 
 
 def render_drift_junit(document: DriftDocument) -> str:

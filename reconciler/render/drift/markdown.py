@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reconciler.drift import DriftDocument, State
-from reconciler.render.drift_common import LABELS, explain, summary_line, title
-from reconciler.render.markdown import cell
+from reconciler.render.common import cell
+from reconciler.render.drift.common import LABELS, explain, summary_line, title
 
 
 def render_drift_markdown(document: DriftDocument) -> str:

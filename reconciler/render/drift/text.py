@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from reconciler.drift import DriftDocument, State
-from reconciler.render.drift_common import LABELS, SYMBOLS, explain, summary_line, title
-from reconciler.render.text import STYLES
+from reconciler.render.common import STYLES
+from reconciler.render.drift.common import LABELS, SYMBOLS, explain, summary_line, title
 
 
 def render_drift_text(document: DriftDocument, *, show_in_sync: bool = False) -> Text:

@@ -4,13 +4,9 @@ collapsible section per changed image. Pure."""
 from __future__ import annotations
 
 from reconciler.plan import Action, Plan
-from reconciler.render.describe import SYMBOLS, describe, summary_line
+from reconciler.render.common import cell
+from reconciler.render.plan.describe import SYMBOLS, describe, summary_line
 from reconciler.views import DEFAULT_CATALOG
-
-
-def cell(text: str) -> str:
-    """Text made safe for one Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(plan: Plan) -> str:

@@ -7,18 +7,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from reconciler.plan import Action, ImagePlan, Plan
-from reconciler.render.describe import SYMBOLS, describe, summary_line
-
-STYLES = {
-    "+": "green",
-    "~": "yellow",
-    "-": "red",
-    "!": "bold magenta",
-    "#": "dim",
-    "?": "cyan",
-    " ": "",
-}
-
+from reconciler.render.common import STYLES
+from reconciler.render.plan.describe import SYMBOLS, describe, summary_line
 
 # Orphans listed in full up to this many; past it, a count and the first names.
 ORPHANS_SHOWN = 20

@@ -1,0 +1,25 @@
+"""Views of an apply (or rollback) report: a table and a summary line for the
+terminal, or the JSON document, chosen in `render_report`. Pure."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from reconciler.render.apply.views import render_json, render_table, summary_line
+from reconciler.report import ApplyReport
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def render_report(report: ApplyReport, fmt: ReportFormat, title: str) -> str | RenderableType:
+    if fmt is ReportFormat.json:
+        return render_json(report)
+    if report.results:
+        return Group(render_table(report, title), Text(summary_line(report)))
+    return Text(summary_line(report) + "\n")
