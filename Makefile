@@ -47,6 +47,7 @@ test: $(VENV)/.installed-dev $(CHROMIUM) $(FAULTS_VENV)/bin/mitmdump sandbox-up
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check reconciler tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 schemas: $(VENV)/.installed-sandbox
 	$(BIN)/python -m reconciler.manifests.schema_export

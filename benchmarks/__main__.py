@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import manifests, scenarios, seed
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
+from reconciler.cloud.options import CloudOptions
 from reconciler.manifests.loader import load
 from reconciler.sandbox import manager
 

@@ -20,9 +20,10 @@ import requests
 from reconciler import gcpause
 from reconciler.apply import Applier
 from reconciler.cli.pipeline import make_plan
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
-from reconciler.diff import LiveCatalog, diff
+from reconciler.cloud.options import CloudOptions
+from reconciler.diff import diff
 from reconciler.journal import Journal
 from reconciler.live import read_catalog
 from reconciler.manifests.loader import load
@@ -31,7 +32,7 @@ from reconciler.plan import Plan, Target
 from reconciler.render.plan.json import render_json
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
-from reconciler.views import MANAGED_RECORD, LiveImage, encode_record
+from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, encode_record
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 

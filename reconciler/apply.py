@@ -31,7 +31,7 @@ from typing import Any
 
 import jsonpatch
 
-from reconciler.cloud.glance import GlanceClient
+from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import CloudError, ResponseLost
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
@@ -49,7 +49,7 @@ LOST_ANSWER_RETRIES = 16
 UNDO_ATTEMPTS = 12
 
 
-def undo_until_done(client: GlanceClient, image_id: str, step: Step) -> None:
+def undo_until_done(client: GlanceAPI, image_id: str, step: Step) -> None:
     """Undo one step, again after any failure: undo is computed against the image as
     it is now, so sending it again is safe, and giving up would leave the image half
     changed. Even a refusal (403, 409, 413) is tried again: undoing restores what this
@@ -79,7 +79,7 @@ class StepsOutcome:
 class Applier:
     def __init__(
         self,
-        client: GlanceClient,
+        client: GlanceAPI,
         journal: Journal,
         *,
         parallelism: int = 4,
@@ -252,7 +252,7 @@ class Applier:
             actual = current.view
         diverged = differences(expected, actual)
         if image.activation is not None:
-            want = "deactivated" if image.activation == "deactivate" else "active"
+            want = image.activation.status
             if current.status != want:
                 diverged.append(f"status: want {want!r}, have {current.status!r}")
         if image.members_managed and current.members is not None:
@@ -300,7 +300,7 @@ __all__ = ["Applier", "ApplyReport", "ImageResult", "Status", "roll_back_journal
 
 
 def roll_back_journal(
-    client: GlanceClient,
+    client: GlanceAPI,
     journal: Journal,
     records: tuple[dict[str, Any] | None, dict[str, ImageHistory]],
 ) -> ApplyReport:
@@ -354,7 +354,7 @@ class Original:
 
 
 def roll_back_image(
-    client: GlanceClient,
+    client: GlanceAPI,
     journal: Journal,
     image_id: str,
     done: Iterable[tuple[int, Step]],
@@ -382,7 +382,7 @@ def roll_back_image(
     return problems, left
 
 
-def left_changed(client: GlanceClient, image_id: str, original: Original) -> list[str]:
+def left_changed(client: GlanceAPI, image_id: str, original: Original) -> list[str]:
     """What differs between the image now and its original ([] when restored)."""
     raw = client.find_image(image_id)
     if original.view is None:

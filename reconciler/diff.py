@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler import gcpause
@@ -31,6 +30,7 @@ from reconciler.plan import (
 from reconciler.views import (
     DEFAULT_CATALOG,
     MANAGED_RECORD,
+    LiveCatalog,
     LiveImage,
     ManagementRecord,
     Ownership,
@@ -38,24 +38,6 @@ from reconciler.views import (
     ownership,
     parse_record,
 )
-
-
-@dataclass(frozen=True)
-class LiveCatalog:
-    """The live images in scope, indexed for matching."""
-
-    images: tuple[LiveImage, ...]
-
-    def by_id(self) -> dict[str, LiveImage]:
-        return {image.id: image for image in self.images}
-
-    def by_name(self) -> dict[str, list[LiveImage]]:
-        index: dict[str, list[LiveImage]] = defaultdict(list)
-        for image in self.images:
-            if image.name is not None:
-                index[image.name].append(image)
-        return index
-
 
 _MISSING: Any = object()
 

@@ -164,7 +164,7 @@ def image_drift(image: ImagePlan) -> ImageDrift:
             )
         )
     if image.activation is not None:
-        wanted = "deactivated" if image.activation == "deactivate" else "active"
+        wanted = image.activation.status
         fields.append(FieldDrift(field="status", kind=Kind.STATUS, git=wanted, live=image.status))
     if not fields:  # only the record differs: bookkeeping, not drift
         return ImageDrift(state=State.IN_SYNC, **common)

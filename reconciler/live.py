@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
-from reconciler.cloud.glance import GlanceClient
-from reconciler.diff import LiveCatalog, match
+from reconciler.cloud.api import GlanceAPI
+from reconciler.diff import match
 from reconciler.manifests.models import DesiredImage
-from reconciler.views import LiveImage, is_gone
+from reconciler.views import LiveCatalog, LiveImage, is_gone
 
 
-def list_images(client: GlanceClient) -> dict[str, LiveImage]:
+def list_images(client: GlanceAPI) -> dict[str, LiveImage]:
     """Both listings (default and hidden), by image id. The hidden listing starts once
     the first page of the default one is in: by then Glance has validated the new token
     with Keystone and cached it, so the two requests do not both pay for that."""
@@ -41,7 +41,7 @@ def list_images(client: GlanceClient) -> dict[str, LiveImage]:
 
 
 def complete_catalog(
-    client: GlanceClient, images: dict[str, LiveImage], desired: Sequence[DesiredImage]
+    client: GlanceAPI, images: dict[str, LiveImage], desired: Sequence[DesiredImage]
 ) -> LiveCatalog:
     """Add what the listings cannot give: images pinned by id that were not listed, and
     the members of images whose entry declares `members`."""
@@ -61,11 +61,11 @@ def complete_catalog(
     return catalog
 
 
-def read_catalog(client: GlanceClient, desired: Sequence[DesiredImage]) -> LiveCatalog:
+def read_catalog(client: GlanceAPI, desired: Sequence[DesiredImage]) -> LiveCatalog:
     return complete_catalog(client, list_images(client), desired)
 
 
-def read_members(client: GlanceClient, image: LiveImage) -> tuple[str, ...]:
+def read_members(client: GlanceAPI, image: LiveImage) -> tuple[str, ...]:
     """The image's member project ids. Only shared images have members (Glance refuses
     member calls on the rest), so other images cost no request."""
     if image.view.get("visibility") != "shared":

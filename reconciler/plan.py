@@ -27,6 +27,11 @@ class Activation(StrEnum):
     DEACTIVATE = "deactivate"
     REACTIVATE = "reactivate"
 
+    @property
+    def status(self) -> str:
+        """The image status the action leads to."""
+        return "deactivated" if self is Activation.DEACTIVATE else "active"
+
 
 class Action(StrEnum):
     CREATE = "create"

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.cloud.glance import GlanceClient
+from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import CloudError
 from reconciler.views import is_gone
 
@@ -29,7 +29,7 @@ class ReadAhead:
     """The images of `ids`, read chunk by chunk on first use; each image is handed out
     once (`take`), so a later read of the same image goes to the server again."""
 
-    def __init__(self, client: GlanceClient, ids: Sequence[str], size: int = CHUNK) -> None:
+    def __init__(self, client: GlanceAPI, ids: Sequence[str], size: int = CHUNK) -> None:
         self.client = client
         self._chunks = [list(ids[start : start + size]) for start in range(0, len(ids), size)]
         self._chunk_of = {

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from reconciler.cloud.glance import GlanceClient
+from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import BadRequest, Conflict, Forbidden, NotFound
 from reconciler.plan import (
     ABSENT,
@@ -57,10 +57,10 @@ class Step(ABC):
         """What the journal records (JSON), enough for `from_record` to rebuild it."""
 
     @abstractmethod
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         """The first attempt. Returns the image as answered (create, PATCH) or None."""
 
-    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         """After an unknown outcome: send only what is still missing (default: the
         step is idempotent, send it again)."""
         return self.send(client, image_id)
@@ -69,7 +69,7 @@ class Step(ABC):
         """The step that undoes this one (None: it cannot be undone)."""
         return None
 
-    def undo(self, client: GlanceClient, image_id: str) -> None:
+    def undo(self, client: GlanceAPI, image_id: str) -> None:
         """Undo, judged against the image as it is now; raises on failure."""
         reverse = self.reverse()
         if reverse is None:
@@ -94,7 +94,7 @@ def remaining(ops: Iterable[PatchOp], current: Mapping[str, Any]) -> tuple[Patch
     return tuple(needed)
 
 
-def _send_ops(client: GlanceClient, image_id: str, ops: Iterable[PatchOp]) -> Answer:
+def _send_ops(client: GlanceAPI, image_id: str, ops: Iterable[PatchOp]) -> Answer:
     return client.patch_image(image_id, [op.to_json_patch() for op in ops])
 
 
@@ -107,10 +107,10 @@ class CreateImage(Step):
     def payload(self) -> dict[str, Any]:
         return {"body": dict(self.body)}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         return client.create_image(dict(self.body))
 
-    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         existing = client.find_image(image_id)
         if existing is None:
             return client.create_image(dict(self.body))
@@ -136,7 +136,7 @@ class DiscardImage(Step):
     def payload(self) -> dict[str, Any]:
         return {}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         image = client.find_image(image_id)
         if image is None:
             return None
@@ -162,10 +162,10 @@ class PatchImage(Step):
     def payload(self) -> dict[str, Any]:
         return {"ops": [op.to_dict() for op in self.ops]}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         return _send_ops(client, image_id, self.ops)
 
-    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         if all(op.op is not Op.REMOVE for op in self.ops):
             # Every op sets a value (add overwrites in the v2.1 patch format; replace
             # of a key the image has): sending them all again ends where sending them
@@ -182,7 +182,7 @@ class PatchImage(Step):
         # they keep the ops' (path) order.
         return PatchImage(tuple(op.inverse() for op in self.ops))
 
-    def undo(self, client: GlanceClient, image_id: str) -> None:
+    def undo(self, client: GlanceAPI, image_id: str) -> None:
         # Always read first, even when every inverse only sets values: a key removed
         # meanwhile would make a blind `replace` fail (409), and keys already back at
         # their old value need no write.
@@ -192,7 +192,7 @@ class PatchImage(Step):
             _send_ops(client, image_id, missing)
 
 
-def current_members(client: GlanceClient, image_id: str) -> set[str]:
+def current_members(client: GlanceAPI, image_id: str) -> set[str]:
     """Member project ids; an image that is not shared (403) or gone (404) has none."""
     try:
         return {m["member_id"] for m in client.list_members(image_id)}
@@ -210,11 +210,11 @@ class AddMember(Step):
     def payload(self) -> dict[str, Any]:
         return {"member": self.member}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.add_member(image_id, self.member)
         return None
 
-    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         if self.member not in current_members(client, image_id):
             try:
                 client.add_member(image_id, self.member)
@@ -236,11 +236,16 @@ class RemoveMember(Step):
     def payload(self) -> dict[str, Any]:
         return {"member": self.member}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
-        client.remove_member(image_id, self.member)
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
+        try:
+            client.remove_member(image_id, self.member)
+        except NotFound:
+            # The client resends a DELETE whose answer was lost; a 404 then means the
+            # first one did it.
+            pass
         return None
 
-    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         if self.member in current_members(client, image_id):
             client.remove_member(image_id, self.member)
         return None
@@ -258,7 +263,7 @@ class Deactivate(Step):
     def payload(self) -> dict[str, Any]:
         return {}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.deactivate_image(image_id)
         return None
 
@@ -275,7 +280,7 @@ class Reactivate(Step):
     def payload(self) -> dict[str, Any]:
         return {}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.reactivate_image(image_id)
         return None
 
@@ -294,11 +299,16 @@ class DeleteImage(Step):
     def payload(self) -> dict[str, Any]:
         return {}
 
-    def send(self, client: GlanceClient, image_id: str) -> Answer:
-        client.delete_image(image_id)
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
+        try:
+            client.delete_image(image_id)
+        except NotFound:
+            # Gone: a resent DELETE (the client resends one whose answer was lost) or a
+            # delete by someone else since the stale check; either way, as planned.
+            pass
         return None
 
-    def converge(self, client: GlanceClient, image_id: str) -> Answer:
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         if client.find_image(image_id) is not None:
             client.delete_image(image_id)
         return None

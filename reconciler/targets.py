@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from reconciler.cloud.auth import CloudOptions
+from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifests.models import DesiredImage, TargetSpec
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -217,3 +218,20 @@ class LiveImage:
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.view, self.members, self.status)
+
+
+@dataclass(frozen=True)
+class LiveCatalog:
+    """The live images in scope, indexed for matching."""
+
+    images: tuple[LiveImage, ...]
+
+    def by_id(self) -> dict[str, LiveImage]:
+        return {image.id: image for image in self.images}
+
+    def by_name(self) -> dict[str, list[LiveImage]]:
+        index: dict[str, list[LiveImage]] = defaultdict(list)
+        for image in self.images:
+            if image.name is not None:
+                index[image.name].append(image)
+        return index

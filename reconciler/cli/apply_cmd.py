@@ -26,7 +26,8 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
+from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
 from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import Plan

@@ -18,7 +18,7 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.pipeline import Scope, TargetResult, plan_targets
 from reconciler.cli.plan_cmd import report_failed
-from reconciler.cloud.auth import CloudOptions
+from reconciler.cloud.options import CloudOptions
 from reconciler.drift import (
     DriftDocument,
     FailOn,

@@ -24,7 +24,8 @@ from reconciler.cli.options import (
     cloud_command,
 )
 from reconciler.cli.pipeline import Scope, glance_client, plan_targets
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
+from reconciler.cloud.options import CloudOptions
 from reconciler.errors import UsageError
 from reconciler.importer import (
     Selection,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, get_type_hints
 
 import typer
 
-from reconciler.cloud.auth import CloudOptions
+from reconciler.cloud.options import CloudOptions
 from reconciler.views import CATALOG_PATTERN
 
 Paths = typer.Argument(..., help="Manifest files or folders (*.yaml, *.yml, recursive).")

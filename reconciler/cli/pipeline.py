@@ -17,15 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconciler.cloud.auth import CloudOptions, Connection, connect
+from reconciler.cloud.auth import Connection, connect
 from reconciler.cloud.glance import GlanceClient
-from reconciler.diff import LiveCatalog, diff
+from reconciler.cloud.options import CloudOptions
+from reconciler.diff import diff
 from reconciler.errors import ReconcilerError
 from reconciler.live import complete_catalog, list_images
 from reconciler.manifests.loader import load_manifests, load_targets
 from reconciler.plan import Plan
 from reconciler.targets import TargetRun, resolve
-from reconciler.views import DEFAULT_CATALOG, LiveImage
+from reconciler.views import DEFAULT_CATALOG, LiveCatalog, LiveImage
 
 
 @dataclass(frozen=True)

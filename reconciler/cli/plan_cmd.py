@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,12 +19,15 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
+from reconciler.cloud.options import CloudOptions
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.plan import Plan
 from reconciler.render.plan import PlanFormat, render_plan
+
+if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
+    from reconciler.cli.pipeline import TargetResult
 
 
 @cloud_command
@@ -36,6 +40,8 @@ def validate(
     """Check manifests offline (or against the server's schema with --online)."""
     schema = None
     if online:
+        from reconciler.cli.pipeline import glance_client
+
         client = glance_client(connect(cloud), cloud.timeout)
         schema = ImageSchema(client.image_schema())
     manifests = load_manifests(paths, schema, catalog)
@@ -63,6 +69,8 @@ def report_failed(results: list[TargetResult]) -> bool:
 
 def out_path(out: Path, result: TargetResult, several: bool) -> Path:
     """`plan.json` for one target; `plan.<target>.json` for each of several."""
+    from reconciler.cli.pipeline import labelled
+
     if not several:
         return out
     return labelled(out if out.suffix else out.with_name(out.name + ".json"), result.label)
@@ -86,6 +94,8 @@ def plan(
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Show what apply would change (reads only)."""
+    from reconciler.cli.pipeline import Scope, plan_targets
+
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
     results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
     if len(results) == 1 and results[0].error is not None:

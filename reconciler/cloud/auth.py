@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import session as ks_session
-
+from reconciler.cloud.http_errors import transport_message
+from reconciler.cloud.options import CloudOptions
 from reconciler.errors import (
     AuthenticationFailed,
     CloudConfigError,
@@ -25,15 +24,8 @@ from reconciler.errors import (
 )
 from reconciler.plan import Target
 
-
-@dataclass(frozen=True)
-class CloudOptions:
-    cloud: str | None = None
-    region: str | None = None
-    interface: str | None = None
-    insecure: bool = False
-    cacert: str | None = None
-    timeout: float = 60.0
+if TYPE_CHECKING:  # keystoneauth1 and openstacksdk are imported where they are used
+    from keystoneauth1 import session as ks_session
 
 
 @dataclass
@@ -53,6 +45,7 @@ class Connection:
 
 
 def _cloud_region(options: CloudOptions) -> Any:
+    from keystoneauth1 import exceptions as ks_exc
     from openstack import config as os_config
     from openstack import exceptions as os_exc
 
@@ -83,6 +76,8 @@ def image_endpoint_root(url: str) -> str:
 
 
 def connect(options: CloudOptions) -> Connection:
+    from keystoneauth1 import exceptions as ks_exc
+
     region = _cloud_region(options)
     auth_args = region.config.get("auth") or {}
     if not auth_args.get("auth_url") and region.config.get("auth_type") not in (
@@ -125,11 +120,12 @@ def connect(options: CloudOptions) -> Connection:
     except ks_exc.SSLError as err:
         raise ConnectionFailed(tls_message(str(err), region.config.get("auth", {}))) from err
     except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout) as err:
-        raise ConnectionFailed(f"cannot reach the identity service: {_short(err)}") from err
+        reason = transport_message(err)
+        raise ConnectionFailed(f"cannot reach the identity service: {reason}") from err
     except ks_exc.MissingRequiredOptions as err:
         raise CloudConfigError(f"cloud configuration: {err}") from err
     except ks_exc.ClientException as err:
-        raise CloudError(f"authentication failed: {_short(err)}") from err
+        raise CloudError(f"authentication failed: {transport_message(err)}") from err
     return Connection(
         session=session,
         image_endpoint=image_endpoint_root(endpoint),
@@ -155,6 +151,3 @@ def tls_message(detail: str, auth: dict[str, Any]) -> str:
     )
 
 
-def _short(err: Exception) -> str:
-    text = " ".join(str(err).split())
-    return text[:200]

@@ -10,8 +10,9 @@ Retries (exponential backoff with full jitter, `Retry-After` honoured): connecti
 failures, 429 and 5xx for reads and idempotent writes (GET, PUT, DELETE); only 429 and
 503 for POST and PATCH. A POST or PATCH whose answer was lost, or was a 500/502/504
 (Glance on sqlite has answered 500 after committing), is not retried blindly:
-`ResponseLost` tells the caller to read the image before deciding. Write methods are called only by
-`reconciler.apply`, the one module that writes to the cloud.
+`ResponseLost` tells the caller to read the image before deciding. Write methods are
+called only through the step kinds of `reconciler.steps`, which `reconciler.apply`
+runs: nothing else writes to the cloud.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
 from reconciler.cloud.auth import tls_message
-from reconciler.cloud.http_errors import error_from_response
+from reconciler.cloud.http_errors import error_from_response, transport_message
 from reconciler.errors import (
     CloudError,
     ConnectionFailed,
@@ -105,82 +106,104 @@ class GlanceClient:
         url = self.endpoint + path
         last: CloudError | None = None
         for attempt in range(self.retry.attempts):
-            self.requests_sent += 1
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    url,
-                    method,
-                    json=json,
-                    params=params,
-                    headers=headers,
-                    data=data,
-                    raise_exc=False,
-                    connect_retries=0,
-                    timeout=self.timeout,
-                    endpoint_filter=None,
-                )
-            except (
-                ks_exc.ConnectFailure,
-                ks_exc.ConnectTimeout,
-                ks_exc.RetriableConnectionFailure,
-            ) as err:
-                # Only a refused connection proves the request never reached the server.
-                sent = "refused" not in str(err).lower()
-                if method not in IDEMPOTENT and sent:
-                    raise ResponseLost(
-                        f"no answer to {method} {path} (the request may have been applied)",
-                        method=method,
-                        url=url,
-                    ) from err
-                last = ConnectionFailed(
-                    f"cannot reach Glance: {_short(err)}", method=method, url=url
-                )
-                if attempt + 1 < self.retry.attempts:
-                    self.sleep(self.retry.delay(attempt))
-                continue
-            except ks_exc.SSLError as err:
-                raise ConnectionFailed(
-                    tls_message(str(err), {"auth_url": self.endpoint}), method=method, url=url
-                ) from err
-            except ks_exc.Unauthorized as err:
-                raise error_from_response(401, str(err), {}, method, url) from err
-            if log.isEnabledFor(logging.INFO):  # --verbose; nothing is built otherwise
-                request_id = response.headers.get("x-openstack-request-id")
-                log.info(
-                    "%s %s%s -> %s in %.2fs%s",
-                    method,
-                    path,
-                    "?" + urlencode(params, safe=":,") if params else "",
-                    response.status_code,
-                    time.monotonic() - started,
-                    f" ({request_id})" if request_id else "",
-                )
-            if response.status_code < 400:
-                if not response.content:
-                    return None
-                return response.json()
-            error = error_from_response(
-                response.status_code, response.text, response.headers, method, url
-            )
-            if response.status_code not in RETRY_STATUSES:
-                raise error
-            if method not in IDEMPOTENT and response.status_code in AMBIGUOUS_STATUSES:
-                # Seen on Glance with sqlite: a PATCH answered 500 "database is locked"
-                # after its change was committed. Retrying blindly could fail with 409 or
-                # apply twice, so the caller reads the image and decides.
-                raise ResponseLost(
-                    f"{error.message} (the {method} may have been applied)",
-                    status=error.status,
-                    method=method,
-                    url=error.url,
-                    request_id=error.request_id,
-                ) from error
-            last = error
+            outcome = self._send(method, path, url, json, params, headers, data)
+            retry_after = None
+            if isinstance(outcome, CloudError):
+                last = outcome
+            elif outcome.status_code < 400:
+                return outcome.json() if outcome.content else None
+            else:
+                last = self._refusal(method, url, outcome)
+                retry_after = _retry_after(outcome.headers)
             if attempt + 1 < self.retry.attempts:
-                self.sleep(self.retry.delay(attempt, _retry_after(response.headers)))
+                self.sleep(self.retry.delay(attempt, retry_after))
         assert last is not None
         raise last
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        data: bytes | None,
+    ) -> Any:
+        """One attempt: the response, or the error of a transport failure that may be
+        retried. Raises what must not be: ResponseLost when a write may have reached
+        the server, TLS and authentication failures."""
+        self.requests_sent += 1
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                url,
+                method,
+                json=json,
+                params=params,
+                headers=headers,
+                data=data,
+                raise_exc=False,
+                connect_retries=0,
+                timeout=self.timeout,
+                endpoint_filter=None,
+            )
+        except (
+            ks_exc.ConnectFailure,
+            ks_exc.ConnectTimeout,
+            ks_exc.RetriableConnectionFailure,
+        ) as err:
+            # Only a refused connection proves the request never reached the server.
+            sent = "refused" not in str(err).lower()
+            if method not in IDEMPOTENT and sent:
+                raise ResponseLost(
+                    f"no answer to {method} {path} (the request may have been applied)",
+                    method=method,
+                    url=url,
+                ) from err
+            return ConnectionFailed(
+                f"cannot reach Glance: {transport_message(err)}", method=method, url=url
+            )
+        except ks_exc.SSLError as err:
+            raise ConnectionFailed(
+                tls_message(str(err), {"auth_url": self.endpoint}), method=method, url=url
+            ) from err
+        except ks_exc.Unauthorized as err:
+            raise error_from_response(401, str(err), {}, method, url) from err
+        if log.isEnabledFor(logging.INFO):  # --verbose; nothing is built otherwise
+            request_id = response.headers.get("x-openstack-request-id")
+            log.info(
+                "%s %s%s -> %s in %.2fs%s",
+                method,
+                path,
+                "?" + urlencode(params, safe=":,") if params else "",
+                response.status_code,
+                time.monotonic() - started,
+                f" ({request_id})" if request_id else "",
+            )
+        return response
+
+    @staticmethod
+    def _refusal(method: str, url: str, response: Any) -> CloudError:
+        """The error of an answer >= 400, returned when the request may be sent again,
+        raised when not."""
+        error = error_from_response(
+            response.status_code, response.text, response.headers, method, url
+        )
+        if response.status_code not in RETRY_STATUSES:
+            raise error
+        if method not in IDEMPOTENT and response.status_code in AMBIGUOUS_STATUSES:
+            # Seen on Glance with sqlite: a PATCH answered 500 "database is locked"
+            # after its change was committed. Retrying blindly could fail with 409 or
+            # apply twice, so the caller reads the image and decides.
+            raise ResponseLost(
+                f"{error.message} (the {method} may have been applied)",
+                status=error.status,
+                method=method,
+                url=error.url,
+                request_id=error.request_id,
+            ) from error
+        return error
 
     # -- reads -----------------------------------------------------------------
 
@@ -217,7 +240,7 @@ class GlanceClient:
         schema: dict[str, Any] = self.request("GET", "/v2/schemas/image")
         return schema
 
-    # -- writes (called by reconciler.apply only) --------------------------------
+    # -- writes (called by reconciler.steps, run by reconciler.apply) ------------
 
     def create_image(self, body: dict[str, Any]) -> dict[str, Any]:
         image: dict[str, Any] = self.request("POST", "/v2/images", json=body)
@@ -254,10 +277,6 @@ def _split_next(following: str) -> str:
         following = "/" + following.split("/", 3)[3]
     start = following.find("/v2/")
     return following[start:] if start >= 0 else following
-
-
-def _short(err: Exception) -> str:
-    return " ".join(str(err).split())[:200]
 
 
 __all__ = [

@@ -72,6 +72,12 @@ def _one_line(text: str) -> str:
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
 
+def transport_message(err: BaseException, limit: int = 200) -> str:
+    """A transport failure (requests', keystoneauth's) as one line of at most `limit`
+    characters, for the message of the error built from it."""
+    return " ".join(str(err).split())[:limit]
+
+
 def error_from_response(
     status: int, body: str, headers: Any, method: str, url: str
 ) -> errors.CloudError:

@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -27,6 +27,8 @@ from reconciler.manifests.models import (
 )
 from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
 from reconciler.views import DEFAULT_CATALOG
+
+T = TypeVar("T")
 
 SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -162,14 +164,12 @@ def _validate_document(
         return None, _unique(problems)
 
 
-def _unique(problems: Iterable[Problem]) -> list[Problem]:
-    seen: set[str] = set()
-    result = []
-    for problem in problems:
-        if str(problem) not in seen:
-            seen.add(str(problem))
-            result.append(problem)
-    return result
+def _unique(items: Iterable[T]) -> list[T]:
+    """The items without repeats (as their text reads), in order."""
+    seen: dict[str, T] = {}
+    for item in items:
+        seen.setdefault(str(item), item)
+    return list(seen.values())
 
 
 @dataclass(frozen=True)
@@ -327,8 +327,4 @@ def load_targets(path: Path) -> list[TargetSpec]:
             loc = tuple(error["loc"])
             where = document.where(loc, key=error["type"] == "extra_forbidden")
             problems.append(str(Problem(file, where, _describe(error, _section(loc), frozenset()))))
-        raise ManifestError(_unique_text(problems)) from None
-
-
-def _unique_text(lines: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(lines))
+        raise ManifestError(_unique(problems)) from None

@@ -26,14 +26,15 @@ import pytest
 
 from reconciler.apply import Applier
 from reconciler.cli.pipeline import glance_client
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient
-from reconciler.diff import LiveCatalog, diff
+from reconciler.cloud.options import CloudOptions
+from reconciler.diff import diff
 from reconciler.errors import CloudError, Forbidden
 from reconciler.journal import Journal, read_records
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Target
-from reconciler.views import MANAGED_RECORD, LiveImage, image_view
+from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, image_view
 from tests.conftest import Sandbox
 from tests.fakes import FakeGlance
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cloud.auth import CloudOptions, connect
+from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient
+from reconciler.cloud.options import CloudOptions
 from reconciler.live import read_catalog
 from reconciler.manifests.loader import load
 from reconciler.views import MANAGED_RECORD

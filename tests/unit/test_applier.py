@@ -415,14 +415,6 @@ def test_a_lost_answer_to_a_member_add_is_not_a_conflict(tmp_path: Path) -> None
     assert fake.calls["add_member"] == 1  # read first: already there
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GlanceClient resends a DELETE whose answer was lost (DELETE is idempotent); the "
-        "resend meets 404 and RemoveMember.send raises NotFound, so an image whose "
-        "member removal happened is rolled back instead of applied"
-    ),
-)
 def test_a_lost_answer_to_a_member_removal_still_applies(tmp_path: Path) -> None:
     fake = FakeGlance()
     image_id = seed_shared(fake)
@@ -547,14 +539,6 @@ def test_a_refused_delete_is_not_undone_and_leaves_the_image(tmp_path: Path) -> 
     assert "undone" not in types(records)  # nothing to undo: there is no way back
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GlanceClient resends a DELETE whose answer was lost; the resend meets 404 and "
-        "DeleteImage.send raises NotFound, so a delete that happened is reported as "
-        "rollback_failed ('the image is gone')"
-    ),
-)
 def test_a_lost_answer_to_a_delete_still_applies(tmp_path: Path) -> None:
     fake = FakeGlance()
     orphan, _kept = seed_orphans(fake)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.diff import LiveCatalog, diff
+from reconciler.diff import diff
 from reconciler.errors import ManifestError
 from reconciler.manifests.loader import load_manifests
 from reconciler.manifests.models import DesiredImage
@@ -23,6 +23,7 @@ from reconciler.planfile import dumps, plan_from_dict
 from reconciler.render.plan.text import render_text
 from reconciler.views import (
     MANAGED_RECORD,
+    LiveCatalog,
     LiveImage,
     ManagementRecord,
     Ownership,

@@ -7,7 +7,7 @@ from pathlib import Path
 import junitparser
 import pytest
 
-from reconciler.diff import LiveCatalog, diff
+from reconciler.diff import diff
 from reconciler.drift import (
     DriftDocument,
     FailOn,
@@ -24,6 +24,7 @@ from reconciler.render.drift.html import render_drift_html
 from reconciler.render.drift.junit import render_drift_junit
 from reconciler.render.drift.markdown import render_drift_markdown
 from reconciler.render.drift.text import render_drift_text
+from reconciler.views import LiveCatalog
 from tests.unit.test_diff import PROJECT, TARGET, desired, live, record
 
 RECORD = "/reconciler.managed"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cloud.auth import CloudOptions
+from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifests.loader import load, load_targets
 from reconciler.targets import resolve

@@ -68,7 +68,7 @@ def describe(image: ImagePlan) -> list[Line]:
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
     if image.activation is not None:
-        target = "deactivated" if image.activation == "deactivate" else "active"
+        target = image.activation.status
         lines.append(
             Line("~", f"status: {show(image.status)} -> {show(target)} ({image.activation})")
         )
