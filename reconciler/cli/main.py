@@ -1,42 +1,191 @@
-"""Entry point: the typer app, global flags, and the one place errors are printed."""
+"""Entry point: the typer app, global flags, and the one place errors are printed.
+
+Start-up stays short (issue 16): every run is a fresh process, in CI most of all. The
+root group lists the commands from `COMMANDS` (name, module, one-line help), so
+`reconciler --help` and `--version` import typer and nothing heavy; a command's module
+(and with it pydantic, rich, keystoneauth, ...) is imported only when that command is
+run, its `--help` is asked or the shell completes its options.
+`tests/unit/test_startup.py` keeps it so.
+"""
 
 from __future__ import annotations
 
-import logging
+import importlib
 import sys
 import warnings
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from reconciler import __version__, gcpause
-from reconciler.cli import (
-    apply_cmd,
-    completion_cmd,
-    drift_cmd,
-    import_cmd,
-    plan_cmd,
-    sandbox_cmd,
-    usage_errors,
-)
-from reconciler.cli.console import SETTINGS, stderr_console
+from reconciler.cli import usage_errors
+from reconciler.cli.completion_cmd import PROG
 from reconciler.cli.usage_errors import CLICK
 from reconciler.errors import InsecureTLSWarning, ManifestError, ReconcilerError
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    module: str
+    attribute: str  # a command function, or a typer.Typer of subcommands
+    help: str  # what `reconciler --help` lists: the first paragraph of the command's help
+
+
+# In the order `reconciler --help` lists them.
+COMMANDS: dict[str, LazyCommand] = {
+    "validate": LazyCommand(
+        "reconciler.cli.plan_cmd",
+        "validate",
+        "Check manifests offline (or against the server's schema with --online).",
+    ),
+    "plan": LazyCommand(
+        "reconciler.cli.plan_cmd", "plan", "Show what apply would change (reads only)."
+    ),
+    "drift": LazyCommand(
+        "reconciler.cli.drift_cmd",
+        "drift",
+        "Report drift between the manifests and the cloud (reads only). Exit 0 no drift, "
+        "2 drift found, 1 error.",
+    ),
+    "import": LazyCommand(
+        "reconciler.cli.import_cmd",
+        "import_images",
+        "Write manifests describing live images (reads only; never writes to the cloud).",
+    ),
+    "apply": LazyCommand(
+        "reconciler.cli.apply_cmd",
+        "apply",
+        "Apply a saved plan, or plan manifests and apply them after confirmation.",
+    ),
+    "rollback": LazyCommand(
+        "reconciler.cli.apply_cmd",
+        "rollback",
+        "Undo what an apply run recorded in its journal (after a crash, say).",
+    ),
+    "completion": LazyCommand(
+        "reconciler.cli.completion_cmd",
+        "completion",
+        'Print the shell completion script (e.g. `eval "$(reconciler completion bash)"`).',
+    ),
+    "sandbox": LazyCommand(
+        "reconciler.cli.sandbox_cmd",
+        "app",
+        "A real Keystone + Glance on 127.0.0.1 for trying manifests.",
+    ),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import the module of the command `name` and convert the command as typer would
+    have converted it registered on the root app (a click command, or a group for a
+    typer.Typer of subcommands)."""
+    spec = COMMANDS[name]
+    target = getattr(importlib.import_module(spec.module), spec.attribute)
+    holder = typer.Typer(add_completion=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+        group: Any = typer.main.get_command(holder)
+        return group.commands[name]
+    holder.command(name)(target)
+    return typer.main.get_command(holder)
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root group's commands by name: those of COMMANDS, each imported and converted
+    the first time it is looked up, and any registered on `app` itself. Listing the
+    names imports nothing."""
+
+    def __init__(self, registered: MutableMapping[str, Any]) -> None:
+        self._names = [*COMMANDS, *(name for name in registered if name not in COMMANDS)]
+        self._loaded = dict(registered)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._loaded:
+            self._loaded[name] = load_command(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._names:
+            raise KeyError(name)
+        self._names.remove(name)
+        self._loaded.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _click_module(name: str) -> Any:
+    """A module of the click typer parses with (see usage_errors.CLICK)."""
+    return importlib.import_module(f"{CLICK.__name__.rpartition('.')[0]}.{name}")
+
+
+class LazyGroup(TyperGroup):
+    """The root group: commands resolved (and their modules imported) on demand; the
+    command list of `--help` and of shell completion comes from COMMANDS."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _Commands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def help_line(self, name: str, limit: int = 45) -> str:
+        """The command's help in `limit` characters, as click shortens it."""
+        if name in COMMANDS:
+            return str(_click_module("utils").make_default_short_help(COMMANDS[name].help, limit))
+        return str(self.commands[name].get_short_help_str(limit))
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The first paragraph of each command's help, whole (as typer's rich help)."""
+        rows = [
+            (name, COMMANDS[name].help if name in COMMANDS else self.help_line(name, 300))
+            for name in self.list_commands(ctx)
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Command names (with their help) and the root's options; a command's own
+        options and values are completed by that command, loaded then."""
+        completion_item = _click_module("shell_completion").CompletionItem
+        items: list[Any] = [
+            completion_item(name, help=self.help_line(name))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        items.extend(super(TyperGroup, self).shell_complete(ctx, incomplete))
+        return items
+
 
 app = typer.Typer(
     name="reconciler",
     help="GitOps for OpenStack image catalogs: plan and apply YAML manifests to Glance.",
+    cls=LazyGroup,
+    # The root's help in click's plain layout: typer's rich panels import rich, which
+    # alone takes longer than the start-up budget. Commands keep typer's rich help.
+    rich_markup_mode=None,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish)
 )
-app.command("validate")(plan_cmd.validate)
-app.command("plan")(plan_cmd.plan)
-app.command("drift")(drift_cmd.drift)
-app.command("import")(import_cmd.import_images)
-app.command("apply")(apply_cmd.apply)
-app.command("rollback")(apply_cmd.rollback)
-app.add_typer(sandbox_cmd.app, name="sandbox")
-app.command("completion")(completion_cmd.completion)
 
 
 def _version(value: bool) -> None:
@@ -55,6 +204,8 @@ def global_options(
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
+    from reconciler.cli.console import SETTINGS
+
     if quiet and (verbose or debug):
         raise CLICK.UsageError("--quiet cannot be combined with --verbose or --debug", ctx=ctx)
     SETTINGS.debug, SETTINGS.quiet, SETTINGS.verbose = debug, quiet, verbose
@@ -65,6 +216,8 @@ def _route_output(debug: bool, verbose: bool) -> None:
     """Libraries' warnings and log records stay out of the output unless --debug;
     --verbose shows only the tool's own request log; the tool's own warnings are one
     loud line whatever is chosen."""
+    import logging
+
     if debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     else:
@@ -82,9 +235,22 @@ def _route_output(debug: bool, verbose: bool) -> None:
         message: Warning | str, category: type[Warning], *_args: object, **_kw: object
     ) -> None:
         if issubclass(category, InsecureTLSWarning) or debug:
-            stderr_console().print(f"WARNING: {message}", style="bold red", markup=False)
+            _stderr(f"WARNING: {message}", style="bold red")
 
     warnings.showwarning = show
+
+
+def _stderr(line: str, style: str | None = None) -> None:
+    """One line on stderr through rich (imported here: only commands and errors print)."""
+    from reconciler.cli.console import stderr_console
+
+    stderr_console().print(line, style=style, markup=False)
+
+
+def _debug() -> bool:
+    from reconciler.cli.console import SETTINGS
+
+    return SETTINGS.debug
 
 
 def main() -> None:
@@ -97,46 +263,42 @@ def run(argv: list[str] | None = None) -> int:
     line on stderr and an exit code."""
     try:
         with gcpause.paused():
-            code = app(args=argv, prog_name=completion_cmd.PROG, standalone_mode=False)
+            code = app(args=argv, prog_name=PROG, standalone_mode=False)
     except usage_errors.NO_ARGS_IS_HELP as err:  # bare `reconciler`: the help, exit 1
-        if str(err):  # typer's rich help prints itself and leaves the message empty
-            stderr_console().print(str(err), markup=False)
+        if str(err):  # click's plain help comes as the message; typer's rich help prints itself
+            print(str(err))
         return 1
     except CLICK.UsageError as err:
         # Usage errors exit 1, not click's 2: 2 means "changes" with --detailed-exitcode.
         _usage_error(err, sys.argv[1:] if argv is None else argv)
         return 1
     except CLICK.ClickException as err:
-        stderr_console().print(f"error: {err.format_message()}", markup=False)
+        _stderr(f"error: {err.format_message()}")
         return 1
     except ReconcilerError as err:
-        if SETTINGS.debug:
+        if _debug():
             raise
         lines = err.problems if isinstance(err, ManifestError) else [str(err)]
         for line in lines:
-            stderr_console().print(f"error: {line}", markup=False)
+            _stderr(f"error: {line}")
         return err.exit_code
     except typer.Abort:  # click's Abort (older typer re-exports it) or typer's own
-        stderr_console().print("aborted", markup=False)
+        _stderr("aborted")
         return 1
     except KeyboardInterrupt:
-        stderr_console().print("interrupted", markup=False)
+        _stderr("interrupted")
         return 130
     except Exception as err:  # the last line of defence: one line, not a traceback
-        if SETTINGS.debug:
+        if _debug():
             raise
-        stderr_console().print(
-            f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)",
-            markup=False,
-        )
+        _stderr(f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)")
         return 1
     return code if isinstance(code, int) else 0
 
 
 def _usage_error(err: Exception, argv: list[str]) -> None:
     """`error: <what is wrong>`, then the command's usage line (git's and Terraform's way)."""
-    console = stderr_console()
-    console.print(f"error: {usage_errors.describe(err)}", markup=False)
+    _stderr(f"error: {usage_errors.describe(err)}")
     root = typer.main.get_command(app)
-    for line in usage_errors.usage_lines(err, root, argv, completion_cmd.PROG):
-        console.print(line, markup=False)
+    for line in usage_errors.usage_lines(err, root, argv, PROG):
+        _stderr(line)
