@@ -38,7 +38,7 @@ from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
 from reconciler.readahead import ReadAhead
 from reconciler.report import ApplyReport, ImageResult, Status, differences
-from reconciler.steps import Step, from_record, steps_for
+from reconciler.steps import IMPORT_WAIT, Step, from_record, steps_for
 from reconciler.views import LiveImage
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
@@ -83,11 +83,13 @@ class Applier:
         journal: Journal,
         *,
         parallelism: int = 4,
+        import_wait: float = IMPORT_WAIT,
         on_done: Callable[[ImageResult], None] = lambda _r: None,
     ) -> None:
         self.client = client
         self.journal = journal
         self.parallelism = max(1, parallelism)
+        self.import_wait = import_wait
         self.on_done = on_done
         self._ahead = ReadAhead(client, ())
 
@@ -167,7 +169,7 @@ class Applier:
     def _create(self, image: ImagePlan) -> ImageResult:
         new_id = str(uuid.uuid4())
         self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
-        outcome = self._run_steps(new_id, steps_for(image, new_id))
+        outcome = self._run_steps(new_id, steps_for(image, new_id, self.import_wait))
         if outcome.error is not None:
             return self._roll_back(image, new_id, outcome, None)
         return self._verify(image, new_id, None, outcome.answer)

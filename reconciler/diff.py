@@ -15,10 +15,12 @@ from typing import Any
 
 from reconciler import gcpause
 from reconciler.manifests.models import DesiredImage
+from reconciler.manifests.source import DataSource
 from reconciler.plan import (
     ABSENT,
     Action,
     Activation,
+    DataPlan,
     ImagePlan,
     MemberChanges,
     Op,
@@ -123,8 +125,17 @@ def create_view(desired: DesiredImage) -> dict[str, Any]:
     for key, value in wanted.items():
         if value is not None:
             view[key] = value
+    if desired.data is not None and desired.data.algorithm == "sha256":
+        # openstacksdk's convention, so its create_image recognises the build; only
+        # when the declared checksum is a sha256 (no hash is computed to make one).
+        view[SDK_SHA256] = desired.data.digest
+        view[SDK_OBJECT] = f"images/{desired.name}"
     view[MANAGED_RECORD] = desired.record_text
     return view
+
+
+SDK_SHA256 = "owner_specified.openstack.sha256"
+SDK_OBJECT = "owner_specified.openstack.object"
 
 
 def _warnings(
@@ -177,7 +188,10 @@ def plan_image(
             members=MemberChanges(add=desired.members or ()),
             members_managed=desired.members is not None,
             warnings=_warnings(desired, None, project_id, True),
+            data=data_plan(desired.data) if desired.data is not None else None,
         )
+    if desired.data is not None and not data_is_current(desired.data, live):
+        return _error(desired, _rebuild_message(desired.data, live))
     ours = project_id is None or live.owner in (None, project_id)
     unchanged = take_over_from is None and is_unchanged(desired, live.view, record=ours)
     if unchanged and desired.members is None and desired.deactivated is None:
@@ -227,6 +241,29 @@ def plan_image(
 
 
 _RECORD_PATH = escape_pointer(MANAGED_RECORD)
+
+
+def data_plan(data: DataSource) -> DataPlan:
+    return DataPlan(data.location, data.method, data.checksum, data.version)
+
+
+def data_is_current(data: DataSource, live: LiveImage) -> bool:
+    """The live image holds the declared data: its record names the same build, or it
+    has no recorded build but Glance's own hash is the declared one (an image uploaded
+    by other means, adopted with its data)."""
+    record = parse_record(live.view.get(MANAGED_RECORD))
+    if record is not None and record.build is not None:
+        return record.build == data.checksum
+    return live.data_hash == data.checksum and live.status in ("active", "deactivated")
+
+
+def _rebuild_message(data: DataSource, live: LiveImage) -> str:
+    record = parse_record(live.view.get(MANAGED_RECORD))
+    held = (record.build if record else None) or live.data_hash or "no data"
+    return (
+        f"the source changed ({held} live, {data.checksum} declared): a new build is "
+        "needed, which this version cannot make yet; the live image is left as it is"
+    )
 
 
 def _record_only(ops: Sequence[PatchOp]) -> bool:

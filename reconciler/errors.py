@@ -80,6 +80,23 @@ class ConnectionFailed(CloudError):
     """The endpoint did not answer (refused, reset, DNS, TLS, timeout)."""
 
 
+class DataError(CloudError):
+    """An image's data could not be built as declared. A CloudError because it fails
+    the step like a refused request does: the image the run created is rolled back."""
+
+
+class SourceUnreadable(DataError):
+    """The declared source cannot be read (missing file, 404, a download cut off)."""
+
+
+class ChecksumMismatch(DataError):
+    """The bytes (or Glance's hash of them) are not what the manifest declares."""
+
+
+class ImportFailed(DataError):
+    """Glance's import of the data failed or did not finish in time."""
+
+
 class ResponseLost(ConnectionFailed):
     """A write was sent but no answer came back: it may or may not have happened."""
 

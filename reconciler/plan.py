@@ -108,6 +108,18 @@ NO_MEMBER_CHANGES = MemberChanges()  # shared: the value is immutable
 
 
 @dataclass(frozen=True)
+class DataPlan:
+    """The data a new image is built from: where it comes from, by which method, what it
+    must hash to, and its size as the source reported it when planned."""
+
+    location: str  # an http(s) URL or an absolute file path
+    method: str  # upload | glance-direct | web-download
+    checksum: str  # algorithm:hex
+    version: str | None = None
+    size: int | None = None  # bytes (HEAD / stat at plan time); None: not known
+
+
+@dataclass(frozen=True)
 class ImagePlan:
     name: str
     action: Action
@@ -124,6 +136,7 @@ class ImagePlan:
     error: str | None = None
     fingerprint: str | None = None  # of the live image when planned
     take_over_from: str | None = None  # the catalog the image is moved from (--take-over)
+    data: DataPlan | None = None  # data to build the new image from (create)
 
     @property
     def has_changes(self) -> bool:

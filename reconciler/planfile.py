@@ -8,6 +8,7 @@ in `save` and `read`.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from reconciler.errors import PlanFileError
 from reconciler.plan import (
     Action,
     Activation,
+    DataPlan,
     ImagePlan,
     MemberChanges,
     Op,
@@ -58,6 +60,7 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
         "error": image.error,
         "fingerprint": image.fingerprint,
         "take_over_from": image.take_over_from,
+        "data": asdict(image.data) if image.data is not None else None,
     }
 
 
@@ -114,6 +117,14 @@ class _MembersModel(_Strict):
     remove: list[str] = []
 
 
+class _DataModel(_Strict):
+    location: str = Field(min_length=1)
+    method: Literal["upload", "glance-direct", "web-download"]
+    checksum: str = Field(pattern=r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|md5:[0-9a-f]{32})$")
+    version: str | None = None
+    size: int | None = Field(None, ge=0)
+
+
 class _ImageModel(_Strict):
     name: str
     id: str | None
@@ -129,6 +140,7 @@ class _ImageModel(_Strict):
     error: str | None = None
     fingerprint: str | None = None
     take_over_from: str | None = Field(None, pattern=CATALOG_PATTERN)
+    data: _DataModel | None = None
 
 
 class _TargetModel(_Strict):
@@ -186,6 +198,7 @@ def plan_from_dict(data: Any) -> Plan:
                 error=item.error,
                 fingerprint=item.fingerprint,
                 take_over_from=item.take_over_from,
+                data=DataPlan(**item.data.model_dump()) if item.data is not None else None,
             )
         )
     t = model.target

@@ -21,23 +21,36 @@ Adding a step kind: a subclass here (send, converge, reverse, payload), register
 
 from __future__ import annotations
 
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from reconciler.cloud.api import GlanceAPI
-from reconciler.errors import BadRequest, Conflict, Forbidden, NotFound
+from reconciler.errors import (
+    BadRequest,
+    ChecksumMismatch,
+    Conflict,
+    ConnectionFailed,
+    Forbidden,
+    ImportFailed,
+    NotFound,
+    ServerError,
+    SourceUnreadable,
+)
 from reconciler.plan import (
     ABSENT,
     Action,
     Activation,
+    DataPlan,
     ImagePlan,
     Op,
     PatchOp,
     escape_pointer,
 )
+from reconciler.sources import HashingReader, open_source
 from reconciler.views import image_view
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
@@ -314,6 +327,136 @@ class DeleteImage(Step):
         return None
 
 
+# Attempts to send a file source's bytes when the upload fails half way (Glance cannot
+# resume: every attempt starts again from the first byte).
+UPLOAD_ATTEMPTS = 3
+IMPORT_WAIT = 1800.0  # seconds an import may take (--import-timeout)
+IN_PROGRESS = frozenset({"saving", "uploading", "importing"})
+
+
+@dataclass(frozen=True)
+class BuildData(Step):
+    """Put the declared data into the image the run just created, wait until Glance has
+    it (`active`), and check every hash on the way: the bytes read against the declared
+    checksum (upload, glance-direct: before the import starts), then Glance's
+    `os_hash_value` and `size` against what was sent (web-download: the declared sha512
+    against `os_hash_value`). A mismatch fails the step, and the image is rolled back
+    with its create. The data dies with the image, so this step's own undo does
+    nothing: the create's reverse (discard) removes both."""
+
+    data: DataPlan
+    wait: float = IMPORT_WAIT
+
+    kind: ClassVar[str] = "data"
+
+    def payload(self) -> dict[str, Any]:
+        return {"data": asdict(self.data), "wait": self.wait}
+
+    @property
+    def _algorithm(self) -> str:
+        return self.data.checksum.partition(":")[0]
+
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
+        if self.data.method == "web-download":
+            client.import_image(image_id, {"name": "web-download", "uri": self.data.location})
+            return self._finish(client, image_id, None)
+        for attempt in range(UPLOAD_ATTEMPTS):
+            reader = open_source(self.data.location, (self._algorithm, GLANCE_HASH))
+            try:
+                target = "file" if self.data.method == "upload" else "stage"
+                client.put_data(image_id, target, reader)
+            except (ConnectionFailed, ServerError, SourceUnreadable):
+                status = client.get_image(image_id).get("status")
+                if status != "queued" or attempt + 1 == UPLOAD_ATTEMPTS:
+                    raise
+                client.sleep(client.retry.delay(attempt))
+                continue
+            finally:
+                reader.close()
+            self._check_declared(reader)
+            if self.data.method == "glance-direct":
+                client.import_image(image_id, {"name": "glance-direct"})
+            return self._finish(client, image_id, reader)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def converge(self, client: GlanceAPI, image_id: str) -> Answer:
+        """After a lost answer to the import request: wait for an import that started,
+        start the one that did not."""
+        image = client.get_image(image_id)
+        status = image.get("status")
+        if status == "active":
+            return self._finish(client, image_id, None)
+        if status == "importing" or client.image_tasks(image_id):
+            return self._finish(client, image_id, None)
+        if status == "uploading" and self.data.method == "glance-direct":
+            client.import_image(image_id, {"name": "glance-direct"})
+            return self._finish(client, image_id, None)
+        return self.send(client, image_id)
+
+    def undo(self, client: GlanceAPI, image_id: str) -> None:
+        """Nothing of its own: see the class docstring."""
+
+    def _check_declared(self, reader: HashingReader) -> None:
+        actual = reader.hexdigest(self._algorithm)
+        if f"{self._algorithm}:{actual}" != self.data.checksum:
+            raise ChecksumMismatch(
+                f"{self.data.location}: checksum mismatch: expected {self.data.checksum}, "
+                f"got {self._algorithm}:{actual} ({reader.read_bytes} bytes)"
+            )
+
+    def _finish(self, client: GlanceAPI, image_id: str, sent: HashingReader | None) -> Answer:
+        image = wait_until_active(client, image_id, self.wait)
+        algo, value, size = image.get("os_hash_algo"), image.get("os_hash_value"), image.get("size")
+        if sent is not None:
+            if size != sent.read_bytes:
+                raise ChecksumMismatch(
+                    f"Glance stored {size} bytes of {self.data.location}, "
+                    f"{sent.read_bytes} were sent"
+                )
+            expected = sent.hexdigest(algo) if algo in sent.hashes else None
+        else:
+            declared_algo, _sep, declared = self.data.checksum.partition(":")
+            expected = declared if algo == declared_algo else None
+        if expected is None:
+            raise ChecksumMismatch(
+                f"Glance hashed the data with {algo!r}, which cannot be compared with "
+                f"{self.data.checksum.partition(':')[0]}"
+            )
+        if value != expected:
+            raise ChecksumMismatch(
+                f"{self.data.location}: Glance's {algo} of the stored data is {value}, "
+                f"expected {expected}"
+            )
+        return image
+
+
+GLANCE_HASH = "sha512"  # Glance's default hashing_algorithm, hashed while streaming
+
+
+def wait_until_active(client: GlanceAPI, image_id: str, wait: float) -> dict[str, Any]:
+    """Poll the image (backoff 0.25 s doubling to 5 s) until `active`; ImportFailed when
+    its import task failed or `wait` seconds pass. A `queued` image with no failed task
+    is waited for: Glance starts an import's task after answering the request."""
+    deadline = time.monotonic() + wait
+    delay = 0.25
+    while True:
+        image = client.get_image(image_id)
+        status = image.get("status")
+        if status == "active":
+            return image
+        if status == "queued":
+            tasks = client.image_tasks(image_id)
+            if tasks and tasks[0].get("status") == "failure":
+                message = " ".join(str(tasks[0].get("message") or "no message").split())
+                raise ImportFailed(f"the import failed: {message[:300]}")
+        elif status not in IN_PROGRESS:
+            raise ImportFailed(f"the image is {status!r}, not active, after its data was sent")
+        if time.monotonic() >= deadline:
+            raise ImportFailed(f"not active after {wait:.0f} s (status {status!r})")
+        client.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
 KINDS: dict[str, type[Step]] = {
     kind.kind: kind
     for kind in (
@@ -325,6 +468,7 @@ KINDS: dict[str, type[Step]] = {
         Deactivate,
         Reactivate,
         DeleteImage,
+        BuildData,
     )
 }
 
@@ -343,6 +487,8 @@ def from_record(kind: str, payload: Mapping[str, Any]) -> Step:
         return AddMember(payload["member"])
     if cls is RemoveMember:
         return RemoveMember(payload["member"])
+    if cls is BuildData:
+        return BuildData(DataPlan(**payload["data"]), float(payload.get("wait", IMPORT_WAIT)))
     return cls()
 
 
@@ -352,11 +498,14 @@ def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
     return body
 
 
-def steps_for(image: ImagePlan, new_id: str | None = None) -> list[Step]:
+def steps_for(
+    image: ImagePlan, new_id: str | None = None, import_wait: float = IMPORT_WAIT
+) -> list[Step]:
     """The ordered steps of one image's plan."""
     if image.action is Action.CREATE:
         body = create_body(image, new_id or str(uuid.uuid4()))
-        return [CreateImage(body), *(AddMember(m) for m in image.members.add)]
+        data = [BuildData(image.data, import_wait)] if image.data is not None else []
+        return [CreateImage(body), *data, *(AddMember(m) for m in image.members.add)]
     if image.action is Action.DELETE:
         return [DeleteImage()]
     steps: list[Step] = []

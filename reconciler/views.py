@@ -78,10 +78,13 @@ _CATALOG_RE = re.compile(CATALOG_PATTERN)
 
 @dataclass(frozen=True)
 class ManagementRecord:
-    """What a management record says: the managing catalog and the keys it set."""
+    """What a management record says: the managing catalog, the keys it set, and for an
+    image built from a declared source, that source's checksum and version."""
 
     catalog: str
     keys: frozenset[str]
+    build: str | None = None  # `algorithm:hex` of the data the image was built from
+    version: str | None = None
 
 
 def is_gone(image: Mapping[str, Any] | None) -> bool:
@@ -107,11 +110,11 @@ def image_view(image: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_record(raw: Any) -> ManagementRecord | None:
-    """The record's catalog and keys, or None when it is missing or unreadable.
+    """The record's catalog, keys and build, or None when missing or unreadable.
 
-    Two formats: a JSON list of keys (the default catalog; the only format before
-    catalogs, so older records keep their meaning) and a JSON object
-    `{"catalog": NAME, "keys": [...]}` for every other catalog."""
+    Two formats: a JSON list of keys (the default catalog, no build; the only format
+    before catalogs, so older records keep their meaning) and a JSON object
+    `{"catalog": NAME, "keys": [...], "build": "sha256:...", "version": "..."}`."""
     if not isinstance(raw, str):
         return None
     try:
@@ -119,16 +122,21 @@ def parse_record(raw: Any) -> ManagementRecord | None:
     except ValueError:
         return None
     catalog: Any = DEFAULT_CATALOG
+    build: Any = None
+    version: Any = None
     if isinstance(data, dict):
-        catalog, data = data.get("catalog"), data.get("keys")
+        catalog, build, version = data.get("catalog"), data.get("build"), data.get("version")
+        data = data.get("keys")
         if not isinstance(catalog, str) or not _CATALOG_RE.match(catalog):
+            return None
+        if not isinstance(build, str | None) or not isinstance(version, str | None):
             return None
     if not isinstance(data, list):
         return None
     try:
         # Non-string entries are harmless (they never equal a property key); only
         # unhashable ones make the record unreadable.
-        return ManagementRecord(catalog, frozenset(data))
+        return ManagementRecord(catalog, frozenset(data), build, version)
     except TypeError:
         return None
 
@@ -139,16 +147,24 @@ def managed_keys(view: Mapping[str, Any]) -> frozenset[str]:
     return record.keys if record is not None else frozenset()
 
 
-def encode_record(keys: Iterable[str], catalog: str = DEFAULT_CATALOG) -> str:
+def encode_record(
+    keys: Iterable[str],
+    catalog: str = DEFAULT_CATALOG,
+    build: str | None = None,
+    version: str | None = None,
+) -> str:
     """The record as the tool writes it: compact, keys sorted, so equal records are
-    equal strings. The default catalog keeps the plain list (records written before
-    catalogs existed stay byte-for-byte current)."""
+    equal strings. The default catalog without a build keeps the plain list (records
+    written before catalogs existed stay byte-for-byte current)."""
     listed = sorted(set(keys))
-    if catalog == DEFAULT_CATALOG:
+    if catalog == DEFAULT_CATALOG and build is None:
         return json.dumps(listed, separators=(",", ":"), ensure_ascii=False)
-    return json.dumps(
-        {"catalog": catalog, "keys": listed}, separators=(",", ":"), ensure_ascii=False
-    )
+    record: dict[str, Any] = {"catalog": catalog, "keys": listed}
+    if build is not None:
+        record["build"] = build
+        if version is not None:
+            record["version"] = version
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
 class Ownership(StrEnum):
@@ -190,7 +206,7 @@ def fingerprint(
 class LiveImage:
     """One image as read from Glance: its id, owner, view, and members when read."""
 
-    __slots__ = ("id", "members", "owner", "status", "view")
+    __slots__ = ("data_hash", "id", "members", "owner", "size", "status", "view")
 
     def __init__(
         self,
@@ -199,16 +215,28 @@ class LiveImage:
         status: str | None,
         view: dict[str, Any],
         members: tuple[str, ...] | None = None,
+        data_hash: str | None = None,
+        size: int | None = None,
     ) -> None:
         self.id = id
         self.owner = owner
         self.status = status
         self.view = view
         self.members = members
+        self.data_hash = data_hash  # Glance's `os_hash_algo:os_hash_value`, once it has data
+        self.size = size
 
     @classmethod
     def from_api(cls, image: Mapping[str, Any]) -> LiveImage:
-        return cls(str(image["id"]), image.get("owner"), image.get("status"), image_view(image))
+        algo, value = image.get("os_hash_algo"), image.get("os_hash_value")
+        return cls(
+            str(image["id"]),
+            image.get("owner"),
+            image.get("status"),
+            image_view(image),
+            data_hash=f"{algo}:{value}" if algo and value else None,
+            size=image.get("size"),
+        )
 
     @property
     def name(self) -> str | None:

@@ -34,8 +34,10 @@ from reconciler.plan import Plan
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
 from reconciler.report import ApplyReport, Status
+from reconciler.steps import IMPORT_WAIT
 
 EXIT_PARTIAL = 3
+Pace = tuple[int, float]  # images applied at once, seconds an image's data may take
 
 
 def _is_plan_file(paths: list[Path]) -> bool:
@@ -71,6 +73,12 @@ def apply(
         4, "--parallelism", "-p", min=1, max=64, help="Images applied at once."
     ),
     prune: bool = typer.Option(False, "--prune", help="Delete orphaned images (from manifests)."),
+    import_timeout: float = typer.Option(
+        IMPORT_WAIT,
+        "--import-timeout",
+        min=1,
+        help="Seconds an image's data may take to become active (imports are polled).",
+    ),
     fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
     journal_path: Path | None = typer.Option(None, "--journal", help="Journal file to write."),
     catalog: str | None = CatalogOption,
@@ -109,11 +117,13 @@ def apply(
         results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
         if len(results) == 1 and results[0].error is not None:
             raise results[0].error
-        _apply_targets(results, auto_approve, journal_path, parallelism, fmt, show_orphans)
+        _apply_targets(
+            results, auto_approve, journal_path, (parallelism, import_timeout), fmt, show_orphans
+        )
         return
     if not plan.has_work:
         _nothing_to_apply(fmt, 1 if plan.has_errors else 0)
-    report = _run(plan, client, journal_path, parallelism, fmt)
+    report = _run(plan, client, journal_path, (parallelism, import_timeout), fmt)
     _print_report(report, fmt, "Apply")
     code = _exit_code(report)
     if code:
@@ -124,7 +134,7 @@ def _apply_targets(
     results: list[TargetResult],
     auto_approve: bool,
     journal_path: Path | None,
-    parallelism: int,
+    pace: Pace,
     fmt: ReportFormat,
     show_orphans: bool = False,
 ) -> None:
@@ -145,7 +155,7 @@ def _apply_targets(
         reports = list(
             pool.map(
                 lambda r: _run(
-                    r.plan, r.client, journals[r.label], parallelism, fmt, progress=not several
+                    r.plan, r.client, journals[r.label], pace, fmt, progress=not several
                 ),
                 work,
             )
@@ -183,7 +193,7 @@ def _run(
     plan: Plan | None,
     client: Any,
     journal_path: Path | None,
-    parallelism: int,
+    pace: Pace,
     fmt: ReportFormat,
     *,
     progress: bool = True,
@@ -206,10 +216,12 @@ def _run(
 
     try:
         with bar if show_progress else nullcontext():
+            parallelism, import_wait = pace
             applier = Applier(
                 client,
                 journal,
                 parallelism=parallelism,
+                import_wait=import_wait,
                 on_done=advance if show_progress else (lambda _r: None),
             )
             return applier.run(plan)

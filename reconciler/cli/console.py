@@ -45,6 +45,11 @@ def info(message: str) -> None:
         stderr_console().print(message, markup=False)
 
 
+def warning(message: str) -> None:
+    """Something that works but is weak (an md5 checksum, ...); shown even with --quiet."""
+    stderr_console().print(f"warning: {message}", markup=False)
+
+
 def error(message: str) -> None:
     """A problem that does not stop the command (one target of several failed, ...)."""
     stderr_console().print(f"error: {message}", markup=False)

@@ -17,14 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from reconciler.cli.console import warning
 from reconciler.cloud.auth import Connection, connect
 from reconciler.cloud.glance import GlanceClient
 from reconciler.cloud.options import CloudOptions
 from reconciler.diff import diff
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, SourceUnreadable
 from reconciler.live import complete_catalog, list_images
 from reconciler.manifests.loader import load_manifests, load_targets
-from reconciler.plan import Plan
+from reconciler.plan import Action, Plan
+from reconciler.sources import probe
 from reconciler.targets import TargetRun, resolve
 from reconciler.views import DEFAULT_CATALOG, LiveCatalog, LiveImage
 
@@ -104,9 +106,30 @@ def _finish(run: TargetRun, fetch: _Fetch, scope: Scope, catalog: str) -> Target
             catalog=catalog,
             take_over=scope.take_over,
         )
+        plan = probe_sources(plan, fetch.options.timeout)
     except ReconcilerError as err:
         return TargetResult(run, error=err, manifest_catalog=catalog)
     return TargetResult(run, plan=plan, client=client, catalog=live, manifest_catalog=catalog)
+
+
+def probe_sources(plan: Plan, timeout: float | None = None) -> Plan:
+    """Each new build's source checked reachable (HEAD for a URL, stat for a file) and
+    its size recorded; an unreachable source makes that entry an error. The data itself
+    is never read by a plan."""
+    if not any(image.data is not None for image in plan.images):
+        return plan
+    images = []
+    for image in plan.images:
+        if image.data is not None:
+            try:
+                size = probe(image.data.location, timeout or 30.0)
+                image = replace(image, data=replace(image.data, size=size))
+            except SourceUnreadable as err:
+                image = replace(
+                    image, action=Action.ERROR, error=f"source not readable: {err.message}"
+                )
+        images.append(image)
+    return replace(plan, images=tuple(images))
 
 
 def plan_targets(
@@ -121,6 +144,8 @@ def plan_targets(
     catalog is the run's, the same for every target."""
     early = _Fetch(options) if targets_file is None and not only else None
     manifests = load_manifests(paths, catalog=scope.catalog)
+    for line in manifests.warnings:
+        warning(line)
     file_targets = load_targets(targets_file) if targets_file is not None else None
     runs = resolve(manifests.images, options, file_targets, only)
     catalog = manifests.catalog

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from reconciler import planfile
-from reconciler.cli.console import emit, error, info
+from reconciler.cli.console import emit, error, info, warning
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
@@ -45,6 +45,8 @@ def validate(
         client = glance_client(connect(cloud), cloud.timeout)
         schema = ImageSchema(client.image_schema())
     manifests = load_manifests(paths, schema, catalog)
+    for line in manifests.warnings:
+        warning(line)
     files, _ = manifest_files(paths)
     info(
         f"valid: {len(manifests.images)} image(s) in {len(files)} file(s), "

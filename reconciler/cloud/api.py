@@ -79,6 +79,20 @@ class GlanceAPI(Protocol):
 
     def delete_image(self, image_id: str) -> None: ...
 
+    # -- data --------------------------------------------------------------------
+
+    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+        """Stream bytes to the image's `file` (upload) or `stage` (glance-direct), once."""
+        ...
+
+    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
+        """Start an import (glance-direct, web-download); Glance works on after 202."""
+        ...
+
+    def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
+        """The image's import tasks, newest first."""
+        ...
+
 
 if TYPE_CHECKING:
     # mypy proves here, without an instance, that the real client has this shape.

@@ -128,7 +128,7 @@ class GlanceClient:
         json: Any,
         params: dict[str, Any] | None,
         headers: dict[str, str] | None,
-        data: bytes | None,
+        data: Any,
     ) -> Any:
         """One attempt: the response, or the error of a transport failure that may be
         retried. Raises what must not be: ResponseLost when a write may have reached
@@ -269,6 +269,36 @@ class GlanceClient:
 
     def delete_image(self, image_id: str) -> None:
         self.request("DELETE", f"/v2/images/{image_id}")
+
+    # -- data ------------------------------------------------------------------
+
+    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+        """Stream the bytes to `/file` (upload: the image becomes active) or `/stage`
+        (glance-direct's first half), once: a stream cannot be replayed, so the caller
+        decides what to do after a failure (reopen the source and send again)."""
+        path = f"/v2/images/{image_id}/{target}"
+        headers = {"Content-Type": "application/octet-stream"}
+        outcome = self._send("PUT", path, self.endpoint + path, None, None, headers, stream)
+        if isinstance(outcome, CloudError):
+            raise outcome
+        if outcome.status_code >= 400:
+            raise self._refusal("PUT", self.endpoint + path, outcome)
+
+    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
+        """Start an interoperable import (`{"name": "glance-direct"}` or
+        `{"name": "web-download", "uri": URL}`); Glance answers 202 and works on."""
+        self.request("POST", f"/v2/images/{image_id}/import", json={"method": method})
+
+    def import_info(self) -> dict[str, Any]:
+        """`GET /v2/info/import`: the import methods this Glance has enabled."""
+        info: dict[str, Any] = self.request("GET", "/v2/info/import")
+        return info
+
+    def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
+        """The image's import tasks, newest first (API 2.12+)."""
+        body = self.request("GET", f"/v2/images/{image_id}/tasks") or {}
+        tasks: list[dict[str, Any]] = body.get("tasks", [])
+        return tasks
 
 
 def _split_next(following: str) -> str:

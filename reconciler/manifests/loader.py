@@ -21,9 +21,17 @@ from reconciler.manifests.models import (
     DesiredImage,
     ImageEntry,
     ManifestDocument,
+    SourceSpec,
     TargetsFile,
     TargetSpec,
     merge,
+)
+from reconciler.manifests.source import (
+    DataSource,
+    is_url,
+    parse_checksum,
+    source_problems,
+    source_warnings,
 )
 from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
 from reconciler.views import DEFAULT_CATALOG
@@ -38,6 +46,7 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "image": tuple(ImageEntry.model_fields),
     "defaults": tuple(Defaults.model_fields),
     "target": tuple(TargetSpec.model_fields),
+    "source": tuple(SourceSpec.model_fields),
 }
 WRONG_TYPE_HINTS = {
     "string_type": "; quote it to make it a string",
@@ -114,6 +123,8 @@ def _describe(error: Any, section: str, read_only: frozenset[str]) -> str:
 
 
 def _section(loc: tuple[Any, ...]) -> str:
+    if loc[:1] == ("images",) and len(loc) >= 4 and loc[2] == "source":
+        return "source"
     if loc and loc[0] == "images" and len(loc) >= 2:
         return "image"
     if loc and loc[0] == "defaults":
@@ -178,6 +189,7 @@ class Manifests:
 
     images: list[DesiredImage]
     catalog: str
+    warnings: tuple[str, ...] = ()  # `file:line:col: message`, for what works but is weak
 
 
 @dataclass(frozen=True)
@@ -203,12 +215,13 @@ def load_manifests(
     files, problems = manifest_files(paths)
     parsed = _parse_files(files, schema.read_only_names, problems)
     chosen = _resolve_catalog(parsed, catalog, problems)
-    images = _merge_all(parsed, schema, chosen, problems)
+    warnings: list[Problem] = []
+    images = _merge_all(parsed, schema, chosen, problems, warnings)
     if problems:
         order = {file: index for index, file in enumerate(dict.fromkeys(p.file for p in problems))}
         problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
         raise ManifestError([str(p) for p in problems])
-    return Manifests(images, chosen)
+    return Manifests(images, chosen, tuple(str(w) for w in _unique(warnings)))
 
 
 def _parse_files(
@@ -267,7 +280,11 @@ def _resolve_catalog(parsed: Sequence[_Parsed], given: str | None, problems: lis
 
 
 def _merge_all(
-    parsed: Sequence[_Parsed], schema: ImageSchema, catalog: str, problems: list[Problem]
+    parsed: Sequence[_Parsed],
+    schema: ImageSchema,
+    catalog: str,
+    problems: list[Problem],
+    warnings: list[Problem],
 ) -> list[DesiredImage]:
     """Each entry merged with its document's defaults and checked against the image
     schema; image names (and pinned ids) are unique across the run."""
@@ -279,7 +296,22 @@ def _merge_all(
         targets = tuple(model.targets) if model.targets else None
         for index, entry in enumerate(model.images):
             start = document.where(("images", index))
-            desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog)
+            data = None
+            if entry.source is not None:
+                data, found, weak = _data_source(entry.source, Path(file).parent)
+                for field, message in found:
+                    where = document.where(("images", index, "source", field))
+                    problems.append(Problem(file, where, message))
+                for field, message in weak:
+                    where = document.where(("images", index, "source", field))
+                    warnings.append(Problem(file, where, message))
+            desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog, data)
+            if entry.source is not None:
+                core = desired.core_dict
+                for needed in ("disk_format", "container_format"):
+                    if needed not in core:
+                        where = document.where(("images", index, "source"), key=True)
+                        problems.append(Problem(file, where, f"a source needs {needed}"))
             for field_path, message in check_image(desired, schema):
                 where = document.where(("images", index, *field_path), key=True)
                 if where == start and field_path and model.defaults is not None:
@@ -301,6 +333,32 @@ def _merge_all(
                     )
             images.append(desired)
     return images
+
+
+def _data_source(
+    spec: SourceSpec, base: Path
+) -> tuple[DataSource | None, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The entry's data source (a file path made absolute), its problems and its
+    warnings, each as (field of `source:`, message)."""
+    parsed = parse_checksum(spec.checksum)
+    problems: list[tuple[str, str]] = []
+    if isinstance(parsed, str):
+        problems.append(("checksum", parsed))
+        algorithm, digest = "", ""
+    else:
+        algorithm, digest = parsed
+        problems += source_problems(spec.url, algorithm, spec.method)
+    location = spec.url
+    if not is_url(location) and spec.method != "web-download":
+        path = Path(location).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            problems.append(("url", f"no such file: {path} (a path is relative to the manifest)"))
+        location = str(path.resolve())
+    if problems:
+        return None, sorted(problems), []
+    data = DataSource(location, algorithm, digest, spec.method, spec.version)
+    return data, [], source_warnings(algorithm)
 
 
 def load_targets(path: Path) -> list[TargetSpec]:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.manifests.source import DataSource
 from reconciler.views import CATALOG_PATTERN, DEFAULT_CATALOG, MANAGED_CORE, encode_record
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -79,11 +80,50 @@ class Defaults(ImageFields):
     """Values every image entry in the same document inherits."""
 
 
+class SourceSpec(BaseModel):
+    """Where the image's data comes from (`source:` of an entry)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    url: str = Field(
+        min_length=1,
+        description="An http(s) URL, or a file path (relative to the manifest file).",
+    )
+    checksum: str = Field(
+        min_length=1,
+        description=(
+            "ALGORITHM:HEX of the data: sha256 or sha512 (md5 only with a warning). "
+            "web-download needs sha512: Glance hashes with sha512 and the tool never sees "
+            "the bytes."
+        ),
+    )
+    method: Literal["upload", "glance-direct", "web-download"] = Field(
+        "upload",
+        description=(
+            "upload: the tool streams the bytes (PUT /file); glance-direct: stage, then "
+            "import; web-download: Glance fetches the URL itself."
+        ),
+    )
+    version: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="A label of this build, shown in plans (and used to name old builds).",
+    )
+
+
 class ImageEntry(ImageFields):
     """One desired image."""
 
     name: str = ImageName
     id: str | None = Field(None, pattern=UUID_PATTERN, description="Pin the live image by id.")
+    source: SourceSpec | None = Field(
+        None,
+        description=(
+            "The image's data (needs disk_format and container_format). Same checksum as "
+            "the live build: no data action; another checksum: a new build."
+        ),
+    )
 
 
 class TargetSpec(BaseModel):
@@ -167,6 +207,7 @@ class DesiredImage:
     deactivated: bool | None = None
     targets: tuple[TargetSpec, ...] | None = None  # None: every target
     catalog: str = DEFAULT_CATALOG  # the run's catalog, named in the management record
+    data: DataSource | None = None  # the declared data source (manifest key `source:`)
 
     # Derived when the value is built, so the diff's hot path only compares.
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -182,7 +223,16 @@ class DesiredImage:
         set_keys = frozenset(key for key, value in self.properties if value is not None)
         object.__setattr__(self, "declared_keys", frozenset(k for k, _v in self.properties))
         object.__setattr__(self, "set_keys", set_keys)
-        object.__setattr__(self, "record_text", encode_record(set_keys, self.catalog))
+        object.__setattr__(
+            self,
+            "record_text",
+            encode_record(
+                set_keys,
+                self.catalog,
+                self.data.checksum if self.data else None,
+                self.data.version if self.data else None,
+            ),
+        )
         object.__setattr__(
             self, "set_properties", {k: v for k, v in self.properties if v is not None}
         )
@@ -211,6 +261,7 @@ def merge(
     source: str,
     targets: tuple[TargetSpec, ...] | None = None,
     catalog: str = DEFAULT_CATALOG,
+    data: DataSource | None = None,
 ) -> DesiredImage:
     """Apply the defaults block to one entry (see the module docstring for the rules)."""
     base = defaults or Defaults()
@@ -237,4 +288,5 @@ def merge(
         deactivated=deactivated,
         targets=targets,
         catalog=catalog,
+        data=data,
     )

@@ -46,6 +46,7 @@ it does not model fail with `AssertionError` rather than answer something made u
 from __future__ import annotations
 
 import copy
+import hashlib
 import html
 import re
 import threading
@@ -84,6 +85,9 @@ VERBS: dict[str, str] = {
     "deactivate_image": "POST",
     "reactivate_image": "POST",
     "delete_image": "DELETE",
+    "put_data": "PUT",
+    "import_image": "POST",
+    "image_tasks": "GET",
 }
 # The client resends these after a lost answer; POST and PATCH it reports as ResponseLost.
 RESENT = frozenset({"GET", "DELETE"})
@@ -265,6 +269,10 @@ class FakeGlance:
         self._protected: list[re.Pattern[str]] = []
         self._clock = 0
         self._lock = threading.RLock()
+        self._web: dict[str, bytes | None] = {}
+        self._staged: dict[str, bytes] = {}
+        self._tasks: dict[str, list[dict[str, Any]]] = {}
+        self.corrupt_hash: str | None = None  # what os_hash_value says instead of the truth
 
     # -- the test's controls ---------------------------------------------------------
 
@@ -441,6 +449,90 @@ class FakeGlance:
 
     def delete_image(self, image_id: str) -> None:
         self._call("delete_image", f"/v2/images/{image_id}", lambda: self._delete(image_id))
+
+    # -- data (upload, glance-direct, web-download), as tests/sandbox showed -------
+
+    def serve(self, url: str, data: bytes | None) -> None:
+        """What web-download finds at `url` (None: a 404)."""
+        self._web[url] = data
+
+    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+        self._call(
+            "put_data",
+            f"/v2/images/{image_id}/{target}",
+            lambda: self._put(image_id, target, stream),
+        )
+
+    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
+        self._call(
+            "import_image",
+            f"/v2/images/{image_id}/import",
+            lambda: self._import(image_id, dict(method)),
+        )
+
+    def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
+        return self._call(
+            "image_tasks",
+            f"/v2/images/{image_id}/tasks",
+            lambda: [dict(t) for t in reversed(self._tasks.get(image_id, []))],
+        )
+
+    def _put(self, image_id: str, target: str, stream: Any) -> None:
+        image = self._lookup(image_id, NO_IMAGE)
+        if image["status"] != "queued":
+            wanted = "saving" if target == "file" else "uploading"
+            raise _Refused(
+                409, f"Image status transition from {image['status']} to {wanted} is not allowed"
+            )
+        if not image.get("disk_format") or not image.get("container_format"):
+            raise _Refused(
+                400, "Properties disk_format, container_format must be set prior to saving data."
+            )
+        chunks = []
+        while block := stream.read(65536):
+            chunks.append(block)
+        data = b"".join(chunks)
+        if target == "file":
+            self._store(image, data)
+        else:
+            self._staged[image_id] = data
+            image["status"] = "uploading"
+            image["updated_at"] = self._tick()
+
+    def _import(self, image_id: str, method: dict[str, Any]) -> None:
+        image = self._lookup(image_id, NO_IMAGE)
+        name = method.get("name")
+        tasks = self._tasks.setdefault(image_id, [])
+        if name == "glance-direct":
+            if image["status"] != "uploading":
+                raise _Refused(
+                    409, "Image needs to be staged before 'glance-direct' method can be used"
+                )
+            self._store(image, self._staged.pop(image_id))
+            tasks.append({"status": "success", "message": ""})
+            return
+        if name != "web-download":
+            raise _Refused(400, f"Import method {name} is not valid")
+        if image["status"] != "queued":
+            raise _Refused(409, "Image needs to be in 'queued' state to use 'web-download' method")
+        data = self._web.get(str(method.get("uri")))
+        if data is None:
+            tasks.append({"status": "failure", "message": "HTTP Error 404: Not Found"})
+            return  # the image stays queued, as in Glance
+        self._store(image, data)
+        tasks.append({"status": "success", "message": ""})
+
+    def _store(self, image: dict[str, Any], data: bytes) -> None:
+        image.update(
+            status="active",
+            size=len(data),
+            virtual_size=len(data),
+            checksum=hashlib.md5(data).hexdigest(),
+            os_hash_algo="sha512",
+            os_hash_value=self.corrupt_hash or hashlib.sha512(data).hexdigest(),
+            stores="fs",
+            updated_at=self._tick(),
+        )
 
     # -- one call: counting, faults, errors --------------------------------------------
 

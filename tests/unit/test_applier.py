@@ -125,6 +125,9 @@ def test_the_real_client_and_the_fake_share_one_shape() -> None:
             "deactivate_image",
             "reactivate_image",
             "delete_image",
+            "put_data",
+            "import_image",
+            "image_tasks",
         ]
     )
     for name in wanted:

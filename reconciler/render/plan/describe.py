@@ -12,7 +12,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan import ImagePlan, Op, PatchOp
+from reconciler.plan import DataPlan, ImagePlan, Op, PatchOp
 from reconciler.views import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
 
 
@@ -58,12 +58,30 @@ def describe_op(op: PatchOp) -> Line:
     return Line("~", f"{key}: {show(op.old)} -> {show(op.value)}")
 
 
+def describe_data(data: DataPlan) -> str:
+    """`data: 1.2 GiB by upload from URL (sha256:8f1e4c2a…), version 20261101`."""
+    size = f"{human_size(data.size)} " if data.size is not None else ""
+    version = f", version {data.version}" if data.version else ""
+    return f"data: {size}by {data.method} from {data.location} ({data.checksum[:20]}…){version}"
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def describe(image: ImagePlan) -> list[Line]:
     lines = []
     if image.take_over_from is not None:
         lines.append(
             Line("~", f"catalog: {show(image.take_over_from)} -> taken over (--take-over)")
         )
+    if image.data is not None:
+        lines.append(Line("+", describe_data(image.data)))
     lines += [describe_op(op) for op in image.patch]
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
