@@ -1,10 +1,10 @@
 """`python -m benchmarks.startup`: how long the CLI takes to start (issue 16), as whole
 processes: `reconciler --version`, `--help`, and `validate` of one small manifest, next
 to a bare `python -c pass`. Best and mean of N runs with hyperfine when it is installed
-(`apt-get install hyperfine`), else with a loop here; peak RSS of each with
-/usr/bin/time (the process's own: a child forked from this one would report this
-one's size). Prints a Markdown table with the load average before and after. No sandbox
-needed.
+(`apt-get install hyperfine`), else with a loop here; the mean CPU time (user + system,
+steadier than wall time on a busy machine); peak RSS with /usr/bin/time (the process's
+own: a child forked from this one would report this one's size). Prints a Markdown
+table with the load average before and after. No sandbox needed.
 
 The package's bytecode is compiled first: an installed wheel has it, and with
 PYTHONDONTWRITEBYTECODE set (as in some containers) a stale `.pyc` would be recompiled
@@ -18,6 +18,7 @@ import compileall
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,6 +44,7 @@ class Case:
 class Timing:
     best_s: float
     mean_s: float
+    cpu_s: float  # user + system, mean: steadier than wall time on a busy machine
     peak_rss_mb: float | None
 
 
@@ -62,14 +64,20 @@ def cases() -> list[Case]:
     ]
 
 
-def run_once(argv: list[str]) -> float:
-    """Wall time of one run."""
+def run_once(argv: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run."""
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr!r}")
-    return elapsed
+    return elapsed, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb(argv: list[str]) -> float | None:
@@ -82,14 +90,14 @@ def peak_rss_mb(argv: list[str]) -> float | None:
     return int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
-def loop(argv: list[str], runs: int, warmup: int) -> tuple[float, float]:
+def loop(argv: list[str], runs: int, warmup: int) -> tuple[float, float, float]:
     for _ in range(warmup):
         run_once(argv)
-    times = [run_once(argv) for _ in range(runs)]
-    return min(times), statistics.fmean(times)
+    walls, cpus = zip(*(run_once(argv) for _ in range(runs)), strict=True)
+    return min(walls), statistics.fmean(walls), statistics.fmean(cpus)
 
 
-def hyperfine(argv: list[str], runs: int, warmup: int) -> tuple[float, float]:
+def hyperfine(argv: list[str], runs: int, warmup: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         subprocess.run(
@@ -108,13 +116,13 @@ def hyperfine(argv: list[str], runs: int, warmup: int) -> tuple[float, float]:
             stdout=subprocess.DEVNULL,
         )
         result = json.loads(out.read_text())["results"][0]
-    return float(result["min"]), float(result["mean"])
+    return float(result["min"]), float(result["mean"]), result["user"] + result["system"]
 
 
 def measure(case: Case, runs: int, warmup: int, use_hyperfine: bool) -> Timing:
     timer = hyperfine if use_hyperfine else loop
-    best, mean = timer(case.argv, runs, warmup)
-    return Timing(best, mean, peak_rss_mb(case.argv))
+    best, mean, cpu = timer(case.argv, runs, warmup)
+    return Timing(best, mean, cpu, peak_rss_mb(case.argv))
 
 
 def load() -> str:
@@ -144,6 +152,7 @@ def main() -> int:
         rss = "-" if timing.peak_rss_mb is None else f"{timing.peak_rss_mb:.0f} MB"
         rows.append(
             f"| `{case.label}` | {timing.best_s:.3f} s | {timing.mean_s:.3f} s | "
+            f"{timing.cpu_s:.3f} s | "
             f"{rss} | {verdict} |"
         )
     after = load()
@@ -153,8 +162,8 @@ def main() -> int:
         f"Start-up, best and mean of {args.runs} runs ({timer}); {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; load average {before} before, {after} after\n"
     )
-    print("| command | best | mean | peak RSS | target |")
-    print("|---|---|---|---|---|")
+    print("| command | best | mean | CPU (mean) | peak RSS | target (best) |")
+    print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 
