@@ -22,16 +22,21 @@ def up_cmd(
     dir: Path = DirOption,
     keystone_port: int | None = typer.Option(None, help="Keystone port (default: a free one)."),
     glance_port: int | None = typer.Option(None, help="Glance port (default: a free one)."),
+    mirror_port: int | None = typer.Option(
+        None, help="Port of the loopback HTTP mirror (default: a free one)."
+    ),
     tls: bool = typer.Option(
         False, "--tls", help="Serve both over HTTPS with a CA made for this sandbox."
     ),
 ) -> None:
-    """Start the sandbox (reuses a healthy one)."""
-    result = manager.up(dir, keystone_port, glance_port, log=info, tls=tls)
+    """Start the sandbox (reuses a healthy one): Keystone, Glance, and an HTTP mirror
+    serving the state folder's mirror/ folder (web-download imports fetch from it)."""
+    result = manager.up(dir, keystone_port, glance_port, log=info, tls=tls, mirror_port=mirror_port)
     how = "reused" if result.reused else "started"
     info(
         f"sandbox {how} in {result.seconds:.1f}s: Keystone {result.state.keystone_url}, "
-        f"Glance {result.state.glance_url}; clouds.yaml {result.clouds_file}"
+        f"Glance {result.state.glance_url}, mirror {result.state.mirror_url}/ "
+        f"(serving {dir.resolve() / 'mirror'}); clouds.yaml {result.clouds_file}"
     )
 
 
@@ -41,7 +46,7 @@ def down_cmd(
     purge: bool = typer.Option(False, "--purge", help="Also delete the state folder."),
 ) -> None:
     """Stop the processes `up` started (pid files), nothing else."""
-    stopped = manager.down(dir, purge=purge)
+    stopped = manager.stop(dir, purge=purge)
     info(
         f"stopped: {', '.join(stopped) or 'nothing was running'}"
         + ("; state deleted" if purge else "")
@@ -59,7 +64,8 @@ def status_cmd(dir: Path = DirOption) -> None:
     for svc in services:
         state = "up" if svc.answering else ("running, not answering" if svc.pid else "down")
         pid = f"pid {svc.pid}" if svc.pid else "no process"
-        out.print(f"{svc.service:9} {state:24} {pid:12} {svc.url}")
+        serves = f" serving {svc.serves}" if svc.serves is not None else ""
+        out.print(f"{svc.service:9} {state:24} {pid:12} {svc.url}{serves}")
     if not all(s.answering for s in services):
         raise typer.Exit(1)
 
@@ -68,9 +74,15 @@ def status_cmd(dir: Path = DirOption) -> None:
 def env_cmd(
     dir: Path = DirOption,
     cloud: str = typer.Option("sandbox", help="clouds.yaml entry for OS_CLOUD."),
+    mirror: bool = typer.Option(
+        False,
+        "--mirror",
+        help="Also export RECONCILER_SANDBOX_MIRROR_URL and RECONCILER_SANDBOX_MIRROR_DIR "
+        "(the mirror's base URL and the folder it serves).",
+    ),
 ) -> None:
     """Print `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=...` for eval."""
     if cloud not in ("sandbox", "sandbox-reader", "sandbox-other", "sandbox-admin"):
         raise SandboxError(f"unknown sandbox cloud {cloud!r}")
-    for line in manager.env_lines(dir, cloud):
+    for line in manager.env_lines(dir, cloud, mirror=mirror):
         print(line)

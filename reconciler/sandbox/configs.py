@@ -1,5 +1,10 @@
 """Text of the sandbox's config files: keystone.conf, glance-api.conf, property
 protections and clouds.yaml. Pure: each function returns a string.
+
+Glance serves image data by all three methods: upload (`PUT /file`), glance-direct
+(`PUT /stage` + import) and web-download (import from a URL; the sandbox's own loopback
+mirror is allowed as a source), plus copy-image. Staging and the tasks' work folder
+are in the state folder. What Glance does with data is in docs/image-data-probes.md.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ SECOND_REGION = "RegionTwo"
 DOMAIN = "Default"
 
 # The users `up` creates: clouds.yaml entry -> (user name, project, role).
+IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
+
 SANDBOX_USERS: dict[str, tuple[str, str, str]] = {
     "sandbox": ("demo-member", "demo", "member"),
     "sandbox-reader": ("demo-reader", "demo", "reader"),
@@ -71,6 +78,12 @@ def glance_paste_ini() -> Path:
 
 
 def glance_api_conf(paths: SandboxPaths, state: SandboxState, glance_password: str) -> str:
+    """glance-api.conf. web-download may fetch from http(s) URLs on ports 80, 443 (a real
+    deployment's defaults) and the mirror's; Glance refuses loopback addresses unless
+    they are in `allowed_hosts`, which is a whitelist: so the sandbox fetches from
+    127.0.0.1 only (it has no other host to fetch from anyway). Glance's list options
+    here are declared with `bounds=True`: their values must be written in brackets, or
+    every request that reads them fails with a bare 500."""
     data = paths.glance
     return f"""\
 [DEFAULT]
@@ -79,6 +92,17 @@ enabled_backends = fs:file
 property_protection_file = {data / "property-protections.conf"}
 property_protection_rule_format = roles
 show_image_direct_url = false
+enabled_import_methods = [{",".join(IMPORT_METHODS)}]
+hashing_algorithm = sha512
+node_staging_uri = file://{paths.staging}
+
+[task]
+work_dir = {paths.task_work_dir}
+
+[import_filtering_opts]
+allowed_schemes = [http,https]
+allowed_hosts = [127.0.0.1]
+allowed_ports = [80,443,{state.mirror_port}]
 
 [glance_store]
 default_backend = fs
@@ -87,7 +111,7 @@ default_backend = fs
 filesystem_store_datadir = {data / "images"}
 
 [os_glance_staging_store]
-filesystem_store_datadir = {data / "staging"}
+filesystem_store_datadir = {paths.staging}
 
 [os_glance_tasks_store]
 filesystem_store_datadir = {data / "tasks"}

@@ -2,7 +2,13 @@
 
 `up` is idempotent: a healthy sandbox is reused as it is; a bootstrapped one whose
 processes are gone (a reboot, `down` without `--purge`) is restarted on its recorded
-ports; anything else is built from scratch.
+ports; anything else is built from scratch. A reused sandbox is first brought up to
+this version's configuration: the mirror gets a port if its state has none, Glance's
+folders are made and its config file rewritten, and Glance restarted when that file
+changed (only then).
+
+Besides Keystone and Glance, `up` runs a loopback HTTP mirror (`mirror.py`) serving
+the state folder's `mirror/` folder: web-download imports fetch from it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,11 @@ from reconciler.sandbox import tls as sandbox_tls
 from reconciler.sandbox.state import SandboxPaths, SandboxState, write_private
 
 SERVICES = ("keystone", "glance")
+MIRROR = processes.MIRROR
+# Everything `up` runs, in start order.
+PROCESSES = (*SERVICES, MIRROR)
 DEFAULT_DIR = Path(".sandbox")
+GLANCE_DIRS = ("images", "staging", "tasks", "work", "locks")
 
 Log = Callable[[str], None]
 
@@ -35,11 +45,19 @@ class UpResult:
 
 
 def _urls(state: SandboxState) -> dict[str, str]:
-    return {"keystone": state.keystone_url, "glance": f"{state.glance_url}/healthcheck"}
+    return {
+        "keystone": state.keystone_url,
+        "glance": f"{state.glance_url}/healthcheck",
+        MIRROR: f"{state.mirror_url}/",
+    }
 
 
 def _ports(state: SandboxState) -> dict[str, int]:
-    return {"keystone": state.keystone_port, "glance": state.glance_port}
+    return {
+        "keystone": state.keystone_port,
+        "glance": state.glance_port,
+        MIRROR: state.mirror_port,
+    }
 
 
 def _env(paths: SandboxPaths, service: str) -> dict[str, str]:
@@ -58,7 +76,7 @@ def is_healthy(paths: SandboxPaths, state: SandboxState) -> bool:
     return all(
         processes.running_pid(paths, svc) is not None
         and processes.answers(_urls(state)[svc], verify=verify)
-        for svc in SERVICES
+        for svc in PROCESSES
     )
 
 
@@ -68,13 +86,48 @@ def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
         return
     if not processes.port_is_free(port):
         raise SandboxError(
-            f"port {port} for {service} is taken by another process; "
-            "choose another with --keystone-port/--glance-port or run `sandbox down --purge`"
+            f"port {port} for {service} is taken by another process; choose another with "
+            "--keystone-port/--glance-port/--mirror-port or run `sandbox down --purge`"
         )
-    proc = processes.start_service(paths, service, port, _env(paths, service), tls=state.tls)
+    if service == MIRROR:
+        proc = processes.start_mirror(paths, port)
+    else:
+        proc = processes.start_service(paths, service, port, _env(paths, service), tls=state.tls)
     processes.wait_until_answers(
         paths, service, _urls(state)[service], proc, verify=verify_for(paths, state)
     )
+
+
+def _glance_files(paths: SandboxPaths, state: SandboxState) -> bool:
+    """Write Glance's folders and config file as this version makes them; True when
+    the config file's text changed (a running Glance must then be restarted)."""
+    for sub in GLANCE_DIRS:
+        (paths.glance / sub).mkdir(parents=True, exist_ok=True)
+    paths.mirror.mkdir(parents=True, exist_ok=True)
+    (paths.glance / "property-protections.conf").write_text(configs.PROPERTY_PROTECTIONS)
+    password = json.loads(paths.secrets.read_text())["glance"]
+    text = configs.glance_api_conf(paths, state, password)
+    conf = paths.glance / "glance-api.conf"
+    try:
+        if conf.read_text() == text:
+            return False
+    except OSError:
+        pass
+    write_private(conf, text)
+    return True
+
+
+def _refresh(paths: SandboxPaths, state: SandboxState, mirror_port: int | None, log: Log) -> None:
+    """Bring a bootstrapped sandbox to this version's configuration (see the module)."""
+    if (mirror_port is not None and mirror_port != state.mirror_port) or not state.mirror_port:
+        if processes.stop_service(paths, MIRROR):
+            log("stopped the mirror: its port changes")
+        state.mirror_port = mirror_port or processes.free_port(
+            avoid=(state.keystone_port, state.glance_port)
+        )
+        state.save(paths)
+    if _glance_files(paths, state) and processes.stop_service(paths, "glance"):
+        log("Glance's configuration changed: restarting Glance")
 
 
 def up(
@@ -83,6 +136,7 @@ def up(
     glance_port: int | None = None,
     log: Log = lambda _msg: None,
     tls: bool = False,
+    mirror_port: int | None = None,
 ) -> UpResult:
     started = time.monotonic()
     paths = SandboxPaths(root.resolve())
@@ -93,17 +147,18 @@ def up(
         and state.tls == tls
         and _ports_match(state, keystone_port, glance_port)
     ):
+        _refresh(paths, state, mirror_port, log)
         if is_healthy(paths, state):
             return UpResult(state, True, time.monotonic() - started, paths.clouds)
         log("restarting the existing sandbox")
-        for service in SERVICES:
+        for service in PROCESSES:
             _start(paths, state, service)
         return UpResult(state, True, time.monotonic() - started, paths.clouds)
 
     if state is not None:
         log("discarding an unfinished or differently configured sandbox")
-        down(root, purge=True)
-    state = _build(paths, keystone_port, glance_port, log, tls)
+        stop(root, purge=True)
+    state = _build(paths, keystone_port, glance_port, log, tls, mirror_port)
     return UpResult(state, False, time.monotonic() - started, paths.clouds)
 
 
@@ -120,13 +175,17 @@ def _build(
     glance_port: int | None,
     log: Log,
     tls: bool = False,
+    mirror_port: int | None = None,
 ) -> SandboxState:
     paths.make_dirs()
     bootstrap.check_paste_ini(configs.glance_paste_ini())
+    keystone_port = keystone_port or processes.free_port()
+    glance_port = glance_port or processes.free_port(avoid=(keystone_port,))
     state = SandboxState(
-        keystone_port=keystone_port or processes.free_port(),
-        glance_port=glance_port or processes.free_port(),
+        keystone_port=keystone_port,
+        glance_port=glance_port,
         tls=tls,
+        mirror_port=mirror_port or processes.free_port(avoid=(keystone_port, glance_port)),
     )
     if tls:
         ca_cert, ca_key = sandbox_tls.make_ca()
@@ -136,20 +195,15 @@ def _build(
         paths.server_cert.write_bytes(server_cert)
         write_private(paths.server_key, server_key.decode())
         # The CA's key is not kept: nothing else will ever be signed with it.
-    if state.keystone_port == state.glance_port:
-        raise SandboxError("Keystone and Glance need two different ports")
+    if len({state.keystone_port, state.glance_port, state.mirror_port}) < 3:
+        raise SandboxError("Keystone, Glance and the mirror need three different ports")
     state.save(paths)
     passwords = bootstrap.new_passwords()
     write_private(paths.secrets, json.dumps(passwords, indent=2))
 
     (paths.keystone / "keystone.conf").write_text(configs.keystone_conf(paths))
-    for sub in ("images", "staging", "tasks", "locks"):
-        (paths.glance / sub).mkdir(parents=True, exist_ok=True)
-    (paths.glance / "property-protections.conf").write_text(configs.PROPERTY_PROTECTIONS)
-    write_private(
-        paths.glance / "glance-api.conf",
-        configs.glance_api_conf(paths, state, passwords["glance"]),
-    )
+    _glance_files(paths, state)
+    _start(paths, state, MIRROR)
 
     # Glance's schema does not depend on Keystone: build it while Keystone bootstraps.
     glance_log = paths.log("glance-setup").open("a")
@@ -177,13 +231,19 @@ def _build(
     return state
 
 
-def down(root: Path = DEFAULT_DIR, purge: bool = False) -> list[str]:
-    """Stop the services this state folder started; with purge, delete the folder."""
+def stop(root: Path = DEFAULT_DIR, purge: bool = False) -> list[str]:
+    """Stop every process this state folder started (Keystone, Glance, the mirror);
+    with purge, delete the folder. Returns the names of those that were running."""
     paths = SandboxPaths(root.resolve())
-    stopped = [svc for svc in SERVICES if processes.stop_service(paths, svc)]
+    stopped = [svc for svc in PROCESSES if processes.stop_service(paths, svc)]
     if purge and paths.root.exists():
         shutil.rmtree(paths.root)
     return stopped
+
+
+def down(root: Path = DEFAULT_DIR, purge: bool = False) -> list[str]:
+    """`stop`, answering only which of Keystone and Glance were running."""
+    return [svc for svc in stop(root, purge) if svc in SERVICES]
 
 
 @dataclass(frozen=True)
@@ -192,6 +252,7 @@ class ServiceStatus:
     pid: int | None
     url: str
     answering: bool
+    serves: Path | None = None  # the mirror's folder
 
 
 def status(root: Path = DEFAULT_DIR) -> list[ServiceStatus] | None:
@@ -200,19 +261,35 @@ def status(root: Path = DEFAULT_DIR) -> list[ServiceStatus] | None:
     if state is None:
         return None
     result = []
-    for svc in SERVICES:
+    for svc in PROCESSES:
+        if svc == MIRROR and not state.mirror_port:
+            result.append(ServiceStatus(svc, None, "(no port yet: run `sandbox up`)", False))
+            continue
         url = _urls(state)[svc]
         pid = processes.running_pid(paths, svc)
         answering = pid is not None and processes.answers(url, verify=verify_for(paths, state))
-        result.append(ServiceStatus(svc, pid, url, answering))
+        serves = paths.mirror if svc == MIRROR else None
+        result.append(ServiceStatus(svc, pid, url, answering, serves))
     return result
 
 
-def env_lines(root: Path = DEFAULT_DIR, cloud: str = "sandbox") -> list[str]:
+def env_lines(root: Path = DEFAULT_DIR, cloud: str = "sandbox", mirror: bool = False) -> list[str]:
+    """The exports for a shell; with mirror, also where the mirror serves from
+    (RECONCILER_SANDBOX_MIRROR_URL, its base URL, and RECONCILER_SANDBOX_MIRROR_DIR,
+    the folder whose files it serves)."""
     paths = SandboxPaths(root.resolve())
-    if not paths.clouds.exists():
+    state = SandboxState.load(paths)
+    if not paths.clouds.exists() or state is None:
         raise SandboxError(f"no sandbox in {paths.root}; run `reconciler sandbox up` first")
-    return [
+    lines = [
         f"export OS_CLIENT_CONFIG_FILE={paths.clouds}",
         f"export OS_CLOUD={cloud}",
     ]
+    if mirror:
+        if not state.mirror_port:
+            raise SandboxError(f"the sandbox in {paths.root} has no mirror yet; run `sandbox up`")
+        lines += [
+            f"export RECONCILER_SANDBOX_MIRROR_URL={state.mirror_url}",
+            f"export RECONCILER_SANDBOX_MIRROR_DIR={paths.mirror}",
+        ]
+    return lines

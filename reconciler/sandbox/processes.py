@@ -1,9 +1,11 @@
-"""Start, probe and stop the sandbox's gunicorn processes. Process and network I/O.
+"""Start, probe and stop the sandbox's processes. Process and network I/O.
 
-Each service is one gunicorn master started in its own session (so its workers share
-its process group); its pid goes into `run/<service>.pid`. `stop` only signals a pid
-whose command line names this sandbox's state folder, so a recycled pid or another
-project's gunicorn is never touched.
+Keystone and Glance are each one gunicorn master, the mirror one Python process
+(`reconciler.sandbox.mirror`); each is started in its own session (so gunicorn's
+workers share its process group) and its pid goes into `run/<service>.pid`. `stop`
+only signals a pid whose working directory is this sandbox's state folder and whose
+command line is that service's, so a recycled pid or another project's gunicorn is
+never touched.
 """
 
 from __future__ import annotations
@@ -27,13 +29,23 @@ WSGI_APPS = {
     "keystone": "reconciler.sandbox.wsgi_keystone:application",
     "glance": "reconciler.sandbox.wsgi_glance:application",
 }
+MIRROR = "mirror"
+MIRROR_MODULE = "reconciler.sandbox.mirror"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _marker(service: str) -> bytes:
+    """What the command line of the service's process contains."""
+    return MIRROR_MODULE.encode() if service == MIRROR else b"gunicorn"
+
+
+def free_port(avoid: tuple[int, ...] = ()) -> int:
+    """A port free on 127.0.0.1 now, other than the ones in avoid."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in avoid:
+            return port
 
 
 def port_is_free(port: int) -> bool:
@@ -131,6 +143,30 @@ def start_service(
     return proc
 
 
+def start_mirror(paths: SandboxPaths, port: int) -> subprocess.Popen[bytes]:
+    """Start the loopback HTTP mirror serving paths.mirror; its pid goes into the pid file."""
+    args = [
+        sys.executable,
+        "-m",
+        MIRROR_MODULE,
+        "--folder",
+        str(paths.mirror),
+        "--port",
+        str(port),
+    ]
+    with paths.log(MIRROR).open("a") as out:
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=paths.root,
+        )
+    paths.pidfile(MIRROR).write_text(f"{proc.pid}\n")
+    return proc
+
+
 def read_pid(paths: SandboxPaths, service: str) -> int | None:
     try:
         return int(paths.pidfile(service).read_text().strip())
@@ -138,11 +174,12 @@ def read_pid(paths: SandboxPaths, service: str) -> int | None:
         return None
 
 
-def is_ours(pid: int, paths: SandboxPaths) -> bool:
-    """True when pid is alive and is a gunicorn started for this state folder.
+def is_ours(pid: int, paths: SandboxPaths, marker: bytes = b"gunicorn") -> bool:
+    """True when pid is alive and is a process started for this state folder.
 
     gunicorn rewrites its process title, so the test is the working directory (the
-    state folder, set at start) plus "gunicorn" in the command line.
+    state folder, set at start) plus the marker ("gunicorn", or the mirror's module)
+    in the command line.
     """
     proc = Path(f"/proc/{pid}")
     try:
@@ -150,12 +187,12 @@ def is_ours(pid: int, paths: SandboxPaths) -> bool:
         cwd = os.readlink(proc / "cwd")
     except OSError:
         return False
-    return b"gunicorn" in cmdline and Path(cwd) == paths.root
+    return marker in cmdline and Path(cwd) == paths.root
 
 
 def running_pid(paths: SandboxPaths, service: str) -> int | None:
     pid = read_pid(paths, service)
-    if pid is not None and is_ours(pid, paths):
+    if pid is not None and is_ours(pid, paths, _marker(service)):
         return pid
     return None
 

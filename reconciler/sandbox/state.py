@@ -1,7 +1,8 @@
 """Where the sandbox keeps its files, and its state record (`state.json`). File I/O only.
 
-The record holds ports, pids and the generated passwords' location; passwords themselves
-live only in `clouds.yaml` and `secrets.json`, both mode 0600, never printed.
+The record holds ports (Keystone's, Glance's, the mirror's), the project and base image
+ids, and whether bootstrap finished; pids are in `run/`; passwords live only in
+`clouds.yaml` and `secrets.json`, both mode 0600, never printed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ class SandboxPaths:
     def glance(self) -> Path:
         return self.root / "glance"
 
+    @property
+    def mirror(self) -> Path:
+        """The folder the loopback HTTP mirror serves (files tests and the demo publish)."""
+        return self.root / "mirror"
+
+    @property
+    def staging(self) -> Path:
+        """Glance's staging area (`PUT /stage`, web-download's downloads)."""
+        return self.glance / "staging"
+
+    @property
+    def task_work_dir(self) -> Path:
+        """Glance's `[task] work_dir` (must differ from the staging area)."""
+        return self.glance / "work"
+
     def log(self, service: str) -> Path:
         return self.logs / f"{service}.log"
 
@@ -77,7 +93,7 @@ class SandboxPaths:
         return self.tls / "server-key.pem"
 
     def make_dirs(self) -> None:
-        for folder in (self.root, self.logs, self.run, self.keystone, self.glance):
+        for folder in (self.root, self.logs, self.run, self.keystone, self.glance, self.mirror):
             folder.mkdir(parents=True, exist_ok=True)
 
 
@@ -91,6 +107,7 @@ class SandboxState:
     project_ids: dict[str, str] = field(default_factory=dict)
     base_image_ids: list[str] = field(default_factory=list)
     tls: bool = False  # both services serve HTTPS with the state folder's own CA
+    mirror_port: int = 0  # 0: not chosen yet (a state folder from before the mirror)
 
     @property
     def scheme(self) -> str:
@@ -103,6 +120,11 @@ class SandboxState:
     @property
     def glance_url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.glance_port}"
+
+    @property
+    def mirror_url(self) -> str:
+        """The loopback mirror's base URL (plain HTTP, also with --tls: Glance fetches it)."""
+        return f"http://127.0.0.1:{self.mirror_port}"
 
     def save(self, paths: SandboxPaths) -> None:
         write_private(paths.state, json.dumps(asdict(self), indent=2, sort_keys=True))
