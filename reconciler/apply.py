@@ -26,7 +26,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonpatch
@@ -38,7 +38,14 @@ from reconciler.live import read_members
 from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
 from reconciler.readahead import ReadAhead
 from reconciler.report import ApplyReport, ImageResult, Status, differences
-from reconciler.steps import IMPORT_WAIT, Step, from_record, steps_for
+from reconciler.steps import (
+    IMPORT_WAIT,
+    Step,
+    from_record,
+    rename_previous,
+    steps_for,
+    take_name,
+)
 from reconciler.views import LiveImage
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
@@ -136,9 +143,9 @@ class Applier:
         live.members = read_members(self.client, live) if members_managed else None
         return live
 
-    def _apply_image(self, image: ImagePlan) -> ImageResult:
-        if image.action is Action.CREATE:
-            return self._create(image)
+    def _fresh(self, image: ImagePlan) -> LiveImage | ImageResult:
+        """The image as it is now, or the result that skips it: gone or changed since
+        the plan (`stale`)."""
         assert image.id is not None
         live = self._current(image.id, image.members_managed, self._ahead.take(image.id))
         if live is None:
@@ -147,16 +154,20 @@ class Applier:
             return self._result(
                 image, Status.STALE, self._what_changed(image, live) + "; run plan again"
             )
+        return live
+
+    def _apply_image(self, image: ImagePlan) -> ImageResult:
+        if image.action is Action.CREATE:
+            return self._create(image)
+        assert image.id is not None
+        live = self._fresh(image)
+        if isinstance(live, ImageResult):
+            return live
+        if image.action is Action.REBUILD:
+            return self._rebuild(image, live)
         if image.action is Action.DELETE and live.view.get("protected"):
             return self._result(image, Status.SKIPPED, "protected images are never pruned")
-        self.journal.write(
-            "original",
-            image=image.id,
-            name=image.name,
-            view=live.view,
-            status=live.status,
-            members=list(live.members) if live.members is not None else None,
-        )
+        self._original(image, live)
         outcome = self._run_steps(image.id, steps_for(image))
         if outcome.error is not None:
             return self._roll_back(image, image.id, outcome, live)
@@ -173,6 +184,85 @@ class Applier:
         if outcome.error is not None:
             return self._roll_back(image, new_id, outcome, None)
         return self._verify(image, new_id, None, outcome.answer)
+
+    def _rebuild(self, image: ImagePlan, live: LiveImage) -> ImageResult:
+        """A new build takes the name: it is created under a temporary name, filled and
+        verified; then the current build is renamed, and the new one takes the name.
+        At no moment do two images carry the plain name; a failure anywhere undoes
+        every step, newest first, across both images."""
+        old_id, new_id = live.id, str(uuid.uuid4())
+        assert image.rename_previous is not None
+        temporary = f"{image.name} (new build)"[:255]
+        self._original(image, live)
+        self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
+        rename: list[Step] = [rename_previous(live, image.name, image.rename_previous)]
+        named: list[Step] = [take_name(image.name, temporary)]
+        phases = (
+            (new_id, steps_for(image, new_id, self.import_wait, temporary)),
+            (old_id, rename),
+            (new_id, named),
+        )
+        done: list[tuple[str, int, Step]] = []
+        answer: dict[str, Any] | None = None
+        for image_id, steps in phases:
+            outcome = self._run_steps(image_id, steps)
+            done += [(image_id, seq, step) for seq, step in outcome.done]
+            if outcome.error is not None:
+                return self._roll_back_rebuild(image, live, new_id, done, outcome.error)
+            answer = outcome.answer
+        result = self._verify(image, new_id, None, answer)
+        renamed = self.client.find_image(old_id)
+        if renamed is None or renamed.get("name") != image.rename_previous:
+            have = renamed.get("name") if renamed else "(gone)"
+            return self._end(
+                image, new_id, Status.DIVERGED, f"previous build {old_id} is named {have!r}"
+            )
+        if result.status is Status.APPLIED:
+            note = f"new build {new_id}; previous build {old_id} now {image.rename_previous!r}"
+            return replace(result, reason=note)
+        return result
+
+    def _roll_back_rebuild(
+        self,
+        image: ImagePlan,
+        live: LiveImage,
+        new_id: str,
+        done: list[tuple[str, int, Step]],
+        err: CloudError,
+    ) -> ImageResult:
+        problems = undo_steps(self.client, self.journal, reversed(done))
+        left = [f"previous build: {line}" for line in self._left(live, image)]
+        try:
+            left += left_changed(self.client, new_id, Original(None))
+        except CloudError as read_err:
+            problems.append(f"read back failed: {read_err.message}")
+        if problems or left:
+            detail = "; ".join(problems) or "see left_changed"
+            return self._end(
+                image,
+                live.id,
+                Status.ROLLBACK_FAILED,
+                f"{err.brief}; rollback incomplete: {detail}",
+                err.request_id,
+                tuple(left),
+            )
+        return self._end(image, live.id, Status.ROLLED_BACK, err.brief, err.request_id)
+
+    def _left(self, live: LiveImage, image: ImagePlan) -> list[str]:
+        try:
+            return left_changed(self.client, live.id, Original.of(live, image.members_managed))
+        except CloudError as err:
+            return [f"read back failed: {err.message}"]
+
+    def _original(self, image: ImagePlan, live: LiveImage) -> None:
+        self.journal.write(
+            "original",
+            image=live.id,
+            name=image.name,
+            view=live.view,
+            status=live.status,
+            members=list(live.members) if live.members is not None else None,
+        )
 
     def _run_steps(self, image_id: str, steps: list[Step]) -> StepsOutcome:
         """Send the steps in order, stopping at the first failure."""
@@ -367,8 +457,23 @@ def roll_back_image(
     back and compare it with its original. Returns the problems met and what is left
     changed. A step that cannot be undone (a delete) is not attempted: the comparison
     says whether it changed anything."""
+    problems = undo_steps(client, journal, ((image_id, seq, step) for seq, step in done))
+    try:
+        left = left_changed(client, image_id, original)
+    except CloudError as err:
+        problems.append(f"read back failed: {err.message}")
+        left = []
+    return problems, left
+
+
+def undo_steps(
+    client: GlanceAPI, journal: Journal, done: Iterable[tuple[str, int, Step]]
+) -> list[str]:
+    """Undo each step given (newest first: the caller's order), each until done,
+    journalling each undo; the problems met. A step that cannot be undone (a delete)
+    is not attempted: the comparison that follows says whether it changed anything."""
     problems: list[str] = []
-    for seq, step in done:
+    for image_id, seq, step in done:
         if not step.reversible:
             continue
         try:
@@ -376,12 +481,7 @@ def roll_back_image(
             journal.write("undone", seq=seq)
         except CloudError as err:
             problems.append(f"undo of {step.kind} failed: {err}")
-    try:
-        left = left_changed(client, image_id, original)
-    except CloudError as err:
-        problems.append(f"read back failed: {err.message}")
-        left = []
-    return problems, left
+    return problems
 
 
 def left_changed(client: GlanceAPI, image_id: str, original: Original) -> list[str]:

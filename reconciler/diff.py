@@ -173,6 +173,7 @@ def plan_image(
     live: LiveImage | None,
     project_id: str | None,
     take_over_from: str | None = None,
+    taken: Mapping[str, object] | None = None,
 ) -> ImagePlan:
     """The plan of one desired image against its matched live image (None: create);
     `take_over_from`: the other catalog the image is moved from (--take-over)."""
@@ -191,7 +192,7 @@ def plan_image(
             data=data_plan(desired.data) if desired.data is not None else None,
         )
     if desired.data is not None and not data_is_current(desired.data, live):
-        return _error(desired, _rebuild_message(desired.data, live))
+        return plan_rebuild(desired, live, project_id, taken)
     ours = project_id is None or live.owner in (None, project_id)
     unchanged = take_over_from is None and is_unchanged(desired, live.view, record=ours)
     if unchanged and desired.members is None and desired.deactivated is None:
@@ -257,13 +258,50 @@ def data_is_current(data: DataSource, live: LiveImage) -> bool:
     return live.data_hash == data.checksum and live.status in ("active", "deactivated")
 
 
-def _rebuild_message(data: DataSource, live: LiveImage) -> str:
-    record = parse_record(live.view.get(MANAGED_RECORD))
-    held = (record.build if record else None) or live.data_hash or "no data"
-    return (
-        f"the source changed ({held} live, {data.checksum} declared): a new build is "
-        "needed, which this version cannot make yet; the live image is left as it is"
+def plan_rebuild(
+    desired: DesiredImage,
+    live: LiveImage,
+    project_id: str | None,
+    taken: Mapping[str, object] | None = None,
+) -> ImagePlan:
+    """The source changed: Glance data is immutable once active, so a new image is built
+    from it and takes the name once active and verified; the current build (`id`) is
+    kept, renamed `"{name} {version}"` (its version, or its build date as YYYYMMDD),
+    otherwise untouched."""
+    assert desired.data is not None
+    create = create_view(desired)
+    return ImagePlan(
+        name=desired.name,
+        action=Action.REBUILD,
+        id=live.id,
+        source=desired.source,
+        owner=live.owner,
+        patch=patch_ops({}, create),
+        members=MemberChanges(add=desired.members or ()),
+        members_managed=desired.members is not None,
+        status=live.status,
+        protected=bool(live.view.get("protected")),
+        warnings=_warnings(desired, None, project_id, True),
+        fingerprint=live.fingerprint,
+        data=data_plan(desired.data),
+        rename_previous=previous_name(desired.name, live, taken or {}),
     )
+
+
+def previous_name(name: str, live: LiveImage, taken: Mapping[str, object]) -> str:
+    """`"{name} {version}"`: the build's recorded version, else its build date as
+    YYYYMMDD (`image_build_date`, else when it was created); the id's start is added
+    when another image has that name already."""
+    record = parse_record(live.view.get(MANAGED_RECORD))
+    label = record.version if record is not None and record.version else None
+    if label is None:
+        stamp = str(live.view.get("image_build_date") or live.created_at or "")
+        digits = "".join(ch for ch in stamp[:10] if ch.isdigit())
+        label = digits if len(digits) == 8 else live.id[:8]
+    renamed = f"{name} {label}"
+    if renamed in taken:
+        renamed = f"{renamed} ({live.id[:8]})"
+    return renamed[:255]
 
 
 def _record_only(ops: Sequence[PatchOp]) -> bool:
@@ -362,8 +400,9 @@ def _diff(
             elif not take_over:
                 images.append(_error(entry, _conflict(found, catalog, other)))
                 continue
-        images.append(plan_image(entry, found, target.project_id, other))
-    images.extend(orphans(live.images, matched, target.project_id, prune, catalog))
+        images.append(plan_image(entry, found, target.project_id, other, by_name))
+    entries = {entry.name for entry in desired}
+    images.extend(orphans(live.images, matched, target.project_id, prune, catalog, entries))
     return Plan(
         target=target,
         images=tuple(images),
@@ -390,6 +429,11 @@ def _project_images(
     )
 
 
+def _entry_of(image: LiveImage) -> str | None:
+    record = parse_record(image.view.get(MANAGED_RECORD))
+    return record.entry if record is not None else None
+
+
 def other_catalogs(
     images: Iterable[LiveImage], matched: set[str], project_id: str | None, catalog: str
 ) -> tuple[tuple[str, int], ...]:
@@ -411,14 +455,19 @@ def orphans(
     project_id: str | None,
     prune: bool,
     catalog: str = DEFAULT_CATALOG,
+    entries: frozenset[str] | set[str] = frozenset(),
 ) -> list[ImagePlan]:
     """Images of this project whose management record names this catalog and that no
     manifest mentions. Another catalog's images, and records that cannot be read, are
-    never orphans: nothing is deleted that the run cannot prove is its own."""
+    never orphans: nothing is deleted that the run cannot prove is its own. A previous
+    build belongs to its entry (its record names it) while the entry is in the
+    manifests."""
     found = [
         image
         for image in _project_images(images, matched, project_id)
-        if MANAGED_RECORD in image.view and ownership(image.view, catalog)[0] is Ownership.OURS
+        if MANAGED_RECORD in image.view
+        and ownership(image.view, catalog)[0] is Ownership.OURS
+        and _entry_of(image) not in entries
     ]
     found.sort(key=lambda image: (image.name or "", image.id))
     plans = []

@@ -52,6 +52,7 @@ class Kind(StrEnum):
     TAGS = "tags"
     MEMBERS = "members"
     STATUS = "status"  # active / deactivated
+    DATA = "data"  # the image's data: the declared source's checksum vs the live build's
 
 
 class FieldDrift(_Frozen):
@@ -153,6 +154,13 @@ def image_drift(image: ImagePlan) -> ImageDrift:
         )
     if image.action is Action.ERROR:
         return ImageDrift(state=State.ERROR, message=image.error, **common)
+    if image.action is Action.REBUILD and image.data is not None:
+        return ImageDrift(
+            state=State.DRIFTED,
+            fields=[FieldDrift(field="data", kind=Kind.DATA, git=image.data.checksum)],
+            message="the declared source changed: apply makes a new build",
+            **common,
+        )
     fields = [_field_of(op) for op in image.patch if op.key != MANAGED_RECORD]
     if image.members:
         fields.append(

@@ -36,6 +36,7 @@ class Activation(StrEnum):
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    REBUILD = "rebuild"  # a new build from the changed source takes the name; the old is renamed
     ADOPT = "adopt"  # metadata already as desired; apply only writes the management record
     NOOP = "noop"
     DELETE = "delete"  # an orphan, only with --prune
@@ -136,14 +137,15 @@ class ImagePlan:
     error: str | None = None
     fingerprint: str | None = None  # of the live image when planned
     take_over_from: str | None = None  # the catalog the image is moved from (--take-over)
-    data: DataPlan | None = None  # data to build the new image from (create)
+    data: DataPlan | None = None  # data to build the new image from (create, rebuild)
+    rename_previous: str | None = None  # rebuild: the name the current build (`id`) gets
 
     @property
     def has_changes(self) -> bool:
         """Changes the image's metadata or its catalog (what `--detailed-exitcode`
         reports)."""
         return (
-            self.action in (Action.CREATE, Action.UPDATE, Action.DELETE)
+            self.action in (Action.CREATE, Action.UPDATE, Action.REBUILD, Action.DELETE)
             or self.take_over_from is not None
         )
 
@@ -179,6 +181,7 @@ class Plan:
         return {
             "create": counts[Action.CREATE],
             "update": counts[Action.UPDATE],
+            "rebuild": counts[Action.REBUILD],
             "delete": counts[Action.DELETE],
             "unchanged": counts[Action.NOOP] + counts[Action.ADOPT],
             "adopt": counts[Action.ADOPT],

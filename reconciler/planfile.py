@@ -61,6 +61,7 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
         "fingerprint": image.fingerprint,
         "take_over_from": image.take_over_from,
         "data": asdict(image.data) if image.data is not None else None,
+        "rename_previous": image.rename_previous,
     }
 
 
@@ -141,6 +142,7 @@ class _ImageModel(_Strict):
     fingerprint: str | None = None
     take_over_from: str | None = Field(None, pattern=CATALOG_PATTERN)
     data: _DataModel | None = None
+    rename_previous: str | None = Field(None, min_length=1, max_length=255)
 
 
 class _TargetModel(_Strict):
@@ -174,7 +176,12 @@ def plan_from_dict(data: Any) -> Plan:
         ) from None
     images = []
     for item in model.images:
-        if item.action in (Action.UPDATE, Action.ADOPT, Action.DELETE) and (
+        if item.action is Action.REBUILD and (item.data is None or not item.rename_previous):
+            raise PlanFileError(
+                f"not a valid plan file: image {item.name!r} to rebuild has no data or "
+                "no name for its previous build"
+            )
+        if item.action in (Action.UPDATE, Action.ADOPT, Action.REBUILD, Action.DELETE) and (
             not item.id or not item.fingerprint
         ):
             raise PlanFileError(
@@ -199,6 +206,7 @@ def plan_from_dict(data: Any) -> Plan:
                 fingerprint=item.fingerprint,
                 take_over_from=item.take_over_from,
                 data=DataPlan(**item.data.model_dump()) if item.data is not None else None,
+                rename_previous=item.rename_previous,
             )
         )
     t = model.target

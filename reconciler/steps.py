@@ -32,7 +32,6 @@ from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import (
     BadRequest,
     ChecksumMismatch,
-    Conflict,
     ConnectionFailed,
     Forbidden,
     ImportFailed,
@@ -51,7 +50,7 @@ from reconciler.plan import (
     escape_pointer,
 )
 from reconciler.sources import HashingReader, open_source
-from reconciler.views import image_view
+from reconciler.views import MANAGED_RECORD, LiveImage, image_view, with_entry
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
 
@@ -229,10 +228,7 @@ class AddMember(Step):
 
     def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         if self.member not in current_members(client, image_id):
-            try:
-                client.add_member(image_id, self.member)
-            except Conflict:  # added meanwhile
-                pass
+            client.add_member(image_id, self.member)
         return None
 
     def reverse(self) -> Step:
@@ -492,6 +488,23 @@ def from_record(kind: str, payload: Mapping[str, Any]) -> Step:
     return cls()
 
 
+def rename_previous(live: LiveImage, name: str, new_name: str) -> PatchImage:
+    """The current build's rename in a rebuild; its record, when it has one, is made to
+    name the entry it remains a build of (so it is never an orphan of it)."""
+    ops = [PatchOp(Op.REPLACE, "/name", new_name, live.view.get("name"))]
+    raw = live.view.get(MANAGED_RECORD)
+    if isinstance(raw, str):
+        rewritten = with_entry(raw, name)
+        if rewritten is not None and rewritten != raw:
+            ops.append(PatchOp(Op.REPLACE, escape_pointer(MANAGED_RECORD), rewritten, raw))
+    return PatchImage(tuple(ops))
+
+
+def take_name(name: str, temporary: str) -> PatchImage:
+    """The new build's last step in a rebuild: from its temporary name to the name."""
+    return PatchImage((PatchOp(Op.REPLACE, "/name", name, temporary),))
+
+
 def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
     body = {op.key: op.value for op in image.patch if op.op is Op.ADD}
     body["id"] = image_id
@@ -499,11 +512,17 @@ def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
 
 
 def steps_for(
-    image: ImagePlan, new_id: str | None = None, import_wait: float = IMPORT_WAIT
+    image: ImagePlan,
+    new_id: str | None = None,
+    import_wait: float = IMPORT_WAIT,
+    temporary_name: str | None = None,
 ) -> list[Step]:
-    """The ordered steps of one image's plan."""
-    if image.action is Action.CREATE:
+    """The ordered steps of one image's plan; for a rebuild, those of its new build
+    (created under `temporary_name`; `rename_previous` and `take_name` follow)."""
+    if image.action in (Action.CREATE, Action.REBUILD):
         body = create_body(image, new_id or str(uuid.uuid4()))
+        if temporary_name is not None:
+            body["name"] = temporary_name
         data = [BuildData(image.data, import_wait)] if image.data is not None else []
         return [CreateImage(body), *data, *(AddMember(m) for m in image.members.add)]
     if image.action is Action.DELETE:

@@ -85,6 +85,7 @@ class ManagementRecord:
     keys: frozenset[str]
     build: str | None = None  # `algorithm:hex` of the data the image was built from
     version: str | None = None
+    entry: str | None = None  # the entry (image name) whose build this is, current or not
 
 
 def is_gone(image: Mapping[str, Any] | None) -> bool:
@@ -124,19 +125,21 @@ def parse_record(raw: Any) -> ManagementRecord | None:
     catalog: Any = DEFAULT_CATALOG
     build: Any = None
     version: Any = None
+    entry: Any = None
     if isinstance(data, dict):
         catalog, build, version = data.get("catalog"), data.get("build"), data.get("version")
+        entry = data.get("entry")
         data = data.get("keys")
         if not isinstance(catalog, str) or not _CATALOG_RE.match(catalog):
             return None
-        if not isinstance(build, str | None) or not isinstance(version, str | None):
+        if not all(isinstance(v, str | None) for v in (build, version, entry)):
             return None
     if not isinstance(data, list):
         return None
     try:
         # Non-string entries are harmless (they never equal a property key); only
         # unhashable ones make the record unreadable.
-        return ManagementRecord(catalog, frozenset(data), build, version)
+        return ManagementRecord(catalog, frozenset(data), build, version, entry)
     except TypeError:
         return None
 
@@ -147,11 +150,22 @@ def managed_keys(view: Mapping[str, Any]) -> frozenset[str]:
     return record.keys if record is not None else frozenset()
 
 
+def with_entry(raw: str, entry: str) -> str | None:
+    """The record rewritten to name the entry its image is a build of (None: it cannot
+    be read). A previous build keeps its record this way and is never an orphan while
+    its entry is in the manifests."""
+    record = parse_record(raw)
+    if record is None:
+        return None
+    return encode_record(record.keys, record.catalog, record.build or "", record.version, entry)
+
+
 def encode_record(
     keys: Iterable[str],
     catalog: str = DEFAULT_CATALOG,
     build: str | None = None,
     version: str | None = None,
+    entry: str | None = None,
 ) -> str:
     """The record as the tool writes it: compact, keys sorted, so equal records are
     equal strings. The default catalog without a build keeps the plain list (records
@@ -164,6 +178,8 @@ def encode_record(
         record["build"] = build
         if version is not None:
             record["version"] = version
+        if entry is not None:
+            record["entry"] = entry
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -206,7 +222,7 @@ def fingerprint(
 class LiveImage:
     """One image as read from Glance: its id, owner, view, and members when read."""
 
-    __slots__ = ("data_hash", "id", "members", "owner", "size", "status", "view")
+    __slots__ = ("created_at", "data_hash", "id", "members", "owner", "size", "status", "view")
 
     def __init__(
         self,
@@ -217,6 +233,7 @@ class LiveImage:
         members: tuple[str, ...] | None = None,
         data_hash: str | None = None,
         size: int | None = None,
+        created_at: str | None = None,
     ) -> None:
         self.id = id
         self.owner = owner
@@ -225,6 +242,7 @@ class LiveImage:
         self.members = members
         self.data_hash = data_hash  # Glance's `os_hash_algo:os_hash_value`, once it has data
         self.size = size
+        self.created_at = created_at
 
     @classmethod
     def from_api(cls, image: Mapping[str, Any]) -> LiveImage:
@@ -236,6 +254,7 @@ class LiveImage:
             image_view(image),
             data_hash=f"{algo}:{value}" if algo and value else None,
             size=image.get("size"),
+            created_at=image.get("created_at"),
         )
 
     @property

@@ -231,6 +231,7 @@ class DesiredImage:
                 self.catalog,
                 self.data.checksum if self.data else None,
                 self.data.version if self.data else None,
+                self.name if self.data else None,
             ),
         )
         object.__setattr__(

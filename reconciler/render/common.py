@@ -6,6 +6,7 @@ from __future__ import annotations
 STYLES = {
     "+": "green",
     "~": "yellow",
+    "±": "bold yellow",
     "-": "red",
     "!": "bold magenta",
     "#": "dim",

@@ -141,16 +141,105 @@ def test_a_failed_upload_is_sent_again_from_the_first_byte(disk: Path, tmp_path:
     assert stored is not None and stored["os_hash_value"] == sha(disk)
 
 
-def test_a_changed_source_is_not_written_over(disk: Path, tmp_path: Path) -> None:
-    """Data is immutable once active: a new checksum needs a new build."""
+def built(fake: FakeGlance, disk: Path, tmp_path: Path, version: str = "1") -> dict[str, Any]:
+    """The image `img` built from `disk` (version 1), as stored."""
+    data = DataSource(str(disk), "sha256", sha(disk, "sha256"), "upload", version)
+    results, _records = run(fake, plan_for(fake, data_entry("img", data, team="a")), tmp_path)
+    assert results["img"].status is Status.APPLIED, results["img"].reason
+    stored = stored_by_name(fake, "img")
+    assert stored is not None
+    return stored
+
+
+def new_source(tmp_path: Path) -> tuple[Path, DataSource]:
+    path = tmp_path / "disk-2.raw"
+    path.write_bytes(b"the second build" * 500)
+    return path, DataSource(str(path), "sha512", sha(path), "upload", "2")
+
+
+def test_a_changed_source_makes_a_new_build_that_takes_the_name(disk: Path, tmp_path: Path) -> None:
     fake = FakeGlance()
-    data = DataSource(str(disk), "sha256", sha(disk, "sha256"), "upload", "1")
-    run(fake, plan_for(fake, data_entry("img", data)), tmp_path)
-    before = stored_by_name(fake, "img")
-    changed = DataSource(str(disk), "sha512", sha(disk), "upload", "2")
-    (image,) = plan_for(fake, data_entry("img", changed)).images
-    assert image.action is Action.ERROR and "the source changed" in (image.error or "")
-    assert stored_by_name(fake, "img") == before
+    before = built(fake, disk, tmp_path)
+    path, changed = new_source(tmp_path)
+    plan = plan_for(fake, data_entry("img", changed, team="a"), prune=True)
+    (image,) = plan.images  # the previous build is no orphan, even with --prune
+    assert image.action is Action.REBUILD and image.rename_previous == "img 1"
+    assert image.id == before["id"]
+    results, records = run(fake, plan, tmp_path)
+    assert results["img"].status is Status.APPLIED, results["img"].reason
+    new = stored_by_name(fake, "img")
+    old = fake.stored(before["id"])
+    assert new is not None and old is not None and new["id"] != before["id"]
+    assert new["os_hash_value"] == sha(path) and new["team"] == "a"
+    assert old["name"] == "img 1" and old["os_hash_value"] == before["os_hash_value"]
+    changed_keys = {k for k in old if old[k] != before.get(k)}
+    assert changed_keys == {"name", "updated_at"}  # its record names its entry already
+    old_record = parse_record(old[MANAGED_RECORD])
+    assert old_record is not None and old_record.entry == "img" and old_record.version == "1"
+    # The rename of the old build comes before the new one takes the name.
+    assert [r["kind"] for r in records if r["type"] == "begin"] == [
+        "create",
+        "data",
+        "patch",
+        "patch",
+    ]
+    again = plan_for(fake, data_entry("img", changed, team="a"), prune=True)
+    assert [i.action for i in again.images] == [Action.NOOP]
+
+
+@pytest.mark.parametrize(
+    ("where", "fault"),
+    [
+        ("put_data", Fault.FORBIDDEN),  # the new build's data refused
+        ("patch_image", Fault.FORBIDDEN),  # the previous build's rename refused
+        ("take_name", Fault.FORBIDDEN),  # the new build's rename to the name refused
+    ],
+)
+def test_a_failed_rebuild_leaves_everything_as_before(
+    where: str, fault: Fault, disk: Path, tmp_path: Path
+) -> None:
+    fake = FakeGlance()
+    before = built(fake, disk, tmp_path)
+    _path, changed = new_source(tmp_path)
+    plan = plan_for(fake, data_entry("img", changed, team="a"))
+    if where == "take_name":
+        fake.inject("patch_image", fault, nth=2)
+    else:
+        fake.inject(where, fault)
+    results, _records = run(fake, plan, tmp_path)
+    assert results["img"].status is Status.ROLLED_BACK, results["img"].reason
+    assert [i["id"] for i in fake.images()] == [before["id"]]
+    after = fake.stored(before["id"])
+    assert after is not None
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
+
+
+def test_a_rebuild_killed_half_way_is_rolled_back_from_its_journal(
+    disk: Path, tmp_path: Path
+) -> None:
+    from reconciler.apply import Applier
+    from tests.fakes import Crash
+
+    fake = FakeGlance()
+    before = built(fake, disk, tmp_path)
+    _path, changed = new_source(tmp_path)
+    plan = plan_for(fake, data_entry("img", changed, team="a"))
+    fake.inject("patch_image", Fault.CRASH_AFTER, nth=1)  # after the old build's rename
+    path = tmp_path / "rebuild.jsonl"
+    journal = Journal(path)
+    with pytest.raises(Crash):
+        Applier(client(fake), journal, parallelism=1).run(plan)
+    journal.close()
+    fake.revive()
+    assert fake.stored(before["id"])["name"] == "img 1"  # type: ignore[index]
+    journal = Journal(path)
+    report = roll_back_journal(client(fake), journal, histories(path))
+    journal.close()
+    assert {r.status for r in report.results} == {Status.ROLLED_BACK}
+    assert [i["id"] for i in fake.images()] == [before["id"]]
+    assert fake.stored(before["id"])["name"] == "img"  # type: ignore[index]
 
 
 def test_an_image_uploaded_by_other_means_is_adopted_by_its_hash(

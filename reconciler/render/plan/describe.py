@@ -82,6 +82,14 @@ def describe(image: ImagePlan) -> list[Line]:
         )
     if image.data is not None:
         lines.append(Line("+", describe_data(image.data)))
+    if image.rename_previous is not None:
+        lines.append(
+            Line(
+                "~",
+                f"previous build {image.id}: renamed {show(image.rename_previous)} once the "
+                "new build is active and verified (otherwise untouched)",
+            )
+        )
     lines += [describe_op(op) for op in image.patch]
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
@@ -99,6 +107,7 @@ def describe(image: ImagePlan) -> list[Line]:
 SYMBOLS = {
     "create": "+",
     "update": "~",
+    "rebuild": "±",
     "adopt": "#",
     "delete": "-",
     "noop": " ",
@@ -110,7 +119,8 @@ SYMBOLS = {
 def summary_line(summary: dict[str, int], others: tuple[tuple[str, int], ...] = ()) -> str:
     line = (
         f"Plan: {summary['create']} to create, {summary['update']} to update, "
-        f"{summary['delete']} to delete, {summary['unchanged']} unchanged."
+        + (f"{summary['rebuild']} to rebuild, " if summary.get("rebuild") else "")
+        + f"{summary['delete']} to delete, {summary['unchanged']} unchanged."
     )
     if summary.get("adopt"):
         line += (
