@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich.console import Console, RenderableType
-from rich.text import Text
+if TYPE_CHECKING:  # rich loads on the first print, not at start-up
+    from rich.console import Console, RenderableType
 
 
 @dataclass
@@ -25,6 +26,8 @@ def _no_color() -> bool:
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     # Off a terminal rich assumes 80 columns, which folds tables in CI logs; use COLUMNS
     # when set, else a wide page.
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
@@ -32,6 +35,8 @@ def stdout_console() -> Console:
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, no_color=_no_color(), highlight=False, soft_wrap=True)
 
 
@@ -39,25 +44,33 @@ def is_tty() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def _line(text: str) -> None:
+    """One plain line on stderr, as given (no markup, no wrapping: rich is not needed)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def info(message: str) -> None:
     """Progress chatter on stderr, silenced by --quiet."""
     if not SETTINGS.quiet:
-        stderr_console().print(message, markup=False)
+        _line(message)
 
 
 def warning(message: str) -> None:
     """Something that works but is weak (an md5 checksum, ...); shown even with --quiet."""
-    stderr_console().print(f"warning: {message}", markup=False)
+    _line(f"warning: {message}")
 
 
 def error(message: str) -> None:
     """A problem that does not stop the command (one target of several failed, ...)."""
-    stderr_console().print(f"error: {message}", markup=False)
+    _line(f"error: {message}")
 
 
 def emit(view: str | RenderableType) -> None:
     """Print a view on stdout: a document (JSON, Markdown, XML, HTML) as it is, rich
     Text as it ends, other renderables (tables) on their own lines."""
+    from rich.text import Text
+
     if isinstance(view, str):
         print(view, end="")
     elif isinstance(view, Text):

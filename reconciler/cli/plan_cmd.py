@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from reconciler import planfile
 from reconciler.cli.console import emit, error, info, warning
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -96,6 +95,7 @@ def plan(
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Show what apply would change (reads only)."""
+    from reconciler import planfile
     from reconciler.cli.pipeline import Scope, plan_targets
 
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over)

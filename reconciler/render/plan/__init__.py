@@ -4,13 +4,12 @@ pull-request comment), chosen in `render_plan`. Pure."""
 from __future__ import annotations
 
 from enum import StrEnum
-
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from reconciler.plan import Plan
-from reconciler.render.plan.json import render_json
-from reconciler.render.plan.markdown import render_markdown
-from reconciler.render.plan.text import render_text
+
+if TYPE_CHECKING:  # the views (rich, deepdiff) load when a plan is rendered, not before
+    from rich.text import Text
 
 
 class PlanFormat(StrEnum):
@@ -28,6 +27,12 @@ def render_plan(
 ) -> str | Text:
     """One plan; several (one per target) one after the other, or as a JSON array of
     plan documents. Display options never change what the plan holds."""
+    from rich.text import Text
+
+    from reconciler.render.plan.json import render_json
+    from reconciler.render.plan.markdown import render_markdown
+    from reconciler.render.plan.text import render_text
+
     if fmt is PlanFormat.json:
         if len(plans) == 1 and plans[0].target.name is None:
             return render_json(plans[0])
