@@ -149,5 +149,3 @@ def tls_message(detail: str, auth: dict[str, Any]) -> str:
         f"TLS: {reason} ({where}); give the CA with `cacert:` in clouds.yaml, "
         "OS_CACERT or --os-cacert (--insecure skips verification)"
     )
-
-
