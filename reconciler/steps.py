@@ -36,6 +36,7 @@ from reconciler.errors import (
     Forbidden,
     ImportFailed,
     NotFound,
+    ResponseLost,
     ServerError,
     SourceUnreadable,
 )
@@ -353,27 +354,34 @@ class BuildData(Step):
         return self.data.checksum.partition(":")[0]
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
-        if self.data.method == "web-download":
-            client.import_image(image_id, {"name": "web-download", "uri": self.data.location})
-            return self._finish(client, image_id, None)
+        """Send the data; a failed upload or import that left the image `queued` again
+        (Glance cannot resume) is started again from the first byte."""
         for attempt in range(UPLOAD_ATTEMPTS):
-            reader = open_source(self.data.location, (self._algorithm, GLANCE_HASH))
             try:
-                target = "file" if self.data.method == "upload" else "stage"
-                client.put_data(image_id, target, reader)
-            except (ConnectionFailed, ServerError, SourceUnreadable):
+                return self._attempt(client, image_id)
+            except ResponseLost:
+                raise  # the import request may have started it: the applier converges
+            except (ConnectionFailed, ServerError, SourceUnreadable, ImportFailed):
                 status = client.get_image(image_id).get("status")
                 if status != "queued" or attempt + 1 == UPLOAD_ATTEMPTS:
                     raise
                 client.sleep(client.retry.delay(attempt))
-                continue
-            finally:
-                reader.close()
-            self._check_declared(reader)
-            if self.data.method == "glance-direct":
-                client.import_image(image_id, {"name": "glance-direct"})
-            return self._finish(client, image_id, reader)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _attempt(self, client: GlanceAPI, image_id: str) -> Answer:
+        if self.data.method == "web-download":
+            client.import_image(image_id, {"name": "web-download", "uri": self.data.location})
+            return self._finish(client, image_id, None)
+        reader = open_source(self.data.location, (self._algorithm, GLANCE_HASH))
+        try:
+            target = "file" if self.data.method == "upload" else "stage"
+            client.put_data(image_id, target, reader)
+        finally:
+            reader.close()
+        self._check_declared(reader)
+        if self.data.method == "glance-direct":
+            client.import_image(image_id, {"name": "glance-direct"})
+        return self._finish(client, image_id, reader)
 
     def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         """After a lost answer to the import request: wait for an import that started,
