@@ -67,3 +67,29 @@ YAML
 "$BIN/reconciler" apply --auto-approve "$OUT/team-ml"
 echo "(the examples' plan counts it as another catalog's image, not as an orphan:)"
 "$BIN/reconciler" plan "$EXAMPLES" --prune | tail -1
+
+step "image data: an image built from a file, verified end to end, then rebuilt"
+mkdir -p "$OUT/data"
+build() {  # $1: version; writes the disk file and the manifest naming its checksum
+  head -c 2097152 /dev/urandom > "$OUT/data/disk-$1.raw"
+  sum=$(sha256sum "$OUT/data/disk-$1.raw" | cut -d' ' -f1)
+  cat > "$OUT/data/images.yaml" <<YAML
+version: 1
+catalog: demo-data
+images:
+  - name: demo-debian-13
+    disk_format: raw
+    container_format: bare
+    visibility: private
+    properties: {os_distro: debian, os_version: "13"}
+    source: {url: disk-$1.raw, checksum: "sha256:$sum", method: upload, version: "$1"}
+YAML
+}
+build 20261101
+"$BIN/reconciler" apply --auto-approve "$OUT/data"
+echo "(a second plan finds the build current: nothing to upload)"
+"$BIN/reconciler" plan "$OUT/data" | tail -1
+build 20261127
+echo "(the source changed: the plan shows a rebuild)"
+"$BIN/reconciler" plan "$OUT/data"
+"$BIN/reconciler" apply --auto-approve "$OUT/data"
