@@ -86,6 +86,9 @@ def glance_api_conf(paths: SandboxPaths, state: SandboxState, glance_password: s
     every request that reads them fails with a bare 500."""
     data = paths.glance
     return f"""\
+# Written by `reconciler sandbox up` (rewritten by each `up`; Glance restarts when it
+# changes). Glance runs from reconciler.sandbox.wsgi_glance, which starts sqlite
+# transactions with BEGIN IMMEDIATE.
 [DEFAULT]
 debug = false
 enabled_backends = fs:file
