@@ -99,22 +99,26 @@ def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
 
 
 def _glance_files(paths: SandboxPaths, state: SandboxState) -> bool:
-    """Write Glance's folders and config file as this version makes them; True when
-    the config file's text changed (a running Glance must then be restarted)."""
+    """Write Glance's folders and config files as this version makes them; True when
+    one's text changed (a running Glance must then be restarted)."""
     for sub in GLANCE_DIRS:
         (paths.glance / sub).mkdir(parents=True, exist_ok=True)
     paths.mirror.mkdir(parents=True, exist_ok=True)
-    (paths.glance / "property-protections.conf").write_text(configs.PROPERTY_PROTECTIONS)
     password = json.loads(paths.secrets.read_text())["glance"]
-    text = configs.glance_api_conf(paths, state, password)
-    conf = paths.glance / "glance-api.conf"
-    try:
-        if conf.read_text() == text:
-            return False
-    except OSError:
-        pass
-    write_private(conf, text)
-    return True
+    wanted = {
+        paths.glance / "property-protections.conf": configs.PROPERTY_PROTECTIONS,
+        paths.glance / "glance-api.conf": configs.glance_api_conf(paths, state, password),
+    }
+    changed = False
+    for path, text in wanted.items():
+        try:
+            if path.read_text() == text:
+                continue
+        except OSError:
+            pass
+        write_private(path, text)
+        changed = True
+    return changed
 
 
 def _refresh(paths: SandboxPaths, state: SandboxState, mirror_port: int | None, log: Log) -> None:
