@@ -34,6 +34,12 @@ $(CHROMIUM):
 	apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 
+# qemu-img (Debian's qemu-utils) makes the real qcow2 images of the image-data tests.
+QEMU_IMG ?= /usr/bin/qemu-img
+$(QEMU_IMG):
+	apt-get install -y -q qemu-utils >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q qemu-utils >/dev/null)
+
 # mitmproxy (the fault-injecting proxy of tests/faults) lives in its own venv: its
 # pinned dependencies (Flask, cryptography, ruamel.yaml) would fight Keystone's.
 FAULTS_VENV ?= .venv-faults
@@ -41,7 +47,7 @@ $(FAULTS_VENV)/bin/mitmdump:
 	$(PYTHON) -m venv $(FAULTS_VENV)
 	$(FAULTS_VENV)/bin/pip install -q 'mitmproxy==11.0.2'
 
-test: $(VENV)/.installed-dev $(CHROMIUM) $(FAULTS_VENV)/bin/mitmdump sandbox-up
+test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump sandbox-up
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/pytest -q
 
 lint: $(VENV)/.installed-dev

@@ -438,22 +438,25 @@ GLANCE_HASH = "sha512"  # Glance's default hashing_algorithm, hashed while strea
 
 
 def wait_until_active(client: GlanceAPI, image_id: str, wait: float) -> dict[str, Any]:
-    """Poll the image (backoff 0.25 s doubling to 5 s) until `active`; ImportFailed when
-    its import task failed or `wait` seconds pass. A `queued` image with no failed task
-    is waited for: Glance starts an import's task after answering the request."""
+    """Poll the image (backoff 0.25 s doubling to 5 s) until `active` and its import
+    task, if any, finished (Glance marks the image active 0.1-0.3 s before the task
+    ends and releases its lock); ImportFailed when the task failed (a format mismatch
+    leaves a glance-direct image `importing` for good, with a failed task) or `wait`
+    seconds pass. A `queued` image with no failed task is waited for: Glance starts an
+    import's task after answering the request."""
     deadline = time.monotonic() + wait
     delay = 0.25
     while True:
         image = client.get_image(image_id)
         status = image.get("status")
-        if status == "active":
+        tasks = client.image_tasks(image_id) if status != "active" or delay < 1 else []
+        newest = tasks[0].get("status") if tasks else None
+        if status == "active" and newest != "processing":
             return image
-        if status == "queued":
-            tasks = client.image_tasks(image_id)
-            if tasks and tasks[0].get("status") == "failure":
-                message = " ".join(str(tasks[0].get("message") or "no message").split())
-                raise ImportFailed(f"the import failed: {message[:300]}")
-        elif status not in IN_PROGRESS:
+        if newest == "failure":
+            message = " ".join(str(tasks[0].get("message") or "no message").split())
+            raise ImportFailed(f"the import failed (Glance's task: {message[:200]})")
+        if status not in IN_PROGRESS and status not in ("queued", "active"):
             raise ImportFailed(f"the image is {status!r}, not active, after its data was sent")
         if time.monotonic() >= deadline:
             raise ImportFailed(f"not active after {wait:.0f} s (status {status!r})")
