@@ -20,8 +20,10 @@ from reconciler.cli.options import (
 )
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
+from reconciler.errors import ManifestError
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
+from reconciler.manifests.source import disabled_method, enabled_methods
 from reconciler.plan import Plan
 from reconciler.render.plan import PlanFormat, render_plan
 
@@ -36,16 +38,28 @@ def validate(
     catalog: str | None = CatalogOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
-    """Check manifests offline (or against the server's schema with --online)."""
+    """Check manifests offline (or against the server's schema and enabled import
+    methods with --online)."""
     schema = None
+    enabled: frozenset[str] | None = None
     if online:
         from reconciler.cli.pipeline import glance_client
 
         client = glance_client(connect(cloud), cloud.timeout)
         schema = ImageSchema(client.image_schema())
+        enabled = enabled_methods(client.import_info())
     manifests = load_manifests(paths, schema, catalog)
     for line in manifests.warnings:
         warning(line)
+    if enabled is not None:
+        problems = [
+            f"{image.source}: {problem}"
+            for image in manifests.images
+            if image.data is not None
+            and (problem := disabled_method(image.data.method, enabled)) is not None
+        ]
+        if problems:
+            raise ManifestError(problems)
     files, _ = manifest_files(paths)
     info(
         f"valid: {len(manifests.images)} image(s) in {len(files)} file(s), "

@@ -93,3 +93,21 @@ def source_warnings(algorithm: str) -> list[tuple[str, str]]:
             )
         ]
     return []
+
+
+IMPORT_METHODS = frozenset({"glance-direct", "web-download"})  # `upload` is no import
+
+
+def enabled_methods(info: dict[str, object]) -> frozenset[str]:
+    """The import methods of `GET /v2/info/import` (`{"import-methods": {"value": [...]}}`)."""
+    methods = info.get("import-methods")
+    values = methods.get("value") if isinstance(methods, dict) else None
+    return frozenset(str(v) for v in values) if isinstance(values, list) else frozenset()
+
+
+def disabled_method(method: str, enabled: frozenset[str]) -> str | None:
+    """Why `method` cannot be used on a Glance with these import methods, or None."""
+    if method in IMPORT_METHODS and method not in enabled:
+        shown = ", ".join(sorted(enabled)) or "none"
+        return f"source method {method!r} is not enabled on this Glance (enabled: {shown})"
+    return None
