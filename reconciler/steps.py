@@ -380,7 +380,14 @@ class BuildData(Step):
             reader.close()
         self._check_declared(reader)
         if self.data.method == "glance-direct":
-            client.import_image(image_id, {"name": "glance-direct"})
+            try:
+                client.import_image(image_id, {"name": "glance-direct"})
+            except ResponseLost:
+                # Settled here, where the bytes' hashes are known: an import that did
+                # not start (still staged, no task) is asked for once more.
+                staged = client.get_image(image_id).get("status") == "uploading"
+                if staged and not client.image_tasks(image_id):
+                    client.import_image(image_id, {"name": "glance-direct"})
         return self._finish(client, image_id, reader)
 
     def converge(self, client: GlanceAPI, image_id: str) -> Answer:

@@ -276,3 +276,20 @@ def test_rollback_from_the_journal_discards_a_half_built_image(disk: Path, tmp_p
     assert stored_by_name(fake, "c") is None
     begins = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["kind"] for r in begins if r["type"] == "begin"] == ["create", "data"]
+
+
+@pytest.mark.parametrize("fault", [Fault.LOST, Fault.LOST_AFTER])
+def test_a_lost_answer_to_a_glance_direct_import_still_verifies_the_bytes(
+    fault: Fault, disk: Path, tmp_path: Path
+) -> None:
+    """The import request's answer is lost, before or after Glance took it: the import
+    is asked for again only if it did not start, and the declared sha256 (of the bytes
+    sent) still decides, not Glance's sha512 alone."""
+    fake = FakeGlance()
+    fake.inject("import_image", fault)
+    data = DataSource(str(disk), "sha256", sha(disk, "sha256"), "glance-direct")
+    results, _records = run(fake, plan_for(fake, data_entry("gd", data)), tmp_path)
+    assert results["gd"].status is Status.APPLIED, results["gd"].reason
+    stored = stored_by_name(fake, "gd")
+    assert stored is not None and stored["os_hash_value"] == sha(disk)
+    assert fake.calls["import_image"] == (2 if fault is Fault.LOST else 1)
