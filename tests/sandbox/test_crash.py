@@ -1,6 +1,6 @@
 """SIGKILL at seeded points during apply, then rollback and a fresh apply.
 
-CI runs RECONCILER_CRASH_RUNS (default 6); `python -m tests.faults.crash --runs 30` is
+CI runs RECONCILER_CRASH_RUNS (default 4); `python -m tests.faults.crash --runs 30` is
 the full campaign."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.conftest import SUMMARY, Sandbox
 from tests.faults.crash import crash_campaign
 from tests.sandbox.helpers import create_image, run_cli, write_manifest
 
-RUNS = int(os.environ.get("RECONCILER_CRASH_RUNS", "6"))
+RUNS = int(os.environ.get("RECONCILER_CRASH_RUNS", "4"))
 
 
 def test_crash_campaign(sandbox: Sandbox, tmp_path: Path) -> None:

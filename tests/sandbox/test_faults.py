@@ -1,7 +1,7 @@
 """Faults injected by a real proxy (mitmproxy) between the tool and Glance: every image
 ends exactly desired or exactly original, and the report says which.
 
-CI runs RECONCILER_FAULT_RUNS seeded runs (default 12); the full campaign
+CI runs RECONCILER_FAULT_RUNS seeded runs (default 8); the full campaign
 (`python -m tests.faults.campaign --runs 300`) runs on demand."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.conftest import SUMMARY, Sandbox
 from tests.faults import campaign, scenario
 from tests.faults import proxy as fault_proxy
 
-RUNS = int(os.environ.get("RECONCILER_FAULT_RUNS", "12"))
+RUNS = int(os.environ.get("RECONCILER_FAULT_RUNS", "8"))
 
 
 @pytest.fixture(scope="module")
