@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -13,6 +14,12 @@ from reconciler.sandbox import manager
 app = typer.Typer(
     help="A real Keystone + Glance on 127.0.0.1 for trying manifests.", no_args_is_help=True
 )
+
+
+class Database(StrEnum):
+    sqlite = "sqlite"
+    mariadb = "mariadb"
+
 
 DirOption = typer.Option(manager.DEFAULT_DIR, "--dir", help="State folder of the sandbox.")
 
@@ -28,14 +35,48 @@ def up_cmd(
     tls: bool = typer.Option(
         False, "--tls", help="Serve both over HTTPS with a CA made for this sandbox."
     ),
+    database: Database | None = typer.Option(
+        None,
+        "--database",
+        help="Keystone's and Glance's database: sqlite (the default for a new sandbox) or "
+        "mariadb (a MariaDB server the sandbox runs on a socket in its folder; Debian's "
+        "mariadb-server is installed with apt-get when missing). Another database than "
+        "the folder's rebuilds the sandbox.",
+    ),
+    glance_workers: int | None = typer.Option(
+        None,
+        "--glance-workers",
+        min=1,
+        help="Glance's gunicorn worker processes, 8 threads each (default: as before, "
+        "1 for a new sandbox).",
+    ),
+    regions: int | None = typer.Option(
+        None,
+        "--regions",
+        min=1,
+        help="Regions in Keystone's catalog, each with this Glance as image endpoint: "
+        "RegionOne, RegionTwo, Region3, ... (default: as before, 2 for a new sandbox).",
+    ),
 ) -> None:
     """Start the sandbox (reuses a healthy one): Keystone, Glance, and an HTTP mirror
     serving the state folder's mirror/ folder (web-download imports fetch from it)."""
-    result = manager.up(dir, keystone_port, glance_port, log=info, tls=tls, mirror_port=mirror_port)
+    result = manager.up(
+        dir,
+        keystone_port,
+        glance_port,
+        log=info,
+        tls=tls,
+        mirror_port=mirror_port,
+        database=database.value if database is not None else None,
+        glance_workers=glance_workers,
+        regions=regions,
+    )
     how = "reused" if result.reused else "started"
+    state = result.state
     info(
-        f"sandbox {how} in {result.seconds:.1f}s: Keystone {result.state.keystone_url}, "
-        f"Glance {result.state.glance_url}, mirror {result.state.mirror_url}/ "
+        f"sandbox {how} in {result.seconds:.1f}s: Keystone {state.keystone_url}, "
+        f"Glance {state.glance_url} ({state.database}, {state.glance_workers} worker(s), "
+        f"{state.regions} regions), mirror {state.mirror_url}/ "
         f"(serving {dir.resolve() / 'mirror'}); clouds.yaml {result.clouds_file}"
     )
 

@@ -15,7 +15,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from reconciler.errors import SandboxError
-from reconciler.sandbox.configs import DOMAIN, REGION, SANDBOX_USERS, SECOND_REGION
+from reconciler.sandbox.configs import DOMAIN, REGION, SANDBOX_USERS, region_names
 from reconciler.sandbox.processes import run_checked, venv_script
 from reconciler.sandbox.state import SandboxPaths, SandboxState
 
@@ -51,9 +51,13 @@ BASE_IMAGES: tuple[dict[str, Any], ...] = (
 PROJECTS = ("service", "demo", "other")
 
 
+def new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
 def new_passwords() -> dict[str, str]:
     users = {user for user, _project, _role in SANDBOX_USERS.values()}
-    return {user: secrets.token_urlsafe(18) for user in sorted(users | {"glance"})}
+    return {user: new_password() for user in sorted(users | {"glance"})}
 
 
 def keystone_database(paths: SandboxPaths, state: SandboxState, admin_password: str) -> None:
@@ -155,7 +159,9 @@ class IdentityAdmin:
     def grant(self, project_id: str, user_id: str, role_id: str) -> None:
         self.sess.put(f"{self.url}/projects/{project_id}/users/{user_id}/roles/{role_id}")
 
-    def image_endpoint(self, glance_url: str) -> None:
+    def image_endpoint(self, glance_url: str, regions: list[str]) -> None:
+        """The image service, with glance_url as its public endpoint in every region
+        (the regions created when missing); other image endpoints are removed."""
         service_id = self._find_or_create(
             "services",
             "service",
@@ -167,10 +173,11 @@ class IdentityAdmin:
         ).json()["endpoints"]
         for endpoint in existing:
             self.sess.delete(f"{self.url}/endpoints/{endpoint['id']}")
-        regions = self.sess.get(f"{self.url}/regions").json()["regions"]
-        if SECOND_REGION not in {region["id"] for region in regions}:
-            self.sess.post(f"{self.url}/regions", json={"region": {"id": SECOND_REGION}})
-        for region in (REGION, SECOND_REGION):
+        known = {region["id"] for region in self.sess.get(f"{self.url}/regions").json()["regions"]}
+        for region in regions:
+            if region not in known:
+                self.sess.post(f"{self.url}/regions", json={"region": {"id": region}})
+        for region in regions:
             self.sess.post(
                 f"{self.url}/endpoints",
                 json={
@@ -204,8 +211,14 @@ def identity_objects(
             continue
         user_id = admin.user(user, passwords[user], domain_id)
         admin.grant(project_ids[project], user_id, roles[role])
-    admin.image_endpoint(state.glance_url)
+    admin.image_endpoint(state.glance_url, region_names(state.regions))
     return project_ids
+
+
+def register_regions(state: SandboxState, admin_password: str, verify: str | bool = True) -> None:
+    """The regions of state.regions in Keystone, each with the image endpoint."""
+    admin = IdentityAdmin(admin_session(state, admin_password, verify), state.keystone_url)
+    admin.image_endpoint(state.glance_url, region_names(state.regions))
 
 
 def seed_base_images(

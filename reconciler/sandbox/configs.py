@@ -18,6 +18,14 @@ REGION = "RegionOne"
 # A second region whose image endpoint is the same Glance: lets multi-target runs be
 # tested against one sandbox.
 SECOND_REGION = "RegionTwo"
+
+
+def region_names(count: int) -> list[str]:
+    """The regions `up --regions N` registers: RegionOne, RegionTwo, Region3, ... (each
+    with the same Glance as its image endpoint: multi-target runs against one sandbox)."""
+    return [REGION, SECOND_REGION, *(f"Region{n}" for n in range(3, count + 1))][:count]
+
+
 DOMAIN = "Default"
 
 # The users `up` creates: clouds.yaml entry -> (user name, project, role).
@@ -48,14 +56,19 @@ delete = @
 """
 
 
-def keystone_conf(paths: SandboxPaths) -> str:
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def keystone_conf(paths: SandboxPaths, connection: str | None = None) -> str:
+    """keystone.conf; `connection` is the database URL (default: sqlite in the folder)."""
     keys = paths.keystone
     return f"""\
 [DEFAULT]
 debug = false
 
 [database]
-connection = sqlite:///{keys / "keystone.db"}
+connection = {connection or sqlite_url(keys / "keystone.db")}
 
 [token]
 provider = fernet
@@ -77,7 +90,9 @@ def glance_paste_ini() -> Path:
     return Path(sys.prefix) / "etc" / "glance" / "glance-api-paste.ini"
 
 
-def glance_api_conf(paths: SandboxPaths, state: SandboxState, glance_password: str) -> str:
+def glance_api_conf(
+    paths: SandboxPaths, state: SandboxState, glance_password: str, connection: str | None = None
+) -> str:
     """glance-api.conf. web-download may fetch from http(s) URLs on ports 80, 443 (a real
     deployment's defaults) and the mirror's; Glance refuses loopback addresses unless
     they are in `allowed_hosts`, which is a whitelist: so the sandbox fetches from
@@ -120,7 +135,7 @@ filesystem_store_datadir = {paths.staging}
 filesystem_store_datadir = {data / "tasks"}
 
 [database]
-connection = sqlite:///{data / "glance.db"}
+connection = {connection or sqlite_url(data / "glance.db")}
 
 [oslo_concurrency]
 lock_path = {data / "locks"}
@@ -159,8 +174,7 @@ def clouds_yaml(
             f"      user_domain_name: {DOMAIN}",
             f"      project_domain_name: {DOMAIN}",
             "    regions:",  # the first is the default
-            f"      - {REGION}",
-            f"      - {SECOND_REGION}",
+            *(f"      - {region}" for region in region_names(state.regions)),
             "    interface: public",
             *([f"    cacert: {paths.ca_cert}"] if state.tls and paths is not None else []),
             "    identity_api_version: 3",

@@ -9,6 +9,14 @@ changed (only then).
 
 Besides Keystone and Glance, `up` runs a loopback HTTP mirror (`mirror.py`) serving
 the state folder's `mirror/` folder: web-download imports fetch from it.
+
+Production-like options for benchmarks: `database="mariadb"` puts both databases on a
+MariaDB server the sandbox runs itself (`mariadb.py`), `glance_workers` runs Glance as
+several gunicorn workers, `regions` registers more regions (each with the same Glance)
+for multi-target runs. Left as None, each keeps what the state folder recorded (sqlite,
+one worker, two regions for a new one), so `make test`'s plain `up` never changes a
+sandbox another run configured. A different database rebuilds the sandbox; more
+regions are registered, and a different worker count restarts Glance, in place.
 """
 
 from __future__ import annotations
@@ -18,18 +26,20 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.errors import SandboxError
-from reconciler.sandbox import bootstrap, configs, processes
+from reconciler.sandbox import bootstrap, configs, mariadb, processes
 from reconciler.sandbox import tls as sandbox_tls
 from reconciler.sandbox.state import SandboxPaths, SandboxState, write_private
 
 SERVICES = ("keystone", "glance")
 MIRROR = processes.MIRROR
-# Everything `up` runs, in start order.
+MARIADB = processes.MARIADB
+# Everything `up` runs, in start order (MariaDB first when the state uses it).
 PROCESSES = (*SERVICES, MIRROR)
+DATABASES = ("sqlite", "mariadb")
 DEFAULT_DIR = Path(".sandbox")
 GLANCE_DIRS = ("images", "staging", "tasks", "work", "locks")
 
@@ -42,6 +52,10 @@ class UpResult:
     reused: bool
     seconds: float
     clouds_file: Path
+
+
+def _processes(state: SandboxState) -> tuple[str, ...]:
+    return (MARIADB, *PROCESSES) if state.database == "mariadb" else PROCESSES
 
 
 def _urls(state: SandboxState) -> dict[str, str]:
@@ -71,19 +85,26 @@ def verify_for(paths: SandboxPaths, state: SandboxState) -> str | bool:
     return str(paths.ca_cert) if state.tls else True
 
 
+def _answers(paths: SandboxPaths, state: SandboxState, service: str) -> bool:
+    if service == MARIADB:
+        return mariadb.answers(paths)
+    return processes.answers(_urls(state)[service], verify=verify_for(paths, state))
+
+
 def is_healthy(paths: SandboxPaths, state: SandboxState) -> bool:
-    verify = verify_for(paths, state)
     return all(
-        processes.running_pid(paths, svc) is not None
-        and processes.answers(_urls(state)[svc], verify=verify)
-        for svc in PROCESSES
+        processes.running_pid(paths, svc) is not None and _answers(paths, state, svc)
+        for svc in _processes(state)
     )
 
 
 def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
-    port = _ports(state)[service]
     if processes.running_pid(paths, service) is not None:
         return
+    if service == MARIADB:
+        mariadb.wait_until_answers(paths, mariadb.start(paths))
+        return
+    port = _ports(state)[service]
     if not processes.port_is_free(port):
         raise SandboxError(
             f"port {port} for {service} is taken by another process; choose another with "
@@ -92,10 +113,20 @@ def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
     if service == MIRROR:
         proc = processes.start_mirror(paths, port)
     else:
-        proc = processes.start_service(paths, service, port, _env(paths, service), tls=state.tls)
+        workers = state.glance_workers if service == "glance" else 1
+        proc = processes.start_service(
+            paths, service, port, _env(paths, service), tls=state.tls, workers=workers
+        )
     processes.wait_until_answers(
         paths, service, _urls(state)[service], proc, verify=verify_for(paths, state)
     )
+
+
+def database_url(paths: SandboxPaths, state: SandboxState, name: str) -> str | None:
+    """Keystone's or Glance's database URL on MariaDB; None for the default sqlite."""
+    if state.database != "mariadb":
+        return None
+    return mariadb.url(paths, name, json.loads(paths.secrets.read_text())["mariadb"])
 
 
 def _glance_files(paths: SandboxPaths, state: SandboxState) -> bool:
@@ -105,9 +136,10 @@ def _glance_files(paths: SandboxPaths, state: SandboxState) -> bool:
         (paths.glance / sub).mkdir(parents=True, exist_ok=True)
     paths.mirror.mkdir(parents=True, exist_ok=True)
     password = json.loads(paths.secrets.read_text())["glance"]
+    conf = configs.glance_api_conf(paths, state, password, database_url(paths, state, "glance"))
     wanted = {
         paths.glance / "property-protections.conf": configs.PROPERTY_PROTECTIONS,
-        paths.glance / "glance-api.conf": configs.glance_api_conf(paths, state, password),
+        paths.glance / "glance-api.conf": conf,
     }
     changed = False
     for path, text in wanted.items():
@@ -121,7 +153,13 @@ def _glance_files(paths: SandboxPaths, state: SandboxState) -> bool:
     return changed
 
 
-def _refresh(paths: SandboxPaths, state: SandboxState, mirror_port: int | None, log: Log) -> None:
+def _refresh(
+    paths: SandboxPaths,
+    state: SandboxState,
+    mirror_port: int | None,
+    log: Log,
+    glance_workers: int | None = None,
+) -> None:
     """Bring a bootstrapped sandbox to this version's configuration (see the module)."""
     if (mirror_port is not None and mirror_port != state.mirror_port) or not state.mirror_port:
         if processes.stop_service(paths, MIRROR):
@@ -130,8 +168,25 @@ def _refresh(paths: SandboxPaths, state: SandboxState, mirror_port: int | None, 
             avoid=(state.keystone_port, state.glance_port)
         )
         state.save(paths)
+    if glance_workers is not None and glance_workers != state.glance_workers:
+        state.glance_workers = glance_workers
+        state.save(paths)
+        if processes.stop_service(paths, "glance"):
+            log(f"restarting Glance with {glance_workers} worker(s)")
     if _glance_files(paths, state) and processes.stop_service(paths, "glance"):
         log("Glance's configuration changed: restarting Glance")
+
+
+def _add_regions(paths: SandboxPaths, state: SandboxState, regions: int | None, log: Log) -> None:
+    """Register more regions (Keystone must answer) and list them in clouds.yaml."""
+    if regions is None or regions <= state.regions:
+        return
+    log(f"registering {regions} regions")
+    passwords = json.loads(paths.secrets.read_text())
+    state.regions = regions
+    bootstrap.register_regions(state, passwords["admin"], verify_for(paths, state))
+    write_private(paths.clouds, configs.clouds_yaml(state, passwords, paths))
+    state.save(paths)
 
 
 def up(
@@ -141,28 +196,47 @@ def up(
     log: Log = lambda _msg: None,
     tls: bool = False,
     mirror_port: int | None = None,
+    database: str | None = None,
+    glance_workers: int | None = None,
+    regions: int | None = None,
 ) -> UpResult:
+    """Start the sandbox in root, or reuse it (see the module for the None options)."""
     started = time.monotonic()
+    if database is not None and database not in DATABASES:
+        raise SandboxError(f"unknown database {database!r} (choose from {', '.join(DATABASES)})")
+    if glance_workers is not None and glance_workers < 1:
+        raise SandboxError("--glance-workers must be at least 1")
+    if regions is not None and regions < 1:
+        raise SandboxError("--regions must be at least 1")
     paths = SandboxPaths(root.resolve())
     state = SandboxState.load(paths)
     if (
         state is not None
         and state.bootstrapped
         and state.tls == tls
+        and database in (None, state.database)
         and _ports_match(state, keystone_port, glance_port)
     ):
-        _refresh(paths, state, mirror_port, log)
-        if is_healthy(paths, state):
-            return UpResult(state, True, time.monotonic() - started, paths.clouds)
-        log("restarting the existing sandbox")
-        for service in PROCESSES:
-            _start(paths, state, service)
+        _refresh(paths, state, mirror_port, log, glance_workers)
+        if not is_healthy(paths, state):
+            log("restarting the existing sandbox")
+            for service in _processes(state):
+                _start(paths, state, service)
+        _add_regions(paths, state, regions, log)
         return UpResult(state, True, time.monotonic() - started, paths.clouds)
 
     if state is not None:
         log("discarding an unfinished or differently configured sandbox")
         stop(root, purge=True)
-    state = _build(paths, keystone_port, glance_port, log, tls, mirror_port)
+    state = SandboxState(
+        keystone_port=0,
+        glance_port=0,
+        tls=tls,
+        database=database or "sqlite",
+        glance_workers=glance_workers or 1,
+        regions=regions or 2,
+    )
+    state = _build(paths, state, keystone_port, glance_port, log, mirror_port)
     return UpResult(state, False, time.monotonic() - started, paths.clouds)
 
 
@@ -175,22 +249,26 @@ def _ports_match(state: SandboxState, keystone_port: int | None, glance_port: in
 
 def _build(
     paths: SandboxPaths,
+    wanted: SandboxState,
     keystone_port: int | None,
     glance_port: int | None,
     log: Log,
-    tls: bool = False,
     mirror_port: int | None = None,
 ) -> SandboxState:
+    """A new sandbox configured as `wanted` (its ports aside: chosen here)."""
     paths.make_dirs()
     bootstrap.check_paste_ini(configs.glance_paste_ini())
+    if wanted.database == "mariadb":
+        mariadb.ensure_installed(log)
     keystone_port = keystone_port or processes.free_port()
     glance_port = glance_port or processes.free_port(avoid=(keystone_port,))
-    state = SandboxState(
+    state = replace(
+        wanted,
         keystone_port=keystone_port,
         glance_port=glance_port,
-        tls=tls,
         mirror_port=mirror_port or processes.free_port(avoid=(keystone_port, glance_port)),
     )
+    tls = state.tls
     if tls:
         ca_cert, ca_key = sandbox_tls.make_ca()
         server_cert, server_key = sandbox_tls.make_server_cert(ca_cert, ca_key)
@@ -203,9 +281,17 @@ def _build(
         raise SandboxError("Keystone, Glance and the mirror need three different ports")
     state.save(paths)
     passwords = bootstrap.new_passwords()
+    if state.database == "mariadb":
+        passwords["mariadb"] = bootstrap.new_password()
     write_private(paths.secrets, json.dumps(passwords, indent=2))
+    if state.database == "mariadb":
+        log("starting MariaDB")
+        mariadb.initialise(paths)
+        _start(paths, state, MARIADB)
+        mariadb.create_databases(paths, passwords["mariadb"])
 
-    (paths.keystone / "keystone.conf").write_text(configs.keystone_conf(paths))
+    keystone_conf = configs.keystone_conf(paths, database_url(paths, state, "keystone"))
+    write_private(paths.keystone / "keystone.conf", keystone_conf)
     _glance_files(paths, state)
     _start(paths, state, MIRROR)
 
@@ -236,10 +322,16 @@ def _build(
 
 
 def stop(root: Path = DEFAULT_DIR, purge: bool = False) -> list[str]:
-    """Stop every process this state folder started (Keystone, Glance, the mirror);
+    """Stop every process this state folder started (Keystone, Glance, the mirror,
+    MariaDB);
     with purge, delete the folder. Returns the names of those that were running."""
     paths = SandboxPaths(root.resolve())
-    stopped = [svc for svc in PROCESSES if processes.stop_service(paths, svc)]
+    # The database last: the services may write to it while they stop.
+    stopped = [
+        svc
+        for svc in (*PROCESSES, MARIADB)
+        if processes.stop_service(paths, svc, timeout=60.0 if svc == MARIADB else 15.0)
+    ]
     if purge and paths.root.exists():
         shutil.rmtree(paths.root)
     return stopped
@@ -265,7 +357,12 @@ def status(root: Path = DEFAULT_DIR) -> list[ServiceStatus] | None:
     if state is None:
         return None
     result = []
-    for svc in PROCESSES:
+    for svc in _processes(state):
+        if svc == MARIADB:
+            pid = processes.running_pid(paths, svc)
+            answering = pid is not None and mariadb.answers(paths)
+            result.append(ServiceStatus(svc, pid, f"unix:{paths.mariadb_socket}", answering))
+            continue
         if svc == MIRROR and not state.mirror_port:
             result.append(ServiceStatus(svc, None, "(no port yet: run `sandbox up`)", False))
             continue

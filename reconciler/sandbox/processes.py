@@ -31,11 +31,17 @@ WSGI_APPS = {
 }
 MIRROR = "mirror"
 MIRROR_MODULE = "reconciler.sandbox.mirror"
+MARIADB = "mariadb"
 
 
-def _marker(service: str) -> bytes:
-    """What the command line of the service's process contains."""
-    return MIRROR_MODULE.encode() if service == MIRROR else b"gunicorn"
+def _marker(paths: SandboxPaths, service: str) -> tuple[bytes, Path]:
+    """What the command line of the service's process contains, and its working
+    directory (mariadbd moves into its data folder)."""
+    if service == MIRROR:
+        return MIRROR_MODULE.encode(), paths.root
+    if service == MARIADB:
+        return f"--datadir={paths.mariadb}".encode(), paths.mariadb
+    return b"gunicorn", paths.root
 
 
 def free_port(avoid: tuple[int, ...] = ()) -> int:
@@ -97,8 +103,10 @@ def start_service(
     port: int,
     env_extra: Mapping[str, str],
     tls: bool = False,
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
-    """Start gunicorn for one service; its pid goes into the pid file."""
+    """Start gunicorn for one service (`workers` processes of 8 threads); its pid goes
+    into the pid file."""
     log = paths.log(service)
     env = dict(os.environ)
     env.update(env_extra)
@@ -109,7 +117,7 @@ def start_service(
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        "1",
+        str(workers),
         "--worker-class",
         "gthread",
         "--threads",
@@ -174,25 +182,27 @@ def read_pid(paths: SandboxPaths, service: str) -> int | None:
         return None
 
 
-def is_ours(pid: int, paths: SandboxPaths, marker: bytes = b"gunicorn") -> bool:
+def is_ours(
+    pid: int, paths: SandboxPaths, marker: bytes = b"gunicorn", cwd: Path | None = None
+) -> bool:
     """True when pid is alive and is a process started for this state folder.
 
     gunicorn rewrites its process title, so the test is the working directory (the
-    state folder, set at start) plus the marker ("gunicorn", or the mirror's module)
-    in the command line.
+    state folder, set at start, or `cwd`) plus the marker ("gunicorn", the mirror's
+    module, mariadbd's data folder) in the command line.
     """
     proc = Path(f"/proc/{pid}")
     try:
         cmdline = (proc / "cmdline").read_bytes()
-        cwd = os.readlink(proc / "cwd")
+        where = os.readlink(proc / "cwd")
     except OSError:
         return False
-    return marker in cmdline and Path(cwd) == paths.root
+    return marker in cmdline and Path(where) == (cwd or paths.root)
 
 
 def running_pid(paths: SandboxPaths, service: str) -> int | None:
     pid = read_pid(paths, service)
-    if pid is not None and is_ours(pid, paths, _marker(service)):
+    if pid is not None and is_ours(pid, paths, *_marker(paths, service)):
         return pid
     return None
 

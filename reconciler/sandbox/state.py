@@ -1,7 +1,8 @@
 """Where the sandbox keeps its files, and its state record (`state.json`). File I/O only.
 
-The record holds ports (Keystone's, Glance's, the mirror's), the project and base image
-ids, and whether bootstrap finished; pids are in `run/`; passwords live only in
+The record holds ports (Keystone's, Glance's, the mirror's), the database server, Glance's
+worker count, the number of regions, the project and base image ids, and whether
+bootstrap finished; pids are in `run/`; passwords live only in
 `clouds.yaml` and `secrets.json`, both mode 0600, never printed.
 """
 
@@ -58,6 +59,15 @@ class SandboxPaths:
         return self.root / "mirror"
 
     @property
+    def mariadb(self) -> Path:
+        """MariaDB's data folder (`--database mariadb`)."""
+        return self.root / "mariadb"
+
+    @property
+    def mariadb_socket(self) -> Path:
+        return self.run / "mariadb.sock"
+
+    @property
     def staging(self) -> Path:
         """Glance's staging area (`PUT /stage`, web-download's downloads)."""
         return self.glance / "staging"
@@ -108,6 +118,9 @@ class SandboxState:
     base_image_ids: list[str] = field(default_factory=list)
     tls: bool = False  # both services serve HTTPS with the state folder's own CA
     mirror_port: int = 0  # 0: not chosen yet (a state folder from before the mirror)
+    database: str = "sqlite"  # or "mariadb": Keystone's and Glance's databases
+    glance_workers: int = 1  # gunicorn worker processes of Glance (8 threads each)
+    regions: int = 2  # regions in Keystone's catalog, each with the same image endpoint
 
     @property
     def scheme(self) -> str:
