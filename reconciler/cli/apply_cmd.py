@@ -21,6 +21,7 @@ from reconciler.cli.options import (
     OnlyTargets,
     ShowOrphans,
     TakeOver,
+    TargetParallelismOption,
     TargetsFileOption,
     cloud_command,
 )
@@ -86,6 +87,7 @@ def apply(
     show_orphans: bool = ShowOrphans,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
+    target_parallelism: int = TargetParallelismOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Apply a saved plan, or plan manifests and apply them after confirmation."""
@@ -114,7 +116,14 @@ def apply(
                 "or apply a saved plan file"
             )
         scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
-        results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
+        results = plan_targets(
+            paths,
+            cloud,
+            scope=scope,
+            targets_file=targets_file,
+            only=only,
+            parallelism=target_parallelism,
+        )
         if len(results) == 1 and results[0].error is not None:
             raise results[0].error
         _apply_targets(

@@ -51,6 +51,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "Report drift between the manifests and the cloud (reads only). Exit 0 no drift, "
         "2 drift found, 1 error.",
     ),
+    "targets": LazyCommand(
+        "reconciler.cli.targets_cmd",
+        "targets",
+        "List the targets a manifest set declares (reads files only), for a CI matrix "
+        "with one job per target.",
+    ),
     "import": LazyCommand(
         "reconciler.cli.import_cmd",
         "import_images",

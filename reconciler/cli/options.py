@@ -11,6 +11,7 @@ import functools
 import inspect
 import re
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar, get_type_hints
 
 import typer
@@ -46,6 +47,28 @@ TakeOver = typer.Option(
     False,
     "--take-over",
     help="Move images another catalog manages into this one when an entry names them.",
+)
+PolicyOption = typer.Option(
+    [],
+    "--policy",
+    help=(
+        "Check images against a policy: a built-in name (scs-0102) or a policy file "
+        "(repeatable; adds to the manifests' policy:)."
+    ),
+)
+
+
+class PolicyLevel(StrEnum):
+    """What error-level policy violations do (`--policy-level`)."""
+
+    error = "error"  # fail the run (validate exit 1; plan: the entry is an error)
+    warning = "warning"  # only warn
+
+
+PolicyLevelOption = typer.Option(
+    PolicyLevel.error,
+    "--policy-level",
+    help="error: violations of error-level rules fail the run; warning: they only warn.",
 )
 ShowOrphans = typer.Option(
     False,

@@ -1,8 +1,10 @@
 """The read-only half every cloud-facing command shares: load the manifests, resolve the
 targets, and per target connect, read the live images and diff. Network I/O (reads).
 
-Targets run concurrently, each with its own session; a target that fails (credentials,
-endpoint down) is reported in its result and does not stop the others.
+Targets run concurrently, at most `--target-parallelism` at a time (TARGET_PARALLELISM
+by default); targets of one cloud that authenticate the same way share one session and
+token (`auth.SessionPool`), other targets have their own. A target that fails
+(credentials, endpoint down) is reported in its result and does not stop the others.
 
 For the common single target (no targets declared, no --targets file), authentication
 and the listings start in a background thread while this one loads the manifests (CPU),
@@ -18,7 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.cli.console import warning
-from reconciler.cloud.auth import Connection, connect
+from reconciler.cli.options import TARGET_PARALLELISM
+from reconciler.cloud.auth import Connection, SessionPool, connect
 from reconciler.cloud.glance import GlanceClient
 from reconciler.cloud.options import CloudOptions
 from reconciler.diff import diff
@@ -57,27 +60,36 @@ def glance_client(connection: Connection, timeout: float) -> GlanceClient:
 
 
 class _Fetch:
-    """Connect and list one target's images in a daemon thread."""
+    """Connect and list one target's images: in a daemon thread (background), else in
+    the caller's thread before the constructor returns."""
 
-    def __init__(self, options: CloudOptions) -> None:
+    def __init__(
+        self, options: CloudOptions, pool: SessionPool | None = None, background: bool = True
+    ) -> None:
         self.options = options
+        self.pool = pool
         self.connection: Connection | None = None
         self.client: GlanceClient | None = None
         self.images: dict[str, LiveImage] = {}
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="reconciler-fetch", daemon=True)
-        self.thread.start()
+        self.thread: threading.Thread | None = None
+        if background:
+            self.thread = threading.Thread(target=self._run, name="reconciler-fetch", daemon=True)
+            self.thread.start()
+        else:
+            self._run()
 
     def _run(self) -> None:
         try:
-            self.connection = connect(self.options)
+            self.connection = connect(self.options, self.pool)
             self.client = glance_client(self.connection, self.options.timeout)
             self.images = list_images(self.client)
         except BaseException as err:
             self.error = err
 
     def result(self) -> tuple[Connection, GlanceClient, dict[str, LiveImage]]:
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
         if self.error is not None:
             raise self.error
         assert self.connection is not None and self.client is not None
@@ -139,9 +151,11 @@ def plan_targets(
     scope: Scope = Scope(),
     targets_file: Path | None = None,
     only: Sequence[str] = (),
+    parallelism: int = TARGET_PARALLELISM,
 ) -> list[TargetResult]:
-    """Every target's plan (or error), in the order the targets are declared. The
-    catalog is the run's, the same for every target."""
+    """Every target's plan (or error), in the order the targets are declared, at most
+    `parallelism` targets at a time. The catalog is the run's, the same for every
+    target."""
     early = _Fetch(options) if targets_file is None and not only else None
     manifests = load_manifests(paths, catalog=scope.catalog)
     for line in manifests.warnings:
@@ -151,9 +165,13 @@ def plan_targets(
     catalog = manifests.catalog
     if early is not None and len(runs) == 1 and runs[0].options == options:
         return [_finish(runs[0], early, scope, catalog)]
-    fetches = [_Fetch(run.options) for run in runs]
-    with ThreadPoolExecutor(max(1, len(runs))) as pool:
-        return list(pool.map(lambda run, fetch: _finish(run, fetch, scope, catalog), runs, fetches))
+    sessions = SessionPool()
+
+    def plan_one(run: TargetRun) -> TargetResult:
+        return _finish(run, _Fetch(run.options, sessions, background=False), scope, catalog)
+
+    with ThreadPoolExecutor(max(1, min(parallelism, len(runs)))) as pool:
+        return list(pool.map(plan_one, runs))
 
 
 def make_plan(

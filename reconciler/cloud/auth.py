@@ -8,7 +8,9 @@ TLS is verified by default and `cacert` is honoured. Nothing here logs a secret.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,6 +68,31 @@ def _cloud_region(options: CloudOptions) -> Any:
         raise CloudConfigError(f"cloud configuration: {err}") from err
 
 
+class SessionPool:
+    """The sessions of one run, shared by targets that authenticate the same way: the
+    regions of one cloud have one Keystone, and its token's catalog names every
+    region's endpoints, so N regions cost one token (and one validation per Glance
+    worker), not N. Targets whose clouds.yaml settings differ (another cloud, per-region
+    auth, another CA) get their own. Thread-safe: the targets connect concurrently, the
+    first one of a cloud gets the token and the others wait for it (keystoneauth's
+    plugin takes a lock around authentication)."""
+
+    KEYS = ("auth_type", "auth", "verify", "cacert", "cert", "key", "interface")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Any] = {}
+
+    def session(self, region: Any) -> Any:
+        """The session for an openstacksdk CloudRegion (made on first use)."""
+        config = region.config
+        key = json.dumps([config.get(k) for k in self.KEYS], sort_keys=True, default=str)
+        with self._lock:
+            if key not in self._sessions:
+                self._sessions[key] = region.get_session()
+            return self._sessions[key]
+
+
 def image_endpoint_root(url: str) -> str:
     """The endpoint without a trailing version (`.../v2`) or slash."""
     root = url.rstrip("/")
@@ -75,7 +102,9 @@ def image_endpoint_root(url: str) -> str:
     return root
 
 
-def connect(options: CloudOptions) -> Connection:
+def connect(options: CloudOptions, pool: SessionPool | None = None) -> Connection:
+    """Authenticate and find the image endpoint; with a pool, reuse a session another
+    target of the run made with the same settings."""
     from keystoneauth1 import exceptions as ks_exc
 
     region = _cloud_region(options)
@@ -96,7 +125,7 @@ def connect(options: CloudOptions) -> Connection:
             stacklevel=1,
         )
     try:
-        session = region.get_session()
+        session = pool.session(region) if pool is not None else region.get_session()
         session.timeout = options.timeout
         interface = region.get_interface() or "public"
         # clouds.yaml's `image_endpoint_override` (as openstacksdk honours it) wins over
