@@ -35,14 +35,15 @@ from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import CloudError, ResponseLost
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
-from reconciler.plan import Action, ImagePlan, Plan, unescape_pointer
+from reconciler.plan import Action, BuildRole, ImagePlan, Plan, unescape_pointer
 from reconciler.readahead import ReadAhead
 from reconciler.report import ApplyReport, ImageResult, Status, differences
 from reconciler.steps import (
     IMPORT_WAIT,
+    DeleteImage,
     Step,
+    build_steps,
     from_record,
-    rename_previous,
     steps_for,
     take_name,
 )
@@ -158,13 +159,13 @@ class Applier:
 
     def _apply_image(self, image: ImagePlan) -> ImageResult:
         if image.action is Action.CREATE:
-            return self._create(image)
+            return self._with_builds(image, None) if image.builds else self._create(image)
         assert image.id is not None
         live = self._fresh(image)
         if isinstance(live, ImageResult):
             return live
-        if image.action is Action.REBUILD:
-            return self._rebuild(image, live)
+        if image.action is Action.REBUILD or image.builds:
+            return self._with_builds(image, live)
         if image.action is Action.DELETE and live.view.get("protected"):
             return self._result(image, Status.SKIPPED, "protected images are never pruned")
         self._original(image, live)
@@ -185,80 +186,159 @@ class Applier:
             return self._roll_back(image, new_id, outcome, None)
         return self._verify(image, new_id, None, outcome.answer)
 
-    def _rebuild(self, image: ImagePlan, live: LiveImage) -> ImageResult:
-        """A new build takes the name: it is created under a temporary name, filled and
-        verified; then the current build is renamed, and the new one takes the name.
-        At no moment do two images carry the plain name; a failure anywhere undoes
-        every step, newest first, across both images."""
-        old_id, new_id = live.id, str(uuid.uuid4())
-        assert image.rename_previous is not None
-        temporary = f"{image.name} (new build)"[:255]
-        self._original(image, live)
-        self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
-        rename: list[Step] = [rename_previous(live, image.name, image.rename_previous)]
-        named: list[Step] = [take_name(image.name, temporary)]
-        phases = (
-            (new_id, steps_for(image, new_id, self.import_wait, temporary)),
-            (old_id, rename),
-            (new_id, named),
-        )
+    def _with_builds(self, image: ImagePlan, live: LiveImage | None) -> ImageResult:
+        """An entry and its other builds as one unit. A new build (create, rebuild) is
+        created (under a temporary name when the current build still has the name),
+        filled and verified; then the previous builds are renamed and given their
+        metadata (the outgoing current build first), the new build takes the name, and
+        retired builds are hidden or deactivated. At no moment do two images carry the
+        plain name. A failure anywhere undoes every step, newest first, across all the
+        entry's images. Deletes of retired builds run last, once all else succeeded,
+        and are never undone."""
+        originals = self._fresh_builds(image, live)
+        if isinstance(originals, ImageResult):
+            return originals
+        if live is not None:
+            self._original(image, live)
+        for build in originals.values():
+            if live is None or build.id != live.id:
+                self._original(image, build, build.name)
+        building = image.action in (Action.CREATE, Action.REBUILD)
+        main_id = str(uuid.uuid4()) if building else image.id
+        assert main_id is not None
+        if building:
+            self.journal.write("original", image=main_id, name=image.name, view=None, members=None)
+        renaming = image.action is Action.REBUILD
+        temporary = f"{image.name} (new build)"[:255] if renaming else None
+        kept = [b for b in image.builds if not b.delete and b.role is BuildRole.PREVIOUS]
+        retired = [b for b in image.builds if not b.delete and b.role is BuildRole.RETIRED]
+        phases: list[tuple[str, list[Step]]] = [
+            (main_id, steps_for(image, main_id, self.import_wait, temporary)),
+            *((b.id, build_steps(b)) for b in kept),
+        ]
+        if temporary is not None:
+            phases.append((main_id, [take_name(image.name, temporary)]))
+        phases += [(b.id, build_steps(b)) for b in retired]
         done: list[tuple[str, int, Step]] = []
         answer: dict[str, Any] | None = None
         for image_id, steps in phases:
             outcome = self._run_steps(image_id, steps)
             done += [(image_id, seq, step) for seq, step in outcome.done]
             if outcome.error is not None:
-                return self._roll_back_rebuild(image, live, new_id, done, outcome.error)
-            answer = outcome.answer
-        result = self._verify(image, new_id, None, answer)
-        renamed = self.client.find_image(old_id)
-        if renamed is None or renamed.get("name") != image.rename_previous:
-            have = renamed.get("name") if renamed else "(gone)"
-            return self._end(
-                image, new_id, Status.DIVERGED, f"previous build {old_id} is named {have!r}"
-            )
-        if result.status is Status.APPLIED:
-            note = f"new build {new_id}; previous build {old_id} now {image.rename_previous!r}"
-            return replace(result, reason=note)
-        return result
+                return self._roll_back_unit(image, live, main_id, originals, done, outcome.error)
+            if image_id == main_id and steps:
+                answer = outcome.answer
+        result = self._verify(image, main_id, None if building else live, answer)
+        problems = [*self._verify_builds(image, originals), *self._delete_retired(image)]
+        if result.status is not Status.APPLIED:
+            return result
+        if problems:
+            return self._end(image, main_id, Status.DIVERGED, "; ".join(problems))
+        return replace(result, reason=_builds_note(image, main_id))
 
-    def _roll_back_rebuild(
+    def _fresh_builds(
+        self, image: ImagePlan, live: LiveImage | None
+    ) -> dict[str, LiveImage] | ImageResult:
+        """Each build the plan changes, as it is now, or the result that skips the
+        entry: a build gone or changed since the plan (the outgoing current build,
+        `live`, was just checked)."""
+        found: dict[str, LiveImage] = {}
+        for build in image.builds:
+            if live is not None and build.id == live.id:
+                found[build.id] = live
+                continue
+            current = self._current(build.id, False)
+            if current is None:
+                return self._result(
+                    image, Status.STALE, f"build {build.id} was deleted since the plan"
+                )
+            if current.fingerprint != build.fingerprint:
+                return self._result(
+                    image,
+                    Status.STALE,
+                    f"build {build.id} ({build.name!r}) changed since the plan; run plan again",
+                )
+            found[build.id] = current
+        return found
+
+    def _verify_builds(self, image: ImagePlan, originals: dict[str, LiveImage]) -> list[str]:
+        """What differs between each changed build and its planned state."""
+        problems: list[str] = []
+        for build in image.builds:
+            if build.delete or not build.has_work:
+                continue
+            current = self._current(build.id, False)
+            if current is None:
+                problems.append(f"build {build.id} is gone after apply")
+                continue
+            ops = [op.to_json_patch() for op in build.patch]
+            expected = jsonpatch.apply_patch(copy.deepcopy(originals[build.id].view), ops)
+            diverged = differences(expected, current.view)
+            if build.activation is not None and current.status != build.activation.status:
+                diverged.append(f"status: want {build.activation.status!r}")
+            if diverged:
+                problems.append(f"build {build.id}: " + "; ".join(diverged[:3]))
+        return problems
+
+    def _delete_retired(self, image: ImagePlan) -> list[str]:
+        """Delete the retired builds (last, never undone; a protected one never: the
+        plan does not ask); the problems met."""
+        problems: list[str] = []
+        for build in image.builds:
+            if not build.delete:
+                continue
+            outcome = self._run_steps(build.id, [DeleteImage()])
+            if outcome.error is not None:
+                problems.append(f"retired build {build.id} not deleted: {outcome.error.brief}")
+            elif self.client.find_image(build.id) is not None:
+                problems.append(f"retired build {build.id} still there after delete")
+        return problems
+
+    def _roll_back_unit(
         self,
         image: ImagePlan,
-        live: LiveImage,
-        new_id: str,
+        live: LiveImage | None,
+        main_id: str,
+        originals: dict[str, LiveImage],
         done: list[tuple[str, int, Step]],
         err: CloudError,
     ) -> ImageResult:
         problems = undo_steps(self.client, self.journal, reversed(done))
-        left = [f"previous build: {line}" for line in self._left(live, image)]
-        try:
-            left += left_changed(self.client, new_id, Original(None))
-        except CloudError as read_err:
-            problems.append(f"read back failed: {read_err.message}")
+        left: list[str] = []
+        befores: list[tuple[str, str, Original]] = [
+            (f"build {b.id}", b.id, Original.of(b, False))
+            for b in originals.values()
+            if live is None or b.id != live.id
+        ]
+        if live is not None:
+            befores.insert(0, ("", live.id, Original.of(live, image.members_managed)))
+        if main_id not in originals and (live is None or main_id != live.id):
+            befores.append(("new build", main_id, Original(None)))
+        for label, image_id, before in befores:
+            try:
+                changed = left_changed(self.client, image_id, before)
+            except CloudError as read_err:
+                problems.append(f"read back of {image_id} failed: {read_err.message}")
+                continue
+            left += [f"{label}: {line}" if label else line for line in changed]
+        shown_id = live.id if live is not None else main_id
         if problems or left:
             detail = "; ".join(problems) or "see left_changed"
             return self._end(
                 image,
-                live.id,
+                shown_id,
                 Status.ROLLBACK_FAILED,
                 f"{err.brief}; rollback incomplete: {detail}",
                 err.request_id,
                 tuple(left),
             )
-        return self._end(image, live.id, Status.ROLLED_BACK, err.brief, err.request_id)
+        return self._end(image, shown_id, Status.ROLLED_BACK, err.brief, err.request_id)
 
-    def _left(self, live: LiveImage, image: ImagePlan) -> list[str]:
-        try:
-            return left_changed(self.client, live.id, Original.of(live, image.members_managed))
-        except CloudError as err:
-            return [f"read back failed: {err.message}"]
-
-    def _original(self, image: ImagePlan, live: LiveImage) -> None:
+    def _original(self, image: ImagePlan, live: LiveImage, name: str | None = None) -> None:
         self.journal.write(
             "original",
             image=live.id,
-            name=image.name,
+            name=name or image.name,
             view=live.view,
             status=live.status,
             members=list(live.members) if live.members is not None else None,
@@ -386,6 +466,21 @@ class Applier:
         return ImageResult(
             image.name, image_id, str(image.action), status, reason, request_id, left
         )
+
+
+def _builds_note(image: ImagePlan, main_id: str) -> str:
+    """`new build ID; previous build ID now 'NAME'; 1 retired (hide)`."""
+    parts = [f"new build {main_id}"] if image.action in (Action.CREATE, Action.REBUILD) else []
+    for build in image.builds:
+        if build.delete:
+            parts.append(f"retired build {build.id} deleted")
+        elif build.role is BuildRole.RETIRED:
+            how = "deactivated" if build.activation is not None else "retired"
+            parts.append(f"build {build.id} {how}" + (f" ({build.note})" if build.note else ""))
+        elif build.new_name is not None and build.new_name != build.name:
+            what = "previous build" if build.id == image.id else "build"
+            parts.append(f"{what} {build.id} now {build.new_name!r}")
+    return "; ".join(parts)
 
 
 __all__ = ["Applier", "ApplyReport", "ImageResult", "Status", "roll_back_journal"]

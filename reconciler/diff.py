@@ -17,18 +17,19 @@ from reconciler import gcpause
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import DataSource
 from reconciler.plan import (
-    ABSENT,
     Action,
     Activation,
+    BuildPlan,
     DataPlan,
     ImagePlan,
     MemberChanges,
-    Op,
     PatchOp,
     Plan,
     Target,
     escape_pointer,
+    patch_ops,
 )
+from reconciler.rotation import entry_builds, plan_builds
 from reconciler.views import (
     DEFAULT_CATALOG,
     MANAGED_RECORD,
@@ -101,21 +102,6 @@ def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record:
     return not record or listed == ManagementRecord(desired.catalog, desired.set_keys)
 
 
-def patch_ops(live_view: Mapping[str, Any], target: Mapping[str, Any]) -> tuple[PatchOp, ...]:
-    """RFC 6902 ops turning live_view into target, sorted by path (as openstacksdk does)."""
-    ops: list[PatchOp] = []
-    for key in live_view.keys() | target.keys():
-        path = escape_pointer(key)
-        if key not in target:
-            ops.append(PatchOp(Op.REMOVE, path, ABSENT, live_view[key]))
-        elif key not in live_view:
-            ops.append(PatchOp(Op.ADD, path, target[key], ABSENT))
-        elif live_view[key] != target[key] or type(live_view[key]) is not type(target[key]):
-            ops.append(PatchOp(Op.REPLACE, path, target[key], live_view[key]))
-    ops.sort(key=lambda op: op.path)
-    return tuple(ops)
-
-
 def create_view(desired: DesiredImage) -> dict[str, Any]:
     """What a new image is created with (the POST body, in view form)."""
     view: dict[str, Any] = dict(desired.core)
@@ -174,9 +160,15 @@ def plan_image(
     project_id: str | None,
     take_over_from: str | None = None,
     taken: Mapping[str, object] | None = None,
+    others: Sequence[LiveImage] = (),
 ) -> ImagePlan:
     """The plan of one desired image against its matched live image (None: create);
-    `take_over_from`: the other catalog the image is moved from (--take-over)."""
+    `take_over_from`: the other catalog the image is moved from (--take-over);
+    `others`: the entry's other builds (see `reconciler.rotation`), `taken`: the live
+    images by name (renamed builds get names of their own)."""
+    builds: tuple[BuildPlan, ...] = ()
+    if desired.rotation is not None and others:
+        builds = plan_builds(desired, None, others, taken or {})
     if live is None:
         view = create_view(desired)
         ops = patch_ops({}, view)
@@ -190,12 +182,14 @@ def plan_image(
             members_managed=desired.members is not None,
             warnings=_warnings(desired, None, project_id, True),
             data=data_plan(desired.data) if desired.data is not None else None,
+            builds=builds,
         )
     if desired.data is not None and not data_is_current(desired.data, live):
-        return plan_rebuild(desired, live, project_id, taken)
+        return plan_rebuild(desired, live, project_id, taken, others)
     ours = project_id is None or live.owner in (None, project_id)
     unchanged = take_over_from is None and is_unchanged(desired, live.view, record=ours)
-    if unchanged and desired.members is None and desired.deactivated is None:
+    rotating = any(build.has_work for build in builds)
+    if unchanged and desired.members is None and desired.deactivated is None and not builds:
         # The common case of a large catalog, kept cheap: nothing to do and nothing to
         # warn about (every warning needs a change, members or `deactivated`).
         return ImagePlan(
@@ -222,6 +216,8 @@ def plan_image(
     action = Action.UPDATE if changing else Action.NOOP
     if changing and not members and activation is None and _record_only(ops):
         action = Action.ADOPT
+    if rotating and action in (Action.NOOP, Action.ADOPT):
+        action = Action.ROTATE
     return ImagePlan(
         name=desired.name,
         action=action,
@@ -237,7 +233,8 @@ def plan_image(
         warnings=_warnings(desired, live, project_id, changing),
         take_over_from=take_over_from if changing else None,
         # Only a change needs the stale check; unchanged images skip the digest.
-        fingerprint=live.fingerprint if changing else None,
+        fingerprint=live.fingerprint if changing or rotating else None,
+        builds=builds,
     )
 
 
@@ -263,11 +260,12 @@ def plan_rebuild(
     live: LiveImage,
     project_id: str | None,
     taken: Mapping[str, object] | None = None,
+    others: Sequence[LiveImage] = (),
 ) -> ImagePlan:
     """The source changed: Glance data is immutable once active, so a new image is built
     from it and takes the name once active and verified; the current build (`id`) is
-    kept, renamed `"{name} {version}"` (its version, or its build date as YYYYMMDD),
-    otherwise untouched."""
+    renamed (`"{name} {version}"`: its version, or its build date as YYYYMMDD) and,
+    under a declared rotation, handled like the entry's other previous builds."""
     assert desired.data is not None
     create = create_view(desired)
     return ImagePlan(
@@ -284,24 +282,8 @@ def plan_rebuild(
         warnings=_warnings(desired, None, project_id, True),
         fingerprint=live.fingerprint,
         data=data_plan(desired.data),
-        rename_previous=previous_name(desired.name, live, taken or {}),
+        builds=plan_builds(desired, live, others, taken or {}),
     )
-
-
-def previous_name(name: str, live: LiveImage, taken: Mapping[str, object]) -> str:
-    """`"{name} {version}"`: the build's recorded version, else its build date as
-    YYYYMMDD (`image_build_date`, else when it was created); the id's start is added
-    when another image has that name already."""
-    record = parse_record(live.view.get(MANAGED_RECORD))
-    label = record.version if record is not None and record.version else None
-    if label is None:
-        stamp = str(live.view.get("image_build_date") or live.created_at or "")
-        digits = "".join(ch for ch in stamp[:10] if ch.isdigit())
-        label = digits if len(digits) == 8 else live.id[:8]
-    renamed = f"{name} {label}"
-    if renamed in taken:
-        renamed = f"{renamed} ({live.id[:8]})"
-    return renamed[:255]
 
 
 def _record_only(ops: Sequence[PatchOp]) -> bool:
@@ -340,10 +322,20 @@ def match(
             return f"image id {desired.id} not found (or not visible to this project)"
         return found
     candidates = by_name.get(desired.name, [])
+    if desired.data is not None:
+        # An entry with a source is (catalog, name): another catalog's image of that
+        # name is that catalog's build, not this entry's (each catalog rotates its own).
+        candidates = [
+            i for i in candidates if ownership(i.view, desired.catalog)[0] is not Ownership.OTHER
+        ]
     if len(candidates) > 1:
         # The catalog scopes the name: another catalog's image of the same name (its
         # own entry, say, or a build it keeps) is not this entry's.
         mine = [i for i in candidates if ownership(i.view, desired.catalog)[0] is Ownership.OURS]
+        if len(mine) > 1 and desired.data is not None:
+            # A previous build given the plain name back by hand: the current build is
+            # the one holding the declared data (the other is planned back to its name).
+            mine = [i for i in mine if data_is_current(desired.data, i)] or mine
         if len(mine) == 1:
             return mine[0]
     if len(candidates) > 1:
@@ -384,6 +376,8 @@ def _diff(
     take_over: bool,
 ) -> Plan:
     by_id, by_name = live.by_id(), live.by_name()
+    rotating = any(entry.rotation is not None for entry in desired)
+    builds = entry_builds(live.images, catalog, target.project_id) if rotating else {}
     images: list[ImagePlan] = []
     matched: set[str] = set()
     for entry in desired:
@@ -400,7 +394,10 @@ def _diff(
             elif not take_over:
                 images.append(_error(entry, _conflict(found, catalog, other)))
                 continue
-        images.append(plan_image(entry, found, target.project_id, other, by_name))
+        others = [b for b in builds.get(entry.name, ()) if found is None or b.id != found.id]
+        if entry.rotation is not None:
+            matched.update(b.id for b in others)
+        images.append(plan_image(entry, found, target.project_id, other, by_name, others))
     entries = {entry.name for entry in desired}
     images.extend(orphans(live.images, matched, target.project_id, prune, catalog, entries))
     return Plan(
@@ -469,10 +466,12 @@ def orphans(
         and ownership(image.view, catalog)[0] is Ownership.OURS
         and _entry_of(image) not in entries
     ]
-    found.sort(key=lambda image: (image.name or "", image.id))
+    # The builds of a departed entry are listed together, under the entry's name.
+    found.sort(key=lambda image: (_entry_of(image) or image.name or "", image.name or "", image.id))
     plans = []
     for image in found:
         protected = bool(image.view.get("protected"))
+        entry = _entry_of(image)
         plans.append(
             ImagePlan(
                 name=image.name or image.id,
@@ -486,6 +485,7 @@ def orphans(
                     else ()
                 ),
                 fingerprint=image.fingerprint,
+                build_of=entry if entry is not None and entry != image.name else None,
             )
         )
     return plans

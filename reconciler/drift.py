@@ -7,12 +7,17 @@ update has drifted, an image to create is missing from the cloud, an orphan carr
 tool's management record but is in no manifest. Images the tool would only adopt (write
 its record) are in sync: their metadata is as Git says. The management record itself is
 bookkeeping, never reported as a drifted field.
+
+With policies (`drift --policy`), each live image of the catalog (the images entries
+match, orphans, previous builds) is checked too: its violations are listed on its
+entry whatever its state, and an image that is otherwise in sync, or that no entry
+names (a previous build), has the state `violation`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -20,7 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler import __version__
 from reconciler.plan import Action, ImagePlan, Op, PatchOp, Plan, Target
-from reconciler.views import DEFAULT_CATALOG, MANAGED_CORE, MANAGED_RECORD, LiveImage
+from reconciler.policy.models import Level, Violation
+from reconciler.views import (
+    DEFAULT_CATALOG,
+    MANAGED_CORE,
+    MANAGED_RECORD,
+    LiveImage,
+    Ownership,
+    ownership,
+)
 
 FORMAT_VERSION = 1
 
@@ -36,6 +49,7 @@ class State(StrEnum):
     ORPHAN = "orphan"  # its management record names this catalog; in no manifest
     UNMANAGED = "unmanaged"  # the project's image, unknown to Git (with --unmanaged)
     ERROR = "error"  # the entry could not be compared (ambiguous name, id not found)
+    VIOLATION = "violation"  # as Git says (or no entry's current build), but breaks a policy
 
 
 class FailOn(StrEnum):
@@ -43,7 +57,8 @@ class FailOn(StrEnum):
 
     drift = "drift"  # drifted or missing images
     orphans = "orphans"  # orphaned (and, with --unmanaged, unmanaged) images
-    any = "any"  # either
+    any = "any"  # any of these
+    policy = "policy"  # images that violate an error-level policy rule
 
 
 class Kind(StrEnum):
@@ -67,6 +82,16 @@ class FieldDrift(_Frozen):
     only_in_cloud: list[str] = Field(default_factory=list)
 
 
+class PolicyViolation(_Frozen):
+    """One policy rule the live image breaks."""
+
+    rule: str = Field(description="the rule's id, e.g. scs-0102/architecture")
+    level: Literal["error", "warning"]
+    message: str = Field(description="the rule's message")
+    detail: str = Field(description="what was found")
+    field: str | None = Field(None, description="the property or attribute concerned")
+
+
 class ImageDrift(_Frozen):
     name: str
     id: str | None = None
@@ -75,6 +100,9 @@ class ImageDrift(_Frozen):
     owner: str | None = None
     fields: list[FieldDrift] = Field(default_factory=list)
     message: str | None = None
+    violations: list[PolicyViolation] = Field(
+        default_factory=list, description="policy rules the live image breaks (--policy)"
+    )
 
 
 class TargetInfo(_Frozen):
@@ -97,6 +125,9 @@ class TargetDrift(_Frozen):
     )
     images: list[ImageDrift]
     error: str | None = Field(None, description="the target could not be read at all")
+    policies: list[str] = Field(
+        default_factory=list, description="the policies the live images were checked against"
+    )
 
 
 class DriftDocument(_Frozen):
@@ -209,9 +240,61 @@ def summarise(images: Iterable[ImageDrift]) -> dict[str, int]:
     return {state.value: counts[state] for state in State}
 
 
-def target_drift(plan: Plan, live: Iterable[LiveImage] | None = None) -> TargetDrift:
-    """The drift report of one target; `live` given: include unmanaged images."""
-    images = [image_drift(image) for image in plan.images]
+def catalog_images(plan: Plan, images: Iterable[LiveImage]) -> list[LiveImage]:
+    """The live images of the plan's catalog: those its entries match, and every image
+    whose record names the catalog (orphans, previous builds), in the listing's order."""
+    planned = {image.id for image in plan.images if image.id}
+    return [
+        image
+        for image in images
+        if image.id in planned or ownership(image.view, plan.catalog)[0] is Ownership.OURS
+    ]
+
+
+def _policy_violation(violation: Violation) -> PolicyViolation:
+    return PolicyViolation(
+        rule=violation.rule_id,
+        level=violation.level.value,
+        message=violation.message,
+        detail=violation.detail,
+        field=violation.field,
+    )
+
+
+def _with_violations(image: ImageDrift, found: Sequence[Violation]) -> ImageDrift:
+    if not found:
+        return image
+    state = State.VIOLATION if image.state is State.IN_SYNC else image.state
+    listed = [_policy_violation(v) for v in found]
+    return image.model_copy(update={"state": state, "violations": listed})
+
+
+def target_drift(
+    plan: Plan,
+    live: Iterable[LiveImage] | None = None,
+    violations: Sequence[Violation] = (),
+    policies: Sequence[str] = (),
+) -> TargetDrift:
+    """The drift report of one target; `live` given: include unmanaged images;
+    `violations`: of the catalog's live images (by id), by the policies named."""
+    by_id: dict[str, list[Violation]] = {}
+    for violation in violations:
+        if violation.image_id is not None:
+            by_id.setdefault(violation.image_id, []).append(violation)
+    images = []
+    for planned in plan.images:
+        found = by_id.pop(planned.id, []) if planned.id else []
+        images.append(_with_violations(image_drift(planned), found))
+    for image_id, found in by_id.items():  # in no entry: previous builds
+        images.append(
+            ImageDrift(
+                name=found[0].image,
+                id=image_id,
+                state=State.VIOLATION,
+                message="managed by this catalog, no entry's current build",
+                violations=[_policy_violation(v) for v in found],
+            )
+        )
     if live is not None:
         images += unmanaged(plan, live)
     return TargetDrift(
@@ -220,6 +303,7 @@ def target_drift(plan: Plan, live: Iterable[LiveImage] | None = None) -> TargetD
         summary=summarise(images),
         other_catalogs=dict(plan.others),
         images=images,
+        policies=list(policies),
     )
 
 
@@ -229,16 +313,28 @@ def failed_target(target: TargetInfo, error: str, catalog: str = DEFAULT_CATALOG
     )
 
 
+def violates(image: ImageDrift) -> bool:
+    """Whether the image breaks an error-level policy rule."""
+    return any(v.level == Level.error.value for v in image.violations)
+
+
 def is_failing(document: DriftDocument, fail_on: FailOn) -> bool:
-    """Whether the report shows what `--fail-on` names (exit code 2)."""
+    """Whether the report shows what `--fail-on` names (exit code 2): `any` and `policy`
+    count images that break error-level policy rules."""
     drift = {State.DRIFTED, State.MISSING}
     strays = {State.ORPHAN, State.UNMANAGED}
-    states = {
+    states: set[State] = {
         FailOn.drift: drift,
         FailOn.orphans: strays,
         FailOn.any: drift | strays,
+        FailOn.policy: set(),
     }[fail_on]
-    return any(image.state in states for t in document.targets for image in t.images)
+    policy = fail_on in (FailOn.any, FailOn.policy)
+    return any(
+        image.state in states or (policy and violates(image))
+        for t in document.targets
+        for image in t.images
+    )
 
 
 def has_errors(document: DriftDocument) -> bool:

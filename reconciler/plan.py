@@ -37,6 +37,7 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     REBUILD = "rebuild"  # a new build from the changed source takes the name; the old is renamed
+    ROTATE = "rotate"  # only the entry's previous builds change (rename, metadata, retirement)
     ADOPT = "adopt"  # metadata already as desired; apply only writes the management record
     NOOP = "noop"
     DELETE = "delete"  # an orphan, only with --prune
@@ -94,6 +95,21 @@ class PatchOp:
         return {"op": str(self.op), "path": self.path, "value": self.value}
 
 
+def patch_ops(live_view: Mapping[str, Any], target: Mapping[str, Any]) -> tuple[PatchOp, ...]:
+    """RFC 6902 ops turning live_view into target, sorted by path (as openstacksdk does)."""
+    ops: list[PatchOp] = []
+    for key in live_view.keys() | target.keys():
+        path = escape_pointer(key)
+        if key not in target:
+            ops.append(PatchOp(Op.REMOVE, path, ABSENT, live_view[key]))
+        elif key not in live_view:
+            ops.append(PatchOp(Op.ADD, path, target[key], ABSENT))
+        elif live_view[key] != target[key] or type(live_view[key]) is not type(target[key]):
+            ops.append(PatchOp(Op.REPLACE, path, target[key], live_view[key]))
+    ops.sort(key=lambda op: op.path)
+    return tuple(ops)
+
+
 @dataclass(frozen=True)
 class MemberChanges:
     """Project ids to share the image with, or to stop sharing it with (sets)."""
@@ -120,6 +136,41 @@ class DataPlan:
     size: int | None = None  # bytes (HEAD / stat at plan time); None: not known
 
 
+class BuildRole(StrEnum):
+    PREVIOUS = "previous"  # kept: renamed, with the previous builds' metadata
+    RETIRED = "retired"  # beyond `keep`: hidden, deactivated or deleted
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """A change to one of an entry's other builds (not the one carrying the name): its
+    rename and metadata (`patch`), a deactivation, or its deletion (retired builds with
+    `retired: delete`, never a protected one)."""
+
+    id: str
+    name: str  # its name when planned
+    role: BuildRole
+    patch: tuple[PatchOp, ...] = ()
+    activation: Activation | None = None
+    delete: bool = False
+    status: str | None = None
+    protected: bool = False
+    version: str | None = None  # the build's recorded source version
+    fingerprint: str | None = None  # of the build when planned
+    note: str | None = None  # why a planned retirement is not carried out (protected)
+
+    @property
+    def new_name(self) -> str | None:
+        for op in self.patch:
+            if op.path == "/name":
+                return str(op.value)
+        return None
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.patch) or self.activation is not None or self.delete
+
+
 @dataclass(frozen=True)
 class ImagePlan:
     name: str
@@ -138,14 +189,26 @@ class ImagePlan:
     fingerprint: str | None = None  # of the live image when planned
     take_over_from: str | None = None  # the catalog the image is moved from (--take-over)
     data: DataPlan | None = None  # data to build the new image from (create, rebuild)
-    rename_previous: str | None = None  # rebuild: the name the current build (`id`) gets
+    # The entry's other builds that change: in a rebuild the current build (`id`) first,
+    # then previous builds newest first, then retired ones.
+    builds: tuple[BuildPlan, ...] = ()
+    build_of: str | None = None  # an orphan that is a build of this (departed) entry
+
+    @property
+    def rename_previous(self) -> str | None:
+        """Rebuild: the name the current build (`id`) gets once the new one is active."""
+        for build in self.builds:
+            if build.id == self.id:
+                return build.new_name
+        return None
 
     @property
     def has_changes(self) -> bool:
         """Changes the image's metadata or its catalog (what `--detailed-exitcode`
         reports)."""
         return (
-            self.action in (Action.CREATE, Action.UPDATE, Action.REBUILD, Action.DELETE)
+            self.action
+            in (Action.CREATE, Action.UPDATE, Action.REBUILD, Action.ROTATE, Action.DELETE)
             or self.take_over_from is not None
         )
 
@@ -182,6 +245,7 @@ class Plan:
             "create": counts[Action.CREATE],
             "update": counts[Action.UPDATE],
             "rebuild": counts[Action.REBUILD],
+            "rotate": counts[Action.ROTATE],
             "delete": counts[Action.DELETE],
             "unchanged": counts[Action.NOOP] + counts[Action.ADOPT],
             "adopt": counts[Action.ADOPT],

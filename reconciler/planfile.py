@@ -19,6 +19,8 @@ from reconciler.errors import PlanFileError
 from reconciler.plan import (
     Action,
     Activation,
+    BuildPlan,
+    BuildRole,
     DataPlan,
     ImagePlan,
     MemberChanges,
@@ -62,6 +64,25 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
         "take_over_from": image.take_over_from,
         "data": asdict(image.data) if image.data is not None else None,
         "rename_previous": image.rename_previous,
+        "builds": [build_to_dict(build) for build in image.builds],
+        "build_of": image.build_of,
+    }
+
+
+def build_to_dict(build: BuildPlan) -> dict[str, Any]:
+    return {
+        "id": build.id,
+        "name": build.name,
+        "role": str(build.role),
+        "new_name": build.new_name,
+        "patch": [op.to_dict() for op in build.patch],
+        "activation": str(build.activation) if build.activation else None,
+        "delete": build.delete,
+        "status": build.status,
+        "protected": build.protected,
+        "version": build.version,
+        "fingerprint": build.fingerprint,
+        "note": build.note,
     }
 
 
@@ -126,6 +147,21 @@ class _DataModel(_Strict):
     size: int | None = Field(None, ge=0)
 
 
+class _BuildModel(_Strict):
+    id: str = Field(min_length=1)
+    name: str
+    role: BuildRole = Field(strict=False)
+    new_name: str | None = None
+    patch: list[_OpModel] = []
+    activation: Activation | None = Field(None, strict=False)
+    delete: bool = False
+    status: str | None = None
+    protected: bool = False
+    version: str | None = None
+    fingerprint: str = Field(min_length=1)
+    note: str | None = None
+
+
 class _ImageModel(_Strict):
     name: str
     id: str | None
@@ -142,7 +178,10 @@ class _ImageModel(_Strict):
     fingerprint: str | None = None
     take_over_from: str | None = Field(None, pattern=CATALOG_PATTERN)
     data: _DataModel | None = None
+    # Derived from `builds` (the outgoing current build's new name); kept for readers.
     rename_previous: str | None = Field(None, min_length=1, max_length=255)
+    builds: list[_BuildModel] = []
+    build_of: str | None = None
 
 
 class _TargetModel(_Strict):
@@ -176,12 +215,20 @@ def plan_from_dict(data: Any) -> Plan:
         ) from None
     images = []
     for item in model.images:
-        if item.action is Action.REBUILD and (item.data is None or not item.rename_previous):
+        if item.action is Action.REBUILD and (
+            item.data is None or not any(b.id == item.id for b in item.builds)
+        ):
             raise PlanFileError(
                 f"not a valid plan file: image {item.name!r} to rebuild has no data or "
                 "no name for its previous build"
             )
-        if item.action in (Action.UPDATE, Action.ADOPT, Action.REBUILD, Action.DELETE) and (
+        if item.action in (
+            Action.UPDATE,
+            Action.ADOPT,
+            Action.REBUILD,
+            Action.ROTATE,
+            Action.DELETE,
+        ) and (
             not item.id or not item.fingerprint
         ):
             raise PlanFileError(
@@ -206,7 +253,8 @@ def plan_from_dict(data: Any) -> Plan:
                 fingerprint=item.fingerprint,
                 take_over_from=item.take_over_from,
                 data=DataPlan(**item.data.model_dump()) if item.data is not None else None,
-                rename_previous=item.rename_previous,
+                builds=tuple(_build_of(b) for b in item.builds),
+                build_of=item.build_of,
             )
         )
     t = model.target
@@ -215,6 +263,22 @@ def plan_from_dict(data: Any) -> Plan:
         tuple(images),
         catalog=model.catalog,
         others=tuple(sorted(model.other_catalogs.items())),
+    )
+
+
+def _build_of(item: _BuildModel) -> BuildPlan:
+    return BuildPlan(
+        id=item.id,
+        name=item.name,
+        role=item.role,
+        patch=tuple(PatchOp(o.op, o.path, o.value, o.old) for o in item.patch),
+        activation=item.activation,
+        delete=item.delete,
+        status=item.status,
+        protected=item.protected,
+        version=item.version,
+        fingerprint=item.fingerprint,
+        note=item.note,
     )
 
 

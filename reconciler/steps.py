@@ -44,6 +44,7 @@ from reconciler.plan import (
     ABSENT,
     Action,
     Activation,
+    BuildPlan,
     DataPlan,
     ImagePlan,
     Op,
@@ -51,7 +52,7 @@ from reconciler.plan import (
     escape_pointer,
 )
 from reconciler.sources import HashingReader, open_source
-from reconciler.views import MANAGED_RECORD, LiveImage, image_view, with_entry
+from reconciler.views import image_view
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
 
@@ -506,16 +507,14 @@ def from_record(kind: str, payload: Mapping[str, Any]) -> Step:
     return cls()
 
 
-def rename_previous(live: LiveImage, name: str, new_name: str) -> PatchImage:
-    """The current build's rename in a rebuild; its record, when it has one, is made to
-    name the entry it remains a build of (so it is never an orphan of it)."""
-    ops = [PatchOp(Op.REPLACE, "/name", new_name, live.view.get("name"))]
-    raw = live.view.get(MANAGED_RECORD)
-    if isinstance(raw, str):
-        rewritten = with_entry(raw, name)
-        if rewritten is not None and rewritten != raw:
-            ops.append(PatchOp(Op.REPLACE, escape_pointer(MANAGED_RECORD), rewritten, raw))
-    return PatchImage(tuple(ops))
+def build_steps(build: BuildPlan) -> list[Step]:
+    """One of an entry's other builds brought to its rotated state: its rename and
+    metadata in one PATCH (its record made to name the entry), then a deactivation
+    (retired builds); a delete is the applier's, last."""
+    steps: list[Step] = [PatchImage(build.patch)] if build.patch else []
+    if build.activation is Activation.DEACTIVATE:
+        steps.append(Deactivate())
+    return steps
 
 
 def take_name(name: str, temporary: str) -> PatchImage:
@@ -536,7 +535,7 @@ def steps_for(
     temporary_name: str | None = None,
 ) -> list[Step]:
     """The ordered steps of one image's plan; for a rebuild, those of its new build
-    (created under `temporary_name`; `rename_previous` and `take_name` follow)."""
+    (created under `temporary_name`; the builds' `build_steps` and `take_name` follow)."""
     if image.action in (Action.CREATE, Action.REBUILD):
         body = create_body(image, new_id or str(uuid.uuid4()))
         if temporary_name is not None:

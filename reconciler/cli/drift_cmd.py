@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,35 +14,55 @@ from reconciler.cli.options import (
     CatalogOption,
     OnlyTargets,
     Paths,
-    TargetParallelismOption,
+    PolicyLevel,
+    PolicyLevelOption,
+    PolicyOption,
     TargetsFileOption,
     cloud_command,
 )
 from reconciler.cli.pipeline import Scope, TargetResult, plan_targets
 from reconciler.cli.plan_cmd import report_failed
+from reconciler.cli.policies import run_policy
 from reconciler.cloud.options import CloudOptions
 from reconciler.drift import (
     DriftDocument,
     FailOn,
     TargetDrift,
     TargetInfo,
+    catalog_images,
     failed_target,
     has_errors,
     is_failing,
     target_drift,
 )
 from reconciler.errors import UsageError
+from reconciler.policy.check import check
+from reconciler.policy.facts import live_facts
+from reconciler.policy.models import Level, Policy
 from reconciler.render.drift import DriftFormat, render_drift
 
 EXIT_DRIFT = 2
 
 
-def _report_of(result: TargetResult, unmanaged: bool) -> TargetDrift:
+def _report_of(
+    result: TargetResult, unmanaged: bool, policy: Policy | None, as_warnings: bool
+) -> TargetDrift:
     if result.plan is None or result.catalog is None:
         options = result.run.options
         info_ = TargetInfo(name=result.run.name, cloud=options.cloud, region=options.region)
         return failed_target(info_, str(result.error), result.manifest_catalog)
-    return target_drift(result.plan, result.catalog.images if unmanaged else None)
+    violations = []
+    if policy is not None:
+        mine = catalog_images(result.plan, result.catalog.images)
+        violations = check(policy, [live_facts(image) for image in mine])
+        if as_warnings:
+            violations = [replace(v, level=Level.warning) for v in violations]
+    return target_drift(
+        result.plan,
+        result.catalog.images if unmanaged else None,
+        violations,
+        policy.names if policy is not None else (),
+    )
 
 
 def _parse_reports(reports: list[str]) -> list[tuple[DriftFormat, Path]]:
@@ -69,34 +90,35 @@ def drift(
     fail_on: FailOn = typer.Option(
         FailOn.any,
         "--fail-on",
-        help="Exit 2 on: drift (drifted or missing images), orphans, or any.",
+        help=(
+            "Exit 2 on: drift (drifted or missing images), orphans, policy (violations "
+            "of error-level rules), or any."
+        ),
     ),
     unmanaged: bool = typer.Option(
         False, "--unmanaged", help="Also report the project's images no manifest names."
     ),
     show_in_sync: bool = typer.Option(False, "--show-in-sync", help="List in-sync images."),
     catalog: str | None = CatalogOption,
+    policies: list[str] = PolicyOption,
+    policy_level: PolicyLevel = PolicyLevelOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
-    target_parallelism: int = TargetParallelismOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Report drift between the manifests and the cloud (reads only). Exit 0 no drift,
     2 drift found, 1 error."""
     extra = _parse_reports(reports)
+    policy, _manifests = run_policy(paths, policies, catalog)
+    as_warnings = policy_level is PolicyLevel.warning
     results = plan_targets(
-        paths,
-        cloud,
-        scope=Scope(catalog=catalog),
-        targets_file=targets_file,
-        only=only,
-        parallelism=target_parallelism,
+        paths, cloud, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
     )
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     document = DriftDocument(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        targets=[_report_of(result, unmanaged) for result in results],
+        targets=[_report_of(r, unmanaged, policy, as_warnings) for r in results],
     )
     emit(render_drift(document, fmt, show_in_sync=show_in_sync))
     for extra_fmt, path in extra:

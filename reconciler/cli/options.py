@@ -11,6 +11,7 @@ import functools
 import inspect
 import re
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, TypeVar, get_type_hints
 
 import typer
@@ -23,15 +24,6 @@ TargetsFileOption = typer.Option(
     None, "--targets", help="A targets file (clouds/regions) for manifests without targets:."
 )
 OnlyTargets = typer.Option([], "--target", "-t", help="Run only this target (repeat for several).")
-# How many targets a run reads and plans at once (cli/pipeline.py): each is a thread and
-# a connection; a CI runner's few cores gain nothing from more.
-TARGET_PARALLELISM = 8
-TargetParallelismOption = typer.Option(
-    TARGET_PARALLELISM,
-    "--target-parallelism",
-    min=1,
-    help="How many targets are read and planned at once.",
-)
 
 
 def _catalog_name(value: str | None) -> str | None:
@@ -55,6 +47,28 @@ TakeOver = typer.Option(
     False,
     "--take-over",
     help="Move images another catalog manages into this one when an entry names them.",
+)
+PolicyOption = typer.Option(
+    [],
+    "--policy",
+    help=(
+        "Check images against a policy: a built-in name (scs-0102) or a policy file "
+        "(repeatable; adds to the manifests' policy:)."
+    ),
+)
+
+
+class PolicyLevel(StrEnum):
+    """What error-level policy violations do (`--policy-level`)."""
+
+    error = "error"  # fail the run (validate exit 1; plan: the entry is an error)
+    warning = "warning"  # only warn
+
+
+PolicyLevelOption = typer.Option(
+    PolicyLevel.error,
+    "--policy-level",
+    help="error: violations of error-level rules fail the run; warning: they only warn.",
 )
 ShowOrphans = typer.Option(
     False,

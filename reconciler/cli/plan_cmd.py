@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,19 +14,24 @@ from reconciler.cli.options import (
     CatalogOption,
     OnlyTargets,
     Paths,
+    PolicyLevel,
+    PolicyLevelOption,
+    PolicyOption,
     ShowOrphans,
     TakeOver,
-    TargetParallelismOption,
     TargetsFileOption,
     cloud_command,
 )
+from reconciler.cli.policies import desired_violations, print_violations, run_policy
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
-from reconciler.errors import ManifestError
+from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.manifests.source import disabled_method, enabled_methods
 from reconciler.plan import Plan
+from reconciler.policy.enforce import gate_plan
+from reconciler.policy.loader import cli_refs, load_policy
 from reconciler.render.plan import PlanFormat, render_plan
 
 if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
@@ -37,10 +43,15 @@ def validate(
     paths: list[Path] = Paths,
     online: bool = typer.Option(False, "--online", help="Use the target server's image schema."),
     catalog: str | None = CatalogOption,
+    policies: list[str] = PolicyOption,
+    policy_level: PolicyLevel = PolicyLevelOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Check manifests offline (or against the server's schema and enabled import
-    methods with --online)."""
+    methods with --online).
+
+    --policy (and the manifests' policy:) also checks each image against policies:
+    violations at file:line with the rule id; errors exit 1."""
     schema = None
     enabled: frozenset[str] | None = None
     if online:
@@ -52,6 +63,10 @@ def validate(
     manifests = load_manifests(paths, schema, catalog)
     for line in manifests.warnings:
         warning(line)
+    refs = [*cli_refs(policies), *manifests.policies]
+    policy = load_policy(refs) if refs else None
+    violations = desired_violations(policy, manifests) if policy else []
+    failing = print_violations(violations, policy_level)
     if enabled is not None:
         problems = [
             f"{image.source}: {problem}"
@@ -61,11 +76,23 @@ def validate(
         ]
         if problems:
             raise ManifestError(problems)
+    if failing:
+        raise ReconcilerError(
+            f"{failing} policy violation(s) (the error lines above); "
+            "--policy-level warning reports them as warnings"
+        )
     files, _ = manifest_files(paths)
+    checked = ""
+    if policy is not None:
+        warned = len(violations)
+        checked = f", policies {', '.join(policy.names)} ({len(policy.rules)} rules)" + (
+            f": {warned} warning(s)" if warned else ""
+        )
     info(
         f"valid: {len(manifests.images)} image(s) in {len(files)} file(s), "
         f"catalog {manifests.catalog}"
         + (" (checked against the server's schema)" if online else "")
+        + checked
     )
 
 
@@ -105,26 +132,30 @@ def plan(
     show_orphans: bool = ShowOrphans,
     catalog: str | None = CatalogOption,
     take_over: bool = TakeOver,
+    policies: list[str] = PolicyOption,
+    policy_level: PolicyLevel = PolicyLevelOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
-    target_parallelism: int = TargetParallelismOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
-    """Show what apply would change (reads only)."""
+    """Show what apply would change (reads only).
+
+    With policies, an entry that violates an error-level rule is an error of the plan
+    (apply skips it), unless --policy-level warning."""
     from reconciler import planfile
     from reconciler.cli.pipeline import Scope, plan_targets
 
+    policy, manifests = run_policy(paths, policies, catalog)
+    violations = desired_violations(policy, manifests) if policy and manifests else []
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
-    results = plan_targets(
-        paths,
-        cloud,
-        scope=scope,
-        targets_file=targets_file,
-        only=only,
-        parallelism=target_parallelism,
-    )
+    results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
+    as_warnings = policy_level is PolicyLevel.warning
+    results = [
+        replace(r, plan=gate_plan(r.plan, violations, as_warnings)) if r.plan else r
+        for r in results
+    ]
     plans = [r.plan for r in results if r.plan is not None]
     print_plans(plans, fmt, show_unchanged, show_orphans)
     failed = report_failed(results)

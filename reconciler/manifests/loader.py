@@ -21,11 +21,14 @@ from reconciler.manifests.models import (
     DesiredImage,
     ImageEntry,
     ManifestDocument,
+    PreviousSpec,
+    RotationSpec,
     SourceSpec,
     TargetsFile,
     TargetSpec,
     merge,
 )
+from reconciler.manifests.rotation import template_problem
 from reconciler.manifests.source import (
     DataSource,
     is_url,
@@ -34,6 +37,7 @@ from reconciler.manifests.source import (
     source_warnings,
 )
 from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
+from reconciler.policy.refs import PolicyRef, is_builtin_name
 from reconciler.views import DEFAULT_CATALOG
 
 T = TypeVar("T")
@@ -47,6 +51,8 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "defaults": tuple(Defaults.model_fields),
     "target": tuple(TargetSpec.model_fields),
     "source": tuple(SourceSpec.model_fields),
+    "rotation": tuple(RotationSpec.model_fields),
+    "previous": tuple(PreviousSpec.model_fields),
 }
 WRONG_TYPE_HINTS = {
     "string_type": "; quote it to make it a string",
@@ -125,6 +131,9 @@ def _describe(error: Any, section: str, read_only: frozenset[str]) -> str:
 def _section(loc: tuple[Any, ...]) -> str:
     if loc[:1] == ("images",) and len(loc) >= 4 and loc[2] == "source":
         return "source"
+    block = loc[2:] if loc[:1] == ("images",) else loc[1:] if loc[:1] == ("defaults",) else ()
+    if block[:1] == ("rotation",) and len(block) >= 2:
+        return "previous" if block[1] == "previous" and len(block) >= 3 else "rotation"
     if loc and loc[0] == "images" and len(loc) >= 2:
         return "image"
     if loc and loc[0] == "defaults":
@@ -139,7 +148,12 @@ def _normalise_removals(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     images = value.get("images")
-    for block in [value.get("defaults"), *(images if isinstance(images, list) else [])]:
+    blocks = [value.get("defaults"), *(images if isinstance(images, list) else [])]
+    for block in list(blocks):
+        rotation = block.get("rotation") if isinstance(block, dict) else None
+        if isinstance(rotation, dict):
+            blocks.append(rotation.get("previous"))
+    for block in blocks:
         if isinstance(block, dict) and isinstance(block.get("properties"), dict):
             block["properties"] = {
                 k: (None if v is False else v) for k, v in block["properties"].items()
@@ -190,6 +204,7 @@ class Manifests:
     images: list[DesiredImage]
     catalog: str
     warnings: tuple[str, ...] = ()  # `file:line:col: message`, for what works but is weak
+    policies: tuple[PolicyRef, ...] = ()  # what the documents' `policy:` lists name
 
 
 @dataclass(frozen=True)
@@ -215,13 +230,14 @@ def load_manifests(
     files, problems = manifest_files(paths)
     parsed = _parse_files(files, schema.read_only_names, problems)
     chosen = _resolve_catalog(parsed, catalog, problems)
+    policies = _resolve_policies(parsed)
     warnings: list[Problem] = []
     images = _merge_all(parsed, schema, chosen, problems, warnings)
     if problems:
         order = {file: index for index, file in enumerate(dict.fromkeys(p.file for p in problems))}
         problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
         raise ManifestError([str(p) for p in problems])
-    return Manifests(images, chosen, tuple(str(w) for w in _unique(warnings)))
+    return Manifests(images, chosen, tuple(str(w) for w in _unique(warnings)), policies)
 
 
 def _parse_files(
@@ -279,6 +295,21 @@ def _resolve_catalog(parsed: Sequence[_Parsed], given: str | None, problems: lis
     return chosen
 
 
+def _resolve_policies(parsed: Sequence[_Parsed]) -> tuple[PolicyRef, ...]:
+    """The policies the documents name, each once, in order of first mention: built-in
+    names as they are, file paths made absolute against their manifest's folder.
+    Whether they exist is the policy loader's to say, at the `policy:` item."""
+    refs: dict[str, PolicyRef] = {}
+    for item in parsed:
+        for index, ref in enumerate(item.model.policy or ()):
+            where = item.document.where(("policy", index))
+            if not is_builtin_name(ref):
+                path = Path(ref).expanduser()
+                ref = str((path if path.is_absolute() else Path(item.file).parent / path).resolve())
+            refs.setdefault(ref, PolicyRef(ref, f"{item.file}:{where.line}:{where.col}"))
+    return tuple(refs.values())
+
+
 def _merge_all(
     parsed: Sequence[_Parsed],
     schema: ImageSchema,
@@ -306,6 +337,7 @@ def _merge_all(
                     where = document.where(("images", index, "source", field))
                     warnings.append(Problem(file, where, message))
             desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog, data)
+            problems += _rotation_problems(file, document, index, entry, model)
             if entry.source is not None:
                 core = desired.core_dict
                 for needed in ("disk_format", "container_format"):
@@ -333,6 +365,34 @@ def _merge_all(
                     )
             images.append(desired)
     return images
+
+
+def _rotation_problems(
+    file: str, document: Document, index: int, entry: ImageEntry, model: ManifestDocument
+) -> list[Problem]:
+    """An entry's rotation block (its own, else the defaults'): a rename template that
+    gives each build a name of its own, `retired` only with `keep`, and a source to
+    make builds from (a defaults block applies only to entries with a source)."""
+    at: tuple[str | int, ...]
+    if entry.rotation is not None:
+        spec, at = entry.rotation, ("images", index, "rotation")
+        if entry.source is None:
+            where = document.where(at, key=True)
+            return [Problem(file, where, "rotation needs a source: builds are made from one")]
+    elif model.defaults is not None and model.defaults.rotation is not None:
+        if entry.source is None:
+            return []
+        spec, at = model.defaults.rotation, ("defaults", "rotation")
+    else:
+        return []
+    found: list[Problem] = []
+    reason = template_problem(spec.rename)
+    if reason is not None:
+        found.append(Problem(file, document.where((*at, "rename")), reason))
+    if spec.retired is not None and spec.keep is None:
+        where = document.where((*at, "retired"), key=True)
+        found.append(Problem(file, where, "retired needs keep: it acts on builds beyond keep"))
+    return found
 
 
 def _data_source(

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.manifests.rotation import DEFAULT_RENAME, Rotation
 from reconciler.manifests.source import DataSource
 from reconciler.views import CATALOG_PATTERN, DEFAULT_CATALOG, MANAGED_CORE, encode_record
 
@@ -29,6 +30,61 @@ ImageName = Field(
     max_length=255,
     description="The image name (matches live images by name unless `id` is given).",
 )
+
+
+class PreviousSpec(BaseModel):
+    """Metadata set on builds that are no longer current (`rotation.previous`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    visibility: str | None = Field(
+        None,
+        description="public, private, shared or community.",
+        json_schema_extra={"enum": ["public", "private", "shared", "community"]},
+    )
+    os_hidden: bool | None = Field(None, description="Hide previous builds from listings.")
+    protected: bool | None = Field(None, description="Protect previous builds.")
+    properties: dict[str, str | None] | None = Field(
+        None,
+        description=(
+            "Custom properties of previous builds (e.g. os_purpose: oldgeneric); null or "
+            "false removes one."
+        ),
+    )
+
+
+class RotationSpec(BaseModel):
+    """What builds become once a newer build takes the name (`rotation:`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    rename: str = Field(
+        DEFAULT_RENAME,
+        min_length=1,
+        max_length=255,
+        description=(
+            "The name a build gets once a newer one takes the name. Placeholders: {name}, "
+            "{version} (the build's source version, else its build date), {build_date} "
+            "(YYYYMMDD: image_build_date, else when the image was created)."
+        ),
+    )
+    previous: PreviousSpec | None = Field(
+        None, description="Metadata set on every build that is no longer current."
+    )
+    keep: int | None = Field(
+        None,
+        ge=1,
+        description="Builds kept, the current one included; older ones are retired. "
+        "Left out: all are kept.",
+    )
+    retired: Literal["hide", "deactivate", "delete"] | None = Field(
+        None,
+        description=(
+            "What happens to builds beyond `keep`: hide (os_hidden: true), deactivate, or "
+            "delete (never a protected image; instances booted from it keep running, but "
+            "cannot be rebuilt from it). Default: hide."
+        ),
+    )
 
 
 class ImageFields(BaseModel):
@@ -72,6 +128,14 @@ class ImageFields(BaseModel):
         description=(
             "true deactivates an active image (its data can no longer be downloaded); "
             "false reactivates it. Left out: not managed."
+        ),
+    )
+    rotation: RotationSpec | None = Field(
+        None,
+        description=(
+            "Builds and rotation of an image with a `source:`: the name, metadata and "
+            "retirement of builds that are no longer current. Given on an entry, it "
+            "replaces the defaults' block as a whole."
         ),
     )
 
@@ -181,6 +245,14 @@ class ManifestDocument(BaseModel):
             "management record names the run's catalog can be orphans or be pruned."
         ),
     )
+    policy: list[str] | None = Field(
+        None,
+        description=(
+            "Policies every image of the run is checked against by validate, plan and "
+            "drift (with --policy's): built-in names (scs-0102) or policy files (paths "
+            "relative to this file). Policies of every document of a run add up."
+        ),
+    )
     targets: list[TargetSpec] | None = Field(
         None,
         min_length=1,
@@ -208,6 +280,7 @@ class DesiredImage:
     targets: tuple[TargetSpec, ...] | None = None  # None: every target
     catalog: str = DEFAULT_CATALOG  # the run's catalog, named in the management record
     data: DataSource | None = None  # the declared data source (manifest key `source:`)
+    rotation: Rotation | None = None  # declared rotation of its builds (needs `data`)
 
     # Derived when the value is built, so the diff's hot path only compares.
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -278,6 +351,7 @@ def merge(
     tags = entry.tags if entry.tags is not None else base.tags
     members = entry.members if entry.members is not None else base.members
     deactivated = entry.deactivated if entry.deactivated is not None else base.deactivated
+    rotation = entry.rotation if entry.rotation is not None else base.rotation
     return DesiredImage(
         name=entry.name,
         source=source,
@@ -290,4 +364,23 @@ def merge(
         targets=targets,
         catalog=catalog,
         data=data,
+        rotation=rotation_of(rotation) if rotation is not None and data is not None else None,
+    )
+
+
+def rotation_of(spec: RotationSpec) -> Rotation:
+    """The declared block as the diff uses it (previous metadata in `DesiredImage`'s
+    form: managed core attributes in order, properties sorted, None = remove)."""
+    previous = spec.previous or PreviousSpec()
+    core = tuple(
+        (name, getattr(previous, name))
+        for name in ("visibility", "protected", "os_hidden")
+        if getattr(previous, name) is not None
+    )
+    return Rotation(
+        rename=spec.rename,
+        previous_core=core,
+        previous_properties=tuple(sorted((previous.properties or {}).items())),
+        keep=spec.keep,
+        retired=spec.retired or "hide",
     )

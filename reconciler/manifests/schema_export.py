@@ -1,6 +1,6 @@
-"""Generate `schemas/manifest.schema.json`, `schemas/plan.schema.json` and
-`schemas/drift.schema.json` from the pydantic models, the single definition of each
-format. File I/O (writes schemas/).
+"""Generate `schemas/manifest.schema.json`, `schemas/plan.schema.json`,
+`schemas/drift.schema.json` and `schemas/policy.schema.json` from the pydantic models,
+the single definition of each format. File I/O (writes schemas/).
 
 Run `make schemas` (or `python -m reconciler.manifests.schema_export`); a test fails
 when a committed schema is stale.
@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.drift import drift_json_schema
 from reconciler.manifests.models import ManifestDocument
 from reconciler.planfile import plan_json_schema
+from reconciler.policy.models import PolicyDocument
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -31,11 +32,23 @@ def manifest_schema() -> dict[str, Any]:
     return schema
 
 
+def policy_schema() -> dict[str, Any]:
+    schema = PolicyDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "urn:reconciler:schemas:policy:1"
+    schema["description"] = (
+        "A reconciler policy: rules images are checked against (validate, plan and drift "
+        "--policy, or a manifest's policy:)."
+    )
+    return schema
+
+
 def rendered() -> dict[str, str]:
     schemas = {
         "manifest.schema.json": manifest_schema(),
         "plan.schema.json": plan_json_schema(),
         "drift.schema.json": drift_json_schema(),
+        "policy.schema.json": policy_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 

@@ -106,6 +106,7 @@ def test_states_of_each_action_and_unmanaged_images() -> None:
         "orphan": 1,
         "unmanaged": 1,
         "error": 1,
+        "violation": 0,
     }
 
 

@@ -91,6 +91,7 @@ def test_json_view_shape_and_round_trip(tmp_path: Path) -> None:
         "create": 1,
         "update": 2,
         "rebuild": 0,
+        "rotate": 0,
         "delete": 0,
         "unchanged": 1,
         "adopt": 0,

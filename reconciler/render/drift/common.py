@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.drift import FieldDrift, Kind, State, TargetDrift
+from reconciler.drift import FieldDrift, Kind, PolicyViolation, State, TargetDrift
 from reconciler.render.plan.describe import show
 from reconciler.views import DEFAULT_CATALOG
 
@@ -16,6 +16,7 @@ SYMBOLS = {
     State.ORPHAN: "?",
     State.UNMANAGED: "?",
     State.ERROR: "!",
+    State.VIOLATION: "!",
 }
 LABELS = {
     State.IN_SYNC: "in sync",
@@ -24,6 +25,7 @@ LABELS = {
     State.ORPHAN: "orphaned",
     State.UNMANAGED: "unmanaged",
     State.ERROR: "error",
+    State.VIOLATION: "violates a policy",
 }
 
 
@@ -41,6 +43,12 @@ def explain(field: FieldDrift) -> str:
             parts.append("extra in the cloud: " + ", ".join(field.only_in_cloud))
         return f"{field.field}: " + "; ".join(parts)
     return f"{field.field}: cloud {value(field.live)}, git {value(field.git)}"
+
+
+def explain_violation(violation: PolicyViolation) -> str:
+    """`scs-0102/architecture: architecture is not set` (`[warning]` for warnings)."""
+    level = " [warning]" if violation.level == "warning" else ""
+    return f"{violation.rule}{level}: {violation.detail}"
 
 
 def title(report: TargetDrift) -> str:
@@ -64,6 +72,9 @@ def summary_line(report: TargetDrift) -> str:
         line += f" {summary['unmanaged']} unmanaged."
     if summary.get("error"):
         line += f" {summary['error']} with errors."
+    if report.policies:
+        violating = sum(1 for image in report.images if image.violations)
+        line += f" {violating} violating policies ({', '.join(report.policies)})."
     if report.other_catalogs:
         counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.other_catalogs.items()))
         line += (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from reconciler.drift import DriftDocument, ImageDrift, State, TargetDrift
-from reconciler.render.drift.common import LABELS, summary_line, title, value
+from reconciler.render.drift.common import LABELS, explain_violation, summary_line, title, value
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2430;background:#fff}
@@ -29,7 +29,8 @@ table.images th{background:#f4f6f9}
 .state{display:inline-block;border-radius:10px;padding:1px 9px;font-size:12px;font-weight:600}
 .s-in_sync{background:#e3f5e8;color:#1d6b34}.s-drifted{background:#fff1d6;color:#8a5300}
 .s-missing{background:#e2eefe;color:#1a4f9c}.s-orphan,.s-unmanaged{background:#eee6fb;color:#5a2d9c}
-.s-error{background:#fde4e4;color:#a11d1d}
+.s-error{background:#fde4e4;color:#a11d1d}.s-violation{background:#fde8f3;color:#8c1d5c}
+ul.violations{margin:6px 0 0;padding-left:18px;font-size:12px}
 table.fields{border-collapse:collapse;margin-top:6px}
 table.fields td,table.fields th{border:1px solid #e3e7ee;padding:3px 8px;font-family:ui-monospace,monospace;font-size:12px}
 td.live{background:#fdecec}td.git{background:#e9f7ec}
@@ -66,12 +67,28 @@ SCRIPT = """
 })();
 """
 
-DEFAULT_STATES = (State.DRIFTED, State.MISSING, State.ORPHAN, State.UNMANAGED, State.ERROR)
+DEFAULT_STATES = (
+    State.DRIFTED,
+    State.MISSING,
+    State.ORPHAN,
+    State.UNMANAGED,
+    State.ERROR,
+    State.VIOLATION,
+)
+
+
+def _violations(image: ImageDrift) -> str:
+    if not image.violations:
+        return ""
+    items = "".join(
+        f"<li class=v-{v.level}>{escape(explain_violation(v))}</li>" for v in image.violations
+    )
+    return f"<ul class=violations>{items}</ul>"
 
 
 def _fields(image: ImageDrift) -> str:
     if not image.fields:
-        return escape(image.message or "")
+        return escape(image.message or "") + _violations(image)
     rows = []
     for field in image.fields:
         if field.only_in_git or field.only_in_cloud:
@@ -89,6 +106,7 @@ def _fields(image: ImageDrift) -> str:
         "<table class=fields><tr><th>field</th><th>cloud</th><th>git</th></tr>"
         + "".join(rows)
         + "</table></details>"
+        + _violations(image)
     )
 
 
@@ -96,6 +114,7 @@ def _row(report: TargetDrift, image: ImageDrift) -> str:
     search = " ".join(
         [image.name, image.id or "", image.state.value, report.target.name or ""]
         + [field.field for field in image.fields]
+        + [violation.rule for violation in image.violations]
     ).lower()
     return (
         f'<tr class=image data-state="{image.state.value}" data-search="{escape(search)}">'

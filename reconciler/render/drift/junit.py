@@ -1,14 +1,16 @@
 """The JUnit XML view of a drift report: one testsuite per target, one testcase per
-image, a failure per image that drifted, is missing, orphaned or unmanaged, an error for
-entries that could not be compared. CI dashboards then show drift like failing tests.
+image, a failure per image that drifted, is missing, orphaned, unmanaged or breaks an
+error-level policy rule (the message names the rule ids), an error for entries that
+could not be compared; warning-level violations go to the testcase's system-out. CI
+dashboards then show drift like failing tests.
 Pure (xml.etree builds the document, so names are escaped properly)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from reconciler.drift import DriftDocument, State
-from reconciler.render.drift.common import LABELS, explain, title
+from reconciler.drift import DriftDocument, State, violates
+from reconciler.render.drift.common import LABELS, explain, explain_violation, title
 
 
 def render_drift_junit(document: DriftDocument) -> str:
@@ -27,17 +29,26 @@ def render_drift_junit(document: DriftDocument) -> str:
             )
             if image.source:
                 case.set("file", image.source.rsplit(":", 1)[0])
-            if image.state is State.IN_SYNC:
-                continue
             body = "\n".join(
                 [f"id: {image.id or '-'}", f"source: {image.source or '-'}"]
                 + [explain(field) for field in image.fields]
+                + [explain_violation(v) for v in image.violations]
                 + ([image.message] if image.message else [])
             )
+            quiet = image.state is State.VIOLATION and not violates(image)
+            if image.state is State.IN_SYNC or quiet:
+                if image.violations:  # warnings only: shown, not failed
+                    ET.SubElement(case, "system-out").text = body
+                continue
             tag = "error" if image.state is State.ERROR else "failure"
             message = LABELS[image.state]
             if image.fields:
                 message += ": " + ", ".join(field.field for field in image.fields)
+            rules = [v.rule for v in image.violations if v.level == "error"]
+            if rules:
+                message += (
+                    "; violates " if image.fields or image.state is not State.VIOLATION else ": "
+                ) + ", ".join(rules)
             ET.SubElement(case, tag, message=message, type=image.state.value).text = body
         cases = suite.findall("testcase")
         n_fail = len(suite.findall("testcase/failure"))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from reconciler.drift import DriftDocument, State
 from reconciler.render.common import cell
-from reconciler.render.drift.common import LABELS, explain, summary_line, title
+from reconciler.render.drift.common import (
+    LABELS,
+    explain,
+    explain_violation,
+    summary_line,
+    title,
+)
 
 
 def render_drift_markdown(document: DriftDocument) -> str:
@@ -21,14 +27,17 @@ def render_drift_markdown(document: DriftDocument) -> str:
             continue
         lines += ["| image | state | fields | source |", "|---|---|---|---|"]
         for image in shown:
-            fields = ", ".join(f"`{cell(f.field)}`" for f in image.fields)
+            fields = ", ".join(
+                [f"`{cell(f.field)}`" for f in image.fields]
+                + [f"policy `{cell(v.rule)}`" for v in image.violations]
+            )
             lines.append(
                 f"| `{cell(image.name)}` | {LABELS[image.state]} | {fields} | "
                 f"{cell(image.source or '')} |"
             )
         lines.append("")
         for image in shown:
-            if not image.fields:
+            if not image.fields and not image.violations:
                 continue
             lines += [
                 "<details>",
@@ -38,6 +47,7 @@ def render_drift_markdown(document: DriftDocument) -> str:
                 "",
                 "```",
                 *(explain(field) for field in image.fields),
+                *(explain_violation(violation) for violation in image.violations),
                 "```",
                 "",
                 "</details>",

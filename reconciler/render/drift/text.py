@@ -6,7 +6,14 @@ from rich.text import Text
 
 from reconciler.drift import DriftDocument, State
 from reconciler.render.common import STYLES
-from reconciler.render.drift.common import LABELS, SYMBOLS, explain, summary_line, title
+from reconciler.render.drift.common import (
+    LABELS,
+    SYMBOLS,
+    explain,
+    explain_violation,
+    summary_line,
+    title,
+)
 
 
 def render_drift_text(document: DriftDocument, *, show_in_sync: bool = False) -> Text:
@@ -26,6 +33,9 @@ def render_drift_text(document: DriftDocument, *, show_in_sync: bool = False) ->
             out.append(f"  {image.source}\n" if image.source else "\n", style="dim")
             for field in image.fields:
                 out.append(f"    ~ {explain(field)}\n", style="yellow")
+            for violation in image.violations:
+                style = "magenta" if violation.level == "error" else "yellow"
+                out.append(f"    ! {explain_violation(violation)}\n", style=style)
             if image.message and image.state is not State.MISSING:
                 out.append(f"    # {image.message}\n", style="dim")
         out.append(summary_line(report) + "\n\n", style="bold")

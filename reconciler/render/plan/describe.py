@@ -12,7 +12,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan import DataPlan, ImagePlan, Op, PatchOp
+from reconciler.plan import BuildPlan, DataPlan, ImagePlan, Op, PatchOp
 from reconciler.views import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
 
 
@@ -82,14 +82,6 @@ def describe(image: ImagePlan) -> list[Line]:
         )
     if image.data is not None:
         lines.append(Line("+", describe_data(image.data)))
-    if image.rename_previous is not None:
-        lines.append(
-            Line(
-                "~",
-                f"previous build {image.id}: renamed {show(image.rename_previous)} once the "
-                "new build is active and verified (otherwise untouched)",
-            )
-        )
     lines += [describe_op(op) for op in image.patch]
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
@@ -98,9 +90,37 @@ def describe(image: ImagePlan) -> list[Line]:
         lines.append(
             Line("~", f"status: {show(image.status)} -> {show(target)} ({image.activation})")
         )
+    for build in image.builds:
+        lines += describe_build(image, build)
+    if image.build_of is not None:
+        lines.append(Line("#", f"a build of {show(image.build_of)}, which left the manifests"))
     lines += [Line("!", warning) for warning in image.warnings]
     if image.error:
         lines.append(Line("!", image.error))
+    return lines
+
+
+def describe_build(image: ImagePlan, build: BuildPlan) -> list[Line]:
+    """One of the entry's other builds: a heading line, then its changes."""
+    if build.id == image.id:
+        what = "current build (once the new one is active and verified)"
+    else:
+        what = f"{build.role} build"
+    label = f"{what} {build.id} {show(build.name)}"
+    if build.version:
+        label += f", version {build.version}"
+    if build.delete:
+        return [Line("-", f"{label}: delete (retired; never undone, runs last)")]
+    lines = [Line("~", label + ":")]
+    for op in build.patch:
+        line = describe_op(op)
+        if op.path == "/name":
+            line = Line("~", f"renamed {show(op.old)} -> {show(op.value)}")
+        lines.append(Line(line.sign, "    " + line.text))
+    if build.activation is not None:
+        lines.append(Line("~", f"    status: {show(build.status)} -> deactivated (retired)"))
+    if build.note:
+        lines.append(Line("!", f"    {build.note}"))
     return lines
 
 
@@ -108,6 +128,7 @@ SYMBOLS = {
     "create": "+",
     "update": "~",
     "rebuild": "±",
+    "rotate": "~",
     "adopt": "#",
     "delete": "-",
     "noop": " ",
@@ -120,6 +141,7 @@ def summary_line(summary: dict[str, int], others: tuple[tuple[str, int], ...] = 
     line = (
         f"Plan: {summary['create']} to create, {summary['update']} to update, "
         + (f"{summary['rebuild']} to rebuild, " if summary.get("rebuild") else "")
+        + (f"{summary['rotate']} to rotate, " if summary.get("rotate") else "")
         + f"{summary['delete']} to delete, {summary['unchanged']} unchanged."
     )
     if summary.get("adopt"):

@@ -28,6 +28,7 @@ def render_markdown(plan: Plan) -> str:
         changes = len(image.patch) + len(image.members.add) + len(image.members.remove)
         changes += 1 if image.activation else 0
         changes += 1 if image.data else 0
+        changes += sum(1 for build in image.builds if build.has_work)
         flag = " ⚠️" if image.warnings or image.error else ""
         lines.append(
             f"| {SYMBOLS[str(image.action)].strip() or '·'} | `{cell(image.name)}`{flag} | "

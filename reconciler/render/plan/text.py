@@ -57,7 +57,8 @@ def _orphans(out: Text, orphans: list[ImagePlan], show_all: bool) -> None:
     shown = orphans if show_all or len(orphans) <= ORPHANS_SHOWN else orphans[:ORPHANS_SHOWN]
     for image in shown:
         out.append("? ", style=STYLES["?"])
-        out.append(f"{image.name!r} ({image.id})\n")
+        of = f", a build of {image.build_of!r}" if image.build_of else ""
+        out.append(f"{image.name!r} ({image.id}{of})\n")
     if len(shown) < len(orphans):
         out.append(
             f"  ... and {len(orphans) - len(shown)} more (--show-orphans lists them all)\n",

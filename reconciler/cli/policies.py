@@ -1,0 +1,63 @@
+"""The policy half of validate, plan and drift: which policies a run names (`--policy`
+and the manifests' `policy:`), loading them, and checking the desired images. File I/O
+(reads manifests and policy files).
+
+Plan and drift learn the manifests' `policy:` lists by loading the manifests once more,
+and only when a manifest file's text mentions `policy` at all or `--policy` is given: a
+run without policies pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from reconciler.cli.console import error, warning
+from reconciler.cli.options import PolicyLevel
+from reconciler.manifests.loader import Manifests, load_manifests, manifest_files
+from reconciler.policy.check import by_image, check
+from reconciler.policy.loader import cli_refs, load_policy
+from reconciler.policy.models import Level, Policy, Violation
+from reconciler.policy.positions import desired_image_facts
+
+
+def may_name_policies(paths: Sequence[Path]) -> bool:
+    """Whether any manifest file's text mentions `policy` (a cheap, conservative test)."""
+    files, _problems = manifest_files(paths)
+    for path in files:
+        try:
+            if b"policy" in path.read_bytes():
+                return True
+        except OSError:
+            return True  # the loader will say what is wrong
+    return False
+
+
+def run_policy(
+    paths: Sequence[Path], given: Sequence[str], catalog: str | None
+) -> tuple[Policy | None, Manifests | None]:
+    """The run's combined policy (None: it names none) and the manifests read for it."""
+    if not given and not may_name_policies(paths):
+        return None, None
+    manifests = load_manifests(paths, catalog=catalog)
+    refs = [*cli_refs(given), *manifests.policies]
+    if not refs:
+        return None, manifests
+    return load_policy(refs), manifests
+
+
+def desired_violations(policy: Policy, manifests: Manifests) -> list[Violation]:
+    facts = desired_image_facts(manifests.images)
+    return by_image(check(policy, facts), facts)
+
+
+def print_violations(violations: Sequence[Violation], level: PolicyLevel) -> int:
+    """Each violation as `error:` or `warning:` line; the number of errors."""
+    errors = 0
+    for violation in violations:
+        if violation.level is Level.error and level is PolicyLevel.error:
+            error(str(violation))
+            errors += 1
+        else:
+            warning(str(violation))
+    return errors

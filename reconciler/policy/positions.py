@@ -1,0 +1,91 @@
+"""Where each field of a desired image is written: the manifest files read again and
+the entry's and its defaults' keys located, so a violation points at `file:line:col`.
+File I/O (reading only), used only when a run has policies.
+
+The loader keeps only each entry's start (`DesiredImage.source`); reading the files a
+second time costs about what parsing them did (no validation), and keeps the loader's
+hot path free of position maps nobody needs without policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.manifests.models import CORE_FIELDS, DesiredImage
+from reconciler.manifests.yaml_nodes import Document, YamlProblem, parse_documents
+from reconciler.policy.facts import ENTRY, ImageFacts, desired_facts
+
+
+def _entries(file: str) -> dict[int, list[tuple[Document, int]]]:
+    """Each image entry of a file by its start line: (document, index)."""
+    found: dict[int, list[tuple[Document, int]]] = {}
+    try:
+        documents = parse_documents(Path(file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, YamlProblem):
+        return found  # the loader read it a moment ago; positions fall back to the entry
+    for document in documents:
+        images = document.value.get("images") if isinstance(document.value, dict) else None
+        for index in range(len(images) if isinstance(images, list) else 0):
+            line = document.where(("images", index)).line
+            found.setdefault(line, []).append((document, index))
+    return found
+
+
+def _has(block: Any, *path: str) -> bool:
+    for part in path:
+        if not isinstance(block, dict) or part not in block:
+            return False
+        block = block[part]
+    return True
+
+
+def field_positions(file: str, document: Document, index: int) -> dict[str, str]:
+    """`file:line:col` of the entry and of every field it (or its defaults) writes."""
+
+    def at(path: tuple[str | int, ...]) -> str:
+        where = document.where(path, key=True)
+        return f"{file}:{where.line}:{where.col}"
+
+    value = document.value
+    entry = value["images"][index]
+    defaults = value.get("defaults")
+    start = document.where(("images", index))
+    positions = {ENTRY: f"{file}:{start.line}:{start.col}"}
+
+    def locate(key: str, *path: str) -> None:
+        if _has(entry, *path):
+            positions[key] = at(("images", index, *path))
+        elif _has(defaults, *path):
+            positions[key] = at(("defaults", *path))
+
+    for name in ("name", *CORE_FIELDS):
+        locate(f"attribute:{name}", name)
+    locate("tags", "tags")
+    for block in (defaults, entry):
+        properties = block.get("properties") if isinstance(block, dict) else None
+        for key in properties if isinstance(properties, dict) else ():
+            locate(f"property:{key}", "properties", key)
+    if _has(entry, "source", "checksum"):
+        positions["source"] = at(("images", index, "source", "checksum"))
+    return positions
+
+
+def desired_image_facts(images: Sequence[DesiredImage]) -> list[ImageFacts]:
+    """The facts of each desired image, with the position of each of its fields."""
+    by_file: dict[str, dict[int, list[tuple[Document, int]]]] = {}
+    facts = []
+    for image in images:
+        file, _sep, line = image.source.rpartition(":")
+        if file not in by_file:
+            by_file[file] = _entries(file)
+        candidates = by_file[file].get(int(line) if line.isdigit() else -1, [])
+        match = [
+            (document, index)
+            for document, index in candidates
+            if document.value["images"][index].get("name") == image.name
+        ] or candidates
+        positions = field_positions(file, *match[0]) if match else None
+        facts.append(desired_facts(image, positions))
+    return facts
