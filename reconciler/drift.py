@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler import __version__
-from reconciler.plan import Action, ImagePlan, Op, PatchOp, Plan, Target
+from reconciler.plan import Action, BuildPlan, ImagePlan, Op, PatchOp, Plan, Target
 from reconciler.policy.models import Level, Violation
 from reconciler.views import (
     DEFAULT_CATALOG,
@@ -68,6 +68,7 @@ class Kind(StrEnum):
     MEMBERS = "members"
     STATUS = "status"  # active / deactivated
     DATA = "data"  # the image's data: the declared source's checksum vs the live build's
+    BUILD = "build"  # one of the entry's other builds is not in its rotated state
 
 
 class FieldDrift(_Frozen):
@@ -170,6 +171,22 @@ def _field_of(op: PatchOp) -> FieldDrift:
     return FieldDrift(field=key, kind=kind, git=git, live=live)
 
 
+def _build_field(build: BuildPlan) -> FieldDrift:
+    """A build of the entry not in its rotated state: what rotation wants, what it has."""
+    if build.delete:
+        git, live = "deleted (retired)", f"{build.name!r} ({build.status})"
+    else:
+        ops = [op for op in build.patch if op.key != MANAGED_RECORD]
+        git = ", ".join(f"{op.key}={op.value!r}" for op in ops if op.value is not None)
+        live = ", ".join(f"{op.key}={op.old!r}" for op in ops if op.old is not None)
+        if build.activation is not None:
+            git = ", ".join(filter(None, (git, "deactivated")))
+            live = ", ".join(filter(None, (live, str(build.status))))
+    return FieldDrift(
+        field=f"{build.role} build {build.id}", kind=Kind.BUILD, git=git or None, live=live or None
+    )
+
+
 def image_drift(image: ImagePlan) -> ImageDrift:
     """The drift of one planned image (see the module docstring)."""
     common = {"name": image.name, "id": image.id, "source": image.source, "owner": image.owner}
@@ -205,6 +222,7 @@ def image_drift(image: ImagePlan) -> ImageDrift:
     if image.activation is not None:
         wanted = image.activation.status
         fields.append(FieldDrift(field="status", kind=Kind.STATUS, git=wanted, live=image.status))
+    fields += [_build_field(build) for build in image.builds if build.has_work]
     if not fields:  # only the record differs: bookkeeping, not drift
         return ImageDrift(state=State.IN_SYNC, **common)
     return ImageDrift(state=State.DRIFTED, fields=fields, **common)

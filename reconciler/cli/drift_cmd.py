@@ -17,6 +17,7 @@ from reconciler.cli.options import (
     PolicyLevel,
     PolicyLevelOption,
     PolicyOption,
+    TargetParallelismOption,
     TargetsFileOption,
     cloud_command,
 )
@@ -104,6 +105,7 @@ def drift(
     policy_level: PolicyLevel = PolicyLevelOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
+    target_parallelism: int = TargetParallelismOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Report drift between the manifests and the cloud (reads only). Exit 0 no drift,
@@ -112,7 +114,12 @@ def drift(
     policy, _manifests = run_policy(paths, policies, catalog)
     as_warnings = policy_level is PolicyLevel.warning
     results = plan_targets(
-        paths, cloud, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
+        paths,
+        cloud,
+        scope=Scope(catalog=catalog),
+        targets_file=targets_file,
+        only=only,
+        parallelism=target_parallelism,
     )
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error

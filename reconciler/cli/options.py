@@ -24,6 +24,15 @@ TargetsFileOption = typer.Option(
     None, "--targets", help="A targets file (clouds/regions) for manifests without targets:."
 )
 OnlyTargets = typer.Option([], "--target", "-t", help="Run only this target (repeat for several).")
+# How many targets a run reads and plans at once (cli/pipeline.py): each is a thread and
+# a connection; a CI runner's few cores gain nothing from more.
+TARGET_PARALLELISM = 8
+TargetParallelismOption = typer.Option(
+    TARGET_PARALLELISM,
+    "--target-parallelism",
+    min=1,
+    help="How many targets are read and planned at once.",
+)
 
 
 def _catalog_name(value: str | None) -> str | None:

@@ -19,6 +19,7 @@ from reconciler.cli.options import (
     PolicyOption,
     ShowOrphans,
     TakeOver,
+    TargetParallelismOption,
     TargetsFileOption,
     cloud_command,
 )
@@ -136,6 +137,7 @@ def plan(
     policy_level: PolicyLevel = PolicyLevelOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
+    target_parallelism: int = TargetParallelismOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Show what apply would change (reads only).
@@ -148,7 +150,14 @@ def plan(
     policy, manifests = run_policy(paths, policies, catalog)
     violations = desired_violations(policy, manifests) if policy and manifests else []
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
-    results = plan_targets(paths, cloud, scope=scope, targets_file=targets_file, only=only)
+    results = plan_targets(
+        paths,
+        cloud,
+        scope=scope,
+        targets_file=targets_file,
+        only=only,
+        parallelism=target_parallelism,
+    )
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
     as_warnings = policy_level is PolicyLevel.warning
