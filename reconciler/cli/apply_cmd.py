@@ -19,6 +19,9 @@ from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
     OnlyTargets,
+    PolicyLevel,
+    PolicyLevelOption,
+    PolicyOption,
     ShowOrphans,
     TakeOver,
     TargetParallelismOption,
@@ -27,6 +30,12 @@ from reconciler.cli.options import (
 )
 from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
+from reconciler.cli.policies import (
+    desired_violations,
+    gate_results,
+    print_violations,
+    run_policy,
+)
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
@@ -85,12 +94,17 @@ def apply(
     catalog: str | None = CatalogOption,
     take_over: bool = TakeOver,
     show_orphans: bool = ShowOrphans,
+    policies: list[str] = PolicyOption,
+    policy_level: PolicyLevel = PolicyLevelOption,
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
     target_parallelism: int = TargetParallelismOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
-    """Apply a saved plan, or plan manifests and apply them after confirmation."""
+    """Apply a saved plan, or plan manifests and apply them after confirmation.
+
+    From manifests, policies (--policy, the manifests' policy:) gate the plan as in
+    `plan`: an entry violating an error-level rule is skipped (exit 3)."""
     if _is_plan_file(paths):
         plan = planfile.read(paths[0])
         if catalog is not None and catalog != plan.catalog:
@@ -126,6 +140,11 @@ def apply(
         )
         if len(results) == 1 and results[0].error is not None:
             raise results[0].error
+        policy, manifests = run_policy(paths, policies, catalog)
+        if policy is not None and manifests is not None:
+            violations = desired_violations(policy, manifests)
+            print_violations(violations, policy_level)
+            results = gate_results(results, violations, policy_level)
         _apply_targets(
             results, auto_approve, journal_path, (parallelism, import_timeout), fmt, show_orphans
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,12 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.policies import desired_violations, print_violations, run_policy
+from reconciler.cli.policies import (
+    desired_violations,
+    gate_results,
+    print_violations,
+    run_policy,
+)
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, ReconcilerError
@@ -31,7 +35,6 @@ from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.manifests.source import disabled_method, enabled_methods
 from reconciler.plan import Plan
-from reconciler.policy.enforce import gate_plan
 from reconciler.policy.loader import cli_refs, load_policy
 from reconciler.render.plan import PlanFormat, render_plan
 
@@ -160,11 +163,7 @@ def plan(
     )
     if len(results) == 1 and results[0].error is not None:
         raise results[0].error
-    as_warnings = policy_level is PolicyLevel.warning
-    results = [
-        replace(r, plan=gate_plan(r.plan, violations, as_warnings)) if r.plan else r
-        for r in results
-    ]
+    results = gate_results(results, violations, policy_level)
     plans = [r.plan for r in results if r.plan is not None]
     print_plans(plans, fmt, show_unchanged, show_orphans)
     failed = report_failed(results)

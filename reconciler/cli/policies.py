@@ -1,4 +1,4 @@
-"""The policy half of validate, plan and drift: which policies a run names (`--policy`
+"""The policy half of validate, plan, apply and drift: which policies a run names (`--policy`
 and the manifests' `policy:`), loading them, and checking the desired images. File I/O
 (reads manifests and policy files).
 
@@ -10,15 +10,21 @@ run without policies pays nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cli.console import error, warning
 from reconciler.cli.options import PolicyLevel
 from reconciler.manifests.loader import Manifests, load_manifests, manifest_files
 from reconciler.policy.check import by_image, check
+from reconciler.policy.enforce import gate_plan
 from reconciler.policy.loader import cli_refs, load_policy
 from reconciler.policy.models import Level, Policy, Violation
 from reconciler.policy.positions import desired_image_facts
+
+if TYPE_CHECKING:
+    from reconciler.cli.pipeline import TargetResult
 
 
 def may_name_policies(paths: Sequence[Path]) -> bool:
@@ -61,3 +67,15 @@ def print_violations(violations: Sequence[Violation], level: PolicyLevel) -> int
         else:
             warning(str(violation))
     return errors
+
+
+def gate_results(
+    results: Sequence[TargetResult], violations: Sequence[Violation], level: PolicyLevel
+) -> list[TargetResult]:
+    """Each target's plan with the entries that violate an error-level rule made errors
+    (apply skips them), unless `level` is warning (then they are the plan's warnings)."""
+    as_warnings = level is PolicyLevel.warning
+    return [
+        replace(r, plan=gate_plan(r.plan, violations, as_warnings)) if r.plan else r
+        for r in results
+    ]
