@@ -104,11 +104,7 @@ class Applier:
     def run(self, plan: Plan) -> ApplyReport:
         self.journal.write("run", run_id=str(uuid.uuid4()), target=plan.target.__dict__)
         work = [image for image in plan.images if image.has_work]
-        skipped = [
-            ImageResult(i.name, i.id, str(i.action), Status.SKIPPED, i.error or "")
-            for i in plan.images
-            if i.action is Action.ERROR
-        ]
+        skipped = skipped_entries(plan)
         self._ahead = ReadAhead(
             self.client, [i.id for i in work if i.action is not Action.CREATE and i.id]
         )
@@ -466,6 +462,15 @@ class Applier:
         return ImageResult(
             image.name, image_id, str(image.action), status, reason, request_id, left
         )
+
+
+def skipped_entries(plan: Plan) -> list[ImageResult]:
+    """The plan's entries that could not be planned, as apply reports them (skipped)."""
+    return [
+        ImageResult(i.name, i.id, str(i.action), Status.SKIPPED, i.error or "")
+        for i in plan.images
+        if i.action is Action.ERROR
+    ]
 
 
 def _builds_note(image: ImagePlan, main_id: str) -> str:

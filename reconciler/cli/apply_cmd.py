@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import replace
@@ -13,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from reconciler import planfile
-from reconciler.apply import Applier, roll_back_journal
+from reconciler.apply import Applier, roll_back_journal, skipped_entries
 from reconciler.cli.console import SETTINGS, emit, info, is_tty
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -150,7 +151,7 @@ def apply(
         )
         return
     if not plan.has_work:
-        _nothing_to_apply(fmt, 1 if plan.has_errors else 0)
+        _nothing_to_apply(fmt, 1 if plan.has_errors else 0, [plan])
     report = _run(plan, client, journal_path, (parallelism, import_timeout), fmt)
     _print_report(report, fmt, "Apply")
     code = _exit_code(report)
@@ -176,7 +177,7 @@ def _apply_targets(
     if work and not auto_approve:
         _confirm()
     if not work:
-        _nothing_to_apply(fmt, 1 if failed or any(p.has_errors for p in plans) else 0)
+        _nothing_to_apply(fmt, 1 if failed or any(p.has_errors for p in plans) else 0, plans)
     several = len(results) > 1
     journals = {r.label: _journal_for(journal_path, r.label if several else None) for r in work}
     with ThreadPoolExecutor(len(work)) as pool:
@@ -199,9 +200,11 @@ def _apply_targets(
         raise typer.Exit(code)
 
 
-def _nothing_to_apply(fmt: ReportFormat, code: int) -> NoReturn:
+def _nothing_to_apply(fmt: ReportFormat, code: int, plans: Sequence[Plan] = ()) -> NoReturn:
+    """Exit with `code`; the JSON report lists the entries skipped as errors."""
     if fmt is ReportFormat.json:
-        emit(render_report(ApplyReport((), None), fmt, "Apply"))
+        skipped = tuple(result for plan in plans for result in skipped_entries(plan))
+        emit(render_report(ApplyReport(skipped, None), fmt, "Apply"))
     else:
         info("No changes. Nothing to apply.")
     raise typer.Exit(code)

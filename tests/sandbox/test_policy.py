@@ -105,3 +105,10 @@ def test_conformant_catalog_passes_and_a_hand_edit_is_reported(
     assert "scs-0102/os-version" in planned[f"{unique}-jammy"]["error"]
     done = run_cli(sandbox, "plan", "--policy-level", "warning", str(broken))
     assert done.returncode == 0, done.stderr
+    # apply from manifests gates the same way: the violating entry is skipped (nothing
+    # else to do: exit 1), the image is not written.
+    done = run_cli(sandbox, "apply", "--auto-approve", "--format", "json", str(broken))
+    assert done.returncode == 1, done.stderr
+    results = {r["name"]: r for r in json.loads(done.stdout)["images"]}
+    assert results[f"{unique}-jammy"]["status"] == "skipped"
+    assert "scs-0102/os-version" in results[f"{unique}-jammy"]["reason"]
