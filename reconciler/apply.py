@@ -93,12 +93,14 @@ class Applier:
         parallelism: int = 4,
         import_wait: float = IMPORT_WAIT,
         on_done: Callable[[ImageResult], None] = lambda _r: None,
+        on_data: Callable[[ImagePlan, int, int | None], None] | None = None,
     ) -> None:
         self.client = client
         self.journal = journal
         self.parallelism = max(1, parallelism)
         self.import_wait = import_wait
         self.on_done = on_done
+        self.on_data = on_data  # (image, bytes read, length) while data streams
         self._ahead = ReadAhead(client, ())
 
     def run(self, plan: Plan) -> ApplyReport:
@@ -177,7 +179,9 @@ class Applier:
     def _create(self, image: ImagePlan) -> ImageResult:
         new_id = str(uuid.uuid4())
         self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
-        outcome = self._run_steps(new_id, steps_for(image, new_id, self.import_wait))
+        outcome = self._run_steps(
+            new_id, steps_for(image, new_id, self.import_wait, None, self._watch(image))
+        )
         if outcome.error is not None:
             return self._roll_back(image, new_id, outcome, None)
         return self._verify(image, new_id, None, outcome.answer)
@@ -209,7 +213,7 @@ class Applier:
         kept = [b for b in image.builds if not b.delete and b.role is BuildRole.PREVIOUS]
         retired = [b for b in image.builds if not b.delete and b.role is BuildRole.RETIRED]
         phases: list[tuple[str, list[Step]]] = [
-            (main_id, steps_for(image, main_id, self.import_wait, temporary)),
+            (main_id, steps_for(image, main_id, self.import_wait, temporary, self._watch(image))),
             *((b.id, build_steps(b)) for b in kept),
         ]
         if temporary is not None:
@@ -231,6 +235,13 @@ class Applier:
         if problems:
             return self._end(image, main_id, Status.DIVERGED, "; ".join(problems))
         return replace(result, reason=_builds_note(image, main_id))
+
+    def _watch(self, image: ImagePlan) -> Callable[[int, int | None], None] | None:
+        """The progress callback of this image's data, if anyone listens."""
+        on_data = self.on_data
+        if on_data is None or image.data is None:
+            return None
+        return lambda done, length: on_data(image, done, length)
 
     def _fresh_builds(
         self, image: ImagePlan, live: LiveImage | None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import requests
@@ -30,16 +30,35 @@ def probe(location: str, timeout: float = 30.0) -> int | None:
             return os.stat(location).st_size
         except OSError as err:
             raise SourceUnreadable(f"{location}: {err.strerror}") from None
+    answer = _request("HEAD", location, timeout)
+    answer.close()
+    length = answer.headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
+# Progress is reported at most once per this many bytes (and at the end).
+PROGRESS_EVERY = 1 << 20
+Progress = Callable[[int, "int | None"], None]  # (bytes read so far, length if known)
+
+
+def _request(method: str, location: str, timeout: float) -> requests.Response:
+    """The URL's answer (streamed: the body is read by the caller, or not at all);
+    SourceUnreadable when it cannot be had or the server refuses it (4xx, 5xx)."""
     try:
-        answer = requests.head(
-            location, allow_redirects=True, timeout=timeout, headers={"User-Agent": USER_AGENT}
+        answer = requests.request(
+            method,
+            location,
+            stream=True,
+            allow_redirects=True,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT},
         )
     except requests.RequestException as err:
         raise SourceUnreadable(f"{location}: {type(err).__name__}: {err}") from None
     if answer.status_code >= 400:
-        raise SourceUnreadable(f"{location}: HEAD answered {answer.status_code}")
-    length = answer.headers.get("Content-Length")
-    return int(length) if length and length.isdigit() else None
+        answer.close()
+        raise SourceUnreadable(f"{location}: {method} answered {answer.status_code}")
+    return answer
 
 
 class Readable(Protocol):
@@ -58,6 +77,12 @@ class HashingReader:
         self._length = length
         self.hashes = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
         self.read_bytes = 0
+        self.on_read: Progress | None = None  # told (bytes read, length) as blocks go
+        self._told = 0
+
+    @property
+    def length(self) -> int | None:
+        return self._length
 
     def __len__(self) -> int:
         if self._length is None:
@@ -70,6 +95,11 @@ class HashingReader:
             self.read_bytes += len(block)
             for digest in self.hashes.values():
                 digest.update(block)
+        if self.on_read is not None and (
+            not block or self.read_bytes - self._told >= PROGRESS_EVERY
+        ):
+            self._told = self.read_bytes
+            self.on_read(self.read_bytes, self._length)
         return block
 
     def hexdigest(self, algorithm: str) -> str:
@@ -89,15 +119,7 @@ def open_source(location: str, algorithms: Iterable[str], timeout: float = 60.0)
         except OSError as err:
             raise SourceUnreadable(f"{location}: {err.strerror}") from None
         return HashingReader(handle, length, algorithms)
-    try:
-        answer = requests.get(
-            location, stream=True, timeout=timeout, headers={"User-Agent": USER_AGENT}
-        )
-    except requests.RequestException as err:
-        raise SourceUnreadable(f"{location}: {type(err).__name__}: {err}") from None
-    if answer.status_code >= 400:
-        answer.close()
-        raise SourceUnreadable(f"{location}: GET answered {answer.status_code}")
+    answer = _request("GET", location, timeout)
     raw: Any = answer.raw
     raw.decode_content = True  # the file's bytes, whatever transfer encoding
     declared = answer.headers.get("Content-Length")

@@ -25,7 +25,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.cloud.api import GlanceAPI
@@ -51,7 +51,7 @@ from reconciler.plan import (
     PatchOp,
     escape_pointer,
 )
-from reconciler.sources import HashingReader, open_source
+from reconciler.sources import HashingReader, Progress, open_source, probe
 from reconciler.views import image_view
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
@@ -344,6 +344,8 @@ class BuildData(Step):
 
     data: DataPlan
     wait: float = IMPORT_WAIT
+    # Told (bytes read, length) while the bytes stream (progress bars); not journalled.
+    watch: Progress | None = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "data"
 
@@ -372,8 +374,12 @@ class BuildData(Step):
     def _attempt(self, client: GlanceAPI, image_id: str) -> Answer:
         if self.data.method == "web-download":
             client.import_image(image_id, {"name": "web-download", "uri": self.data.location})
-            return self._finish(client, image_id, None)
+            try:
+                return self._finish(client, image_id, None)
+            except ImportFailed as err:
+                raise ImportFailed(_with_source_state(str(err), self.data.location)) from None
         reader = open_source(self.data.location, (self._algorithm, GLANCE_HASH))
+        reader.on_read = self.watch
         try:
             target = "file" if self.data.method == "upload" else "stage"
             client.put_data(image_id, target, reader)
@@ -443,6 +449,18 @@ class BuildData(Step):
 
 
 GLANCE_HASH = "sha512"  # Glance's default hashing_algorithm, hashed while streaming
+
+
+def _with_source_state(reason: str, location: str) -> str:
+    """A failed web-download's reason, with what the URL answers the tool (Glance's task
+    messages rarely say; a HEAD from here often does: 404, refused, unreachable). The
+    tool's view is not Glance's: a URL may answer here and not there, so it is only
+    added when it fails."""
+    try:
+        probe(location)
+    except SourceUnreadable as err:
+        return f"{reason}; the source fails from here too: {err}"
+    return reason
 
 
 def wait_until_active(client: GlanceAPI, image_id: str, wait: float) -> dict[str, Any]:
@@ -533,6 +551,7 @@ def steps_for(
     new_id: str | None = None,
     import_wait: float = IMPORT_WAIT,
     temporary_name: str | None = None,
+    watch: Progress | None = None,
 ) -> list[Step]:
     """The ordered steps of one image's plan; for a rebuild, those of its new build
     (created under `temporary_name`; the builds' `build_steps` and `take_name` follow)."""
@@ -540,7 +559,7 @@ def steps_for(
         body = create_body(image, new_id or str(uuid.uuid4()))
         if temporary_name is not None:
             body["name"] = temporary_name
-        data = [BuildData(image.data, import_wait)] if image.data is not None else []
+        data = [BuildData(image.data, import_wait, watch)] if image.data is not None else []
         return [CreateImage(body), *data, *(AddMember(m) for m in image.members.add)]
     if image.action is Action.DELETE:
         return [DeleteImage()]

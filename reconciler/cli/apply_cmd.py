@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text as RichText
 
 from reconciler import planfile
 from reconciler.apply import Applier, roll_back_journal, skipped_entries
@@ -41,9 +50,10 @@ from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
 from reconciler.journal import Journal, default_path, histories
-from reconciler.plan import Plan
+from reconciler.plan import ImagePlan, Plan
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
+from reconciler.render.plan.describe import human_size
 from reconciler.report import ApplyReport, Status
 from reconciler.steps import IMPORT_WAIT
 
@@ -234,16 +244,37 @@ def _run(
     total = sum(1 for image in plan.images if image.has_work)
     show_progress = progress and fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
     bar = Progress(
-        TextColumn("applying"),
+        TextColumn("{task.fields[label]}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        AmountColumn(),
+        TimeRemainingColumn(),
         TextColumn("{task.description}"),
         transient=True,
     )
-    task = bar.add_task("", total=total)
+    task = bar.add_task("", total=total, label="applying", data=False)
+    sizes = [image.data.size for image in plan.images if image.has_work and image.data]
+    overall = None
+    if sizes:  # one bar for all the data (its total once every size is known), one each
+        known = None if None in sizes else sum(s for s in sizes if s is not None)
+        overall = bar.add_task("", total=known, label="data", data=True)
+    per_image: dict[str, tuple[TaskID, int]] = {}
 
     def advance(result: Any) -> None:
         bar.update(task, advance=1, description=f"{result.name}: {result.status}")
+        ended = per_image.pop(result.name, None)
+        if ended is not None:
+            bar.remove_task(ended[0])
+
+    def on_data(image: ImagePlan, done: int, length: int | None) -> None:
+        entry = per_image.get(image.name)
+        if entry is None or done < entry[1]:  # first block, or an upload sent again
+            if entry is not None:
+                bar.remove_task(entry[0])
+            entry = (bar.add_task("", total=length, label=f"  {image.name}", data=True), 0)
+        bar.update(entry[0], completed=done)
+        if overall is not None:
+            bar.update(overall, advance=done - entry[1])
+        per_image[image.name] = (entry[0], done)
 
     try:
         with bar if show_progress else nullcontext():
@@ -254,10 +285,23 @@ def _run(
                 parallelism=parallelism,
                 import_wait=import_wait,
                 on_done=advance if show_progress else (lambda _r: None),
+                on_data=on_data if show_progress else None,
             )
             return applier.run(plan)
     finally:
         journal.close()
+
+
+class AmountColumn(ProgressColumn):
+    """`3/10` for the image count; bytes, and the rate, for data bars."""
+
+    def render(self, task: Task) -> RichText:
+        if not task.fields.get("data"):
+            return RichText(f"{task.completed:.0f}/{task.total or 0:.0f}")
+        done = human_size(int(task.completed))
+        total = f"/{human_size(int(task.total))}" if task.total else ""
+        speed = f" {human_size(int(task.speed))}/s" if task.speed else ""
+        return RichText(f"{done}{total}{speed}")
 
 
 @cloud_command

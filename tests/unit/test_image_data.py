@@ -293,3 +293,29 @@ def test_a_lost_answer_to_a_glance_direct_import_still_verifies_the_bytes(
     stored = stored_by_name(fake, "gd")
     assert stored is not None and stored["os_hash_value"] == sha(disk)
     assert fake.calls["import_image"] == (2 if fault is Fault.LOST else 1)
+
+
+def test_progress_is_told_as_the_bytes_stream(tmp_path: Path) -> None:
+    """What the terminal's data bars show: bytes read so far and the length, at most
+    once per MiB and at the end; off a terminal nobody listens and nothing is told."""
+    from reconciler.apply import Applier
+    from reconciler.sources import PROGRESS_EVERY
+
+    path = tmp_path / "big.raw"
+    path.write_bytes(b"\x01" * (3 * PROGRESS_EVERY + 5))
+    fake = FakeGlance()
+    data = DataSource(str(path), "sha256", sha(path, "sha256"), "upload")
+    plan = plan_for(fake, data_entry("big", data))
+    told: list[tuple[str, int, int | None]] = []
+    journal = Journal(tmp_path / "progress.jsonl")
+    report = Applier(
+        client(fake), journal, on_data=lambda image, done, length: told.append(
+            (image.name, done, length)
+        )
+    ).run(plan)
+    journal.close()
+    assert [r.status for r in report.results] == [Status.APPLIED]
+    size = path.stat().st_size
+    assert told[-1] == ("big", size, size)
+    counts = [done for _name, done, _length in told]
+    assert counts == sorted(counts) and 3 <= len(told) <= 6
