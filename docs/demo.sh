@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the main job end to end against the local sandbox, on the example
-# manifests: validate -> plan -> apply -> plan again (no changes left but the refusal).
+# manifests: validate -> plan -> apply -> plan again (no changes left but the refusal),
+# then catalogs, image data with rebuilds and rotation, and an SCS policy check.
 # One image in the examples (a public base image owned by the admin project) is refused
 # by Glance with 403 and rolled back: apply exits 3 for it, which the demo expects.
 set -euo pipefail
@@ -68,7 +69,7 @@ YAML
 echo "(the examples' plan counts it as another catalog's image, not as an orphan:)"
 "$BIN/reconciler" plan "$EXAMPLES" --prune | tail -1
 
-step "image data: an image built from a file, verified end to end, then rebuilt"
+step "image data: an image built from a file, verified end to end, then rebuilt and rotated"
 mkdir -p "$OUT/data"
 build() {  # $1: version; writes the disk file and the manifest naming its checksum
   head -c 2097152 /dev/urandom > "$OUT/data/disk-$1.raw"
@@ -83,6 +84,10 @@ images:
     visibility: private
     properties: {os_distro: debian, os_version: "13"}
     source: {url: disk-$1.raw, checksum: "sha256:$sum", method: upload, version: "$1"}
+    rotation:
+      previous: {properties: {os_purpose: oldgeneric}}
+      keep: 2
+      retired: hide
 YAML
 }
 build 20261101
@@ -93,3 +98,16 @@ build 20261127
 echo "(the source changed: the plan shows a rebuild)"
 "$BIN/reconciler" plan "$OUT/data"
 "$BIN/reconciler" apply --auto-approve "$OUT/data"
+build 20261201
+echo "(a third build: the previous one is renamed 'oldgeneric', the oldest retired: hidden)"
+"$BIN/reconciler" plan "$OUT/data"
+"$BIN/reconciler" apply --auto-approve "$OUT/data"
+"$BIN/reconciler" plan "$OUT/data" --detailed-exitcode | tail -1
+
+step "policies: the examples' public images against the SCS image metadata standard"
+set +e
+"$BIN/reconciler" drift "$EXAMPLES" --policy scs-0102 --fail-on policy | tail -4
+code=${PIPESTATUS[0]}
+set -e
+echo "drift --policy exit code: $code (2: public images that break scs-0102 rules, listed above)"
+[ "$code" = 0 ] || [ "$code" = 2 ] || exit "$code"
