@@ -277,7 +277,10 @@ class GlanceClient:
         (glance-direct's first half), once: a stream cannot be replayed, so the caller
         decides what to do after a failure (reopen the source and send again)."""
         path = f"/v2/images/{image_id}/{target}"
-        headers = {"Content-Type": "application/octet-stream"}
+        # Glance may answer an upload early (409 before reading the body) and drop the
+        # connection after (docs/image-data-probes.md, fact 7): an upload's connection is
+        # never reused, so a refusal cannot break the next request.
+        headers = {"Content-Type": "application/octet-stream", "Connection": "close"}
         outcome = self._send("PUT", path, self.endpoint + path, None, None, headers, stream)
         if isinstance(outcome, CloudError):
             raise outcome

@@ -3,6 +3,7 @@ become our errors, never keystoneauth's or requests'."""
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 from collections.abc import Iterator
@@ -96,3 +97,50 @@ def test_403_is_forbidden_with_the_sentence(server: str) -> None:
         client(server).patch_image("x", [])
     assert err.value.message == "nope"
     assert len(Answers.seen) == 1
+
+
+class KeepAlive(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: answers PUT with an early 409 (without reading the
+    body, as Glance's gunicorn does) and GET with an empty listing; notes each request's
+    client port and Connection header."""
+
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[str, int, str | None]]] = []
+
+    def _reply(self, status: int, body: bytes) -> None:
+        self.seen.append((self.command, self.client_address[1], self.headers.get("Connection")))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_PUT(self) -> None:
+        self._reply(409, b'{"message": "Image status transition from active to saving"}')
+
+    def do_GET(self) -> None:
+        self._reply(200, b'{"images": []}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_upload_never_leaves_its_connection_for_the_next_request() -> None:
+    """docs/image-data-probes.md fact 7: after an early 409 to an upload Glance may drop
+    the connection; the upload asks for `Connection: close`, so the next request opens a
+    new one instead of failing on the dead one."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    KeepAlive.seen = []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        glance = client(f"http://127.0.0.1:{httpd.server_address[1]}")
+        list(glance.list_images())
+        list(glance.list_images())
+        with pytest.raises(errors.Conflict):
+            glance.put_data("x", "file", io.BytesIO(b"\0" * 65536))
+        list(glance.list_images())
+    finally:
+        httpd.shutdown()
+    (get1, get2, put, get3) = KeepAlive.seen
+    assert get1[1] == get2[1]  # keep-alive otherwise
+    assert put[2] == "close" and get3[1] != put[1]
