@@ -14,15 +14,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import manifests, scenarios, seed
+from benchmarks import data, fanout, manifests, scenarios, seed
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
 from reconciler.cloud.options import CloudOptions
+from reconciler.errors import SandboxError
 from reconciler.manifests.loader import load
 from reconciler.sandbox import manager
+from reconciler.sandbox.state import SandboxPaths
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"small": ("sandbox-other", 1000), "big": ("sandbox", 10000)}
+ALL = ("plan", "apply", "peers", "offline", "data", "targets")
 
 
 def log(message: str) -> None:
@@ -46,17 +49,31 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     parser.add_argument(
         "--scenarios",
-        default="plan,apply,peers,offline",
-        help="comma-separated subset of plan,apply,peers,offline (and rss: only the CLI's "
+        default=",".join(ALL),
+        help=f"comma-separated subset of {','.join(ALL)} (and rss: only the CLI's "
         "peak RSS); results are merged into --out (peers reuses the plan and apply "
-        "figures already there)",
+        "figures already there). data: BENCH_DATA_MB sets the file's size (default 1024)",
     )
+    parser.add_argument(
+        "--database",
+        choices=manager.DATABASES,
+        default="mariadb",
+        help="the bench sandbox's database (mariadb falls back to sqlite when it cannot "
+        "be installed)",
+    )
+    parser.add_argument("--glance-workers", type=int, default=2)
     args = parser.parse_args()
     started = time.perf_counter()
     work = ROOT / "out" / "bench"
     work.mkdir(parents=True, exist_ok=True)
 
-    up = manager.up(args.sandbox_dir, log=log)
+    up = start_sandbox(args.sandbox_dir, args.database, args.glance_workers)
+    server = {
+        "database": up.state.database,
+        "glance_workers": up.state.glance_workers,
+        "regions": up.state.regions,
+    }
+    log(f"server: Glance 33 on {server['database']}, {server['glance_workers']} worker(s)")
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(up.clouds_file)
     sets = {"small": SETS["small"]} if args.quick else SETS
     machine = {
@@ -66,9 +83,11 @@ def main() -> int:
     }
     chosen = set(args.scenarios.split(","))
     results: dict[str, Any] = {}
-    if args.out.exists() and chosen != {"plan", "apply", "peers", "offline"}:
+    if args.out.exists() and chosen != set(ALL):
         results = json.loads(args.out.read_text())
-    results.update(machine=machine, date=datetime.now(UTC).isoformat(timespec="seconds"))
+    results.update(
+        machine=machine, server=server, date=datetime.now(UTC).isoformat(timespec="seconds")
+    )
 
     def save() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,11 +179,48 @@ def main() -> int:
         log(f"offline diff + render, {count} synthetic images")
         results.setdefault("offline", {})[str(count)] = scenarios.offline(count)
 
+    save()
+
+    # 5. image data at line rate (one run each: a GiB per run)
+    paths = SandboxPaths(args.sandbox_dir.resolve())
+    if "data" in chosen:
+        log(f"image data: {os.environ.get('BENCH_DATA_MB', '1024')} MiB, file and URL")
+        results["data"] = {
+            **data.run(work, up.clouds_file, paths.mirror, up.state.mirror_url),
+            "server": server,
+        }
+        save()
+
+    # 6. fan-out: one plan over 10 targets vs the slowest single target
+    if "targets" in chosen:
+        log("plan over 10 targets vs each target alone")
+        results["targets"] = {
+            **fanout.run(paths, up.state, work, repeat=args.repeat),
+            "server": server,
+        }
+        os.environ["OS_CLIENT_CONFIG_FILE"] = str(up.clouds_file)
+        save()
+
     results["runner_s"] = time.perf_counter() - started
     save()
     print(table(results))
     log(f"results: {args.out} ({results['runner_s']:.0f}s)")
     return 0
+
+
+def start_sandbox(root: Path, database: str, glance_workers: int) -> manager.UpResult:
+    """The bench sandbox: MariaDB (installed when missing) with glance_workers workers
+    and 10 regions; sqlite when MariaDB cannot be had."""
+    try:
+        return manager.up(
+            root, log=log, database=database, glance_workers=glance_workers, regions=10
+        )
+    except SandboxError as err:
+        if database != "mariadb":
+            raise
+        log(f"MariaDB unavailable ({err}); benchmarking Glance on sqlite")
+        manager.stop(root, purge=True)
+        return manager.up(root, log=log, database="sqlite", glance_workers=1, regions=10)
 
 
 def peers(
@@ -189,41 +245,81 @@ def peers(
 
 
 def table(r: dict[str, Any]) -> str:
-    rows = ["| scenario | reconciler | baseline | ratio | target |", "|---|---|---|---|---|"]
-    for _name, p in r["plan"].items():
+    server = r.get("server", {"database": "sqlite", "glance_workers": 1})
+    rows = [
+        f"Server: Glance 33 on {server['database']}, {server['glance_workers']} gunicorn "
+        "worker(s) of 8 threads",
+        "",
+        "| scenario | reconciler | baseline | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    for _name, p in r.get("plan", {}).items():
         rows.append(
             f"| plan, {p['images']} images, 1% changed | {p['tool_s']:.2f} s | "
             f"{p['limit_s']:.2f} s (bare listing; {p['fresh_limit_s']:.2f} s with a new "
             f"token) | {p['ratio']:.2f} ({p['ratio_fresh']:.2f} with a new token) | <= 1.25 |"
         )
-    for par, a in r["apply"].items():
+    for par, a in r.get("apply", {}).items():
         rows.append(
             f"| apply, {a['images']} changed, parallelism {par} | {a['tool_s']:.1f} s | "
             f"{a['limit_s']:.1f} s (bare PATCH loop) | {a['ratio']:.2f} | <= 1.15 |"
         )
-    peers = r["peers"]
-    rows.append(
-        f"| plan job vs openstacksdk find_image loop (1,000) | {peers['tool_plan_s']:.2f} s | "
-        f"{peers['sdk_loop_s']:.1f} s | {peers['sdk_speedup']:.1f}x faster | >= 5x |"
-    )
-    rows.append(
-        f"| plan+apply vs `openstack image set` per image (1,000, from 20) | "
-        f"{peers['tool_plan_apply_s']:.1f} s | {peers['cli_1000_s']:.0f} s | "
-        f"{peers['cli_speedup']:.0f}x faster | >= 50x |"
-    )
-    for _count, o in r["offline"].items():
+    peers = r.get("peers")
+    if peers:
+        rows.append(
+            f"| plan job vs openstacksdk find_image loop (1,000) | {peers['tool_plan_s']:.2f} s "
+            f"| {peers['sdk_loop_s']:.1f} s | {peers['sdk_speedup']:.1f}x faster | >= 5x |"
+        )
+        rows.append(
+            f"| plan+apply vs `openstack image set` per image (1,000, from 20) | "
+            f"{peers['tool_plan_apply_s']:.1f} s | {peers['cli_1000_s']:.0f} s | "
+            f"{peers['cli_speedup']:.0f}x faster | >= 50x |"
+        )
+    rows += data_rows(r.get("data"))
+    fan = r.get("targets")
+    if fan:
+        rows.append(
+            f"| plan over {fan['targets']} targets ({fan['images_per_target']} images each) | "
+            f"{fan['all_s']:.2f} s | {fan['slowest_single_s']:.2f} s (slowest single target, "
+            f"{fan['slowest_single']}) | {fan['ratio']:.2f} | <= 1.3 |"
+        )
+        rows.append(
+            f"| bare listing of {fan['targets']} targets at once vs of one (the server's "
+            f"floor) | - | {fan['bare_all_s']:.2f} s vs {fan['bare_one_s']:.2f} s | "
+            f"{fan['bare_ratio']:.2f} | - |"
+        )
+    for _count, o in r.get("offline", {}).items():
         rows.append(
             f"| offline diff, {int(o['images'])} images | {o['diff_cpu_s']:.2f} s CPU "
             f"(+{o['render_cpu_s']:.2f} s render), {o['peak_rss_mb']:.0f} MB peak | - | - | "
             f"< 1.5 s at 100k |"
         )
-    for _name, p in r["plan"].items():
+    for _name, p in r.get("plan", {}).items():
         rows.append(
             f"| `reconciler plan` CLI, {p['images']} images | {p['cli_s']:.1f} s, "
             f"{p['cli_peak_rss_mb']:.0f} MB peak RSS; {p['requests']} Glance requests "
             f"({p['listing_pages']} pages) | - | - | < 250 MB at 10k |"
         )
     return "\n".join(rows)
+
+
+def data_rows(d: dict[str, Any] | None) -> list[str]:
+    if not d:
+        return []
+    size = f"{d['size_mb'] / 1024:g} GiB" if d["size_mb"] >= 1024 else f"{d['size_mb']} MiB"
+    rows = []
+    for kind, label, baseline, target in (
+        ("upload", f"upload of {size} (method upload, file)", "bare `requests` PUT", 1.25),
+        ("url", f"{size} streamed from a URL (mirror)", "bare GET -> PUT", 1.3),
+    ):
+        x = d[kind]
+        rows.append(
+            f"| {label} | {x['tool_s']:.1f} s ({x['tool_mb_per_s']:.0f} MiB/s), "
+            f"{x['tool_peak_rss_mb']:.0f} MB peak RSS | {x['bare_s']:.1f} s "
+            f"({x['bare_mb_per_s']:.0f} MiB/s; {baseline}) | {x['ratio']:.2f} | "
+            f"<= {target}, < 150 MB |"
+        )
+    return rows
 
 
 if __name__ == "__main__":

@@ -83,7 +83,11 @@ class _Fetch:
         try:
             self.connection = connect(self.options, self.pool)
             self.client = glance_client(self.connection, self.options.timeout)
-            self.images = list_images(self.client)
+            if self.pool is None:
+                self.images = list_images(self.client)
+            else:
+                with self.pool.first_contact(self.connection):
+                    self.images = list_images(self.client)
         except BaseException as err:
             self.error = err
 

@@ -12,6 +12,8 @@ import json
 import re
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +84,7 @@ class SessionPool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sessions: dict[str, Any] = {}
+        self._contacts: dict[tuple[int, str], threading.Event] = {}
 
     def session(self, region: Any) -> Any:
         """The session for an openstacksdk CloudRegion (made on first use)."""
@@ -91,6 +94,30 @@ class SessionPool:
             if key not in self._sessions:
                 self._sessions[key] = region.get_session()
             return self._sessions[key]
+
+    @contextmanager
+    def first_contact(self, connection: Connection) -> Iterator[None]:
+        """Around a target's first requests to its image endpoint: when other targets
+        share both the session and the endpoint (regions served by one Glance), the
+        first goes alone and the others wait for it to finish. Glance validates a new
+        token with Keystone on its first sight of it, and N requests arriving at once
+        with the same new token are N validations (keystonemiddleware does not
+        coalesce them): 10 regions of one Glance took 1.9x one region's time, the
+        extra all Keystone's. Targets with endpoints of their own never wait."""
+        key = (id(connection.session), connection.image_endpoint)
+        with self._lock:
+            done = self._contacts.get(key)
+            first = done is None
+            if done is None:
+                done = self._contacts[key] = threading.Event()
+        if first:
+            try:
+                yield
+            finally:
+                done.set()
+        else:
+            done.wait()
+            yield
 
 
 def image_endpoint_root(url: str) -> str:

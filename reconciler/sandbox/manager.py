@@ -113,7 +113,10 @@ def _start(paths: SandboxPaths, state: SandboxState, service: str) -> None:
     if service == MIRROR:
         proc = processes.start_mirror(paths, port)
     else:
-        workers = state.glance_workers if service == "glance" else 1
+        # Keystone runs as many workers as Glance: each Glance worker validates a new
+        # token with Keystone on first sight, so N Glance workers meet one Keystone
+        # worker's queue otherwise.
+        workers = state.glance_workers
         proc = processes.start_service(
             paths, service, port, _env(paths, service), tls=state.tls, workers=workers
         )
@@ -171,8 +174,9 @@ def _refresh(
     if glance_workers is not None and glance_workers != state.glance_workers:
         state.glance_workers = glance_workers
         state.save(paths)
-        if processes.stop_service(paths, "glance"):
-            log(f"restarting Glance with {glance_workers} worker(s)")
+        for service in SERVICES:
+            if processes.stop_service(paths, service):
+                log(f"restarting {service} with {glance_workers} worker(s)")
     if _glance_files(paths, state) and processes.stop_service(paths, "glance"):
         log("Glance's configuration changed: restarting Glance")
 

@@ -131,3 +131,36 @@ def test_regions_of_one_cloud_share_a_session_others_do_not() -> None:
     assert pool.session(iad) is pool.session(dfw)
     assert pool.session(other) is not pool.session(iad)
     assert (iad.made, dfw.made, other.made) == (1, 0, 1)
+
+
+def test_targets_sharing_a_session_and_an_endpoint_wait_for_the_first_contact() -> None:
+    from reconciler.cloud.auth import Connection
+
+    session = object()
+    one = Connection(session, "http://glance", "p", "c", "R1", "public")  # type: ignore[arg-type]
+    two = Connection(session, "http://glance", "p", "c", "R2", "public")  # type: ignore[arg-type]
+    own = Connection(session, "http://other", "p", "c", "R3", "public")  # type: ignore[arg-type]
+    pool = SessionPool()
+    order: list[str] = []
+    first_in = threading.Event()
+
+    def first() -> None:
+        with pool.first_contact(one):
+            first_in.set()
+            time.sleep(0.1)
+            order.append("first done")
+
+    def second() -> None:
+        first_in.wait()
+        with pool.first_contact(two):
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_in.wait()
+    with pool.first_contact(own):  # its own endpoint: no wait
+        order.append("own in")
+    for thread in threads:
+        thread.join()
+    assert order == ["own in", "first done", "second in"]
