@@ -55,7 +55,8 @@ def _report_of(
     violations = []
     if policy is not None:
         mine = catalog_images(result.plan, result.catalog.images)
-        violations = check(policy, [live_facts(image) for image in mine])
+        facts = [live_facts(image) for image in mine]
+        violations = check(policy, facts, datetime.now(UTC))
         if as_warnings:
             violations = [replace(v, level=Level.warning) for v in violations]
     return target_drift(

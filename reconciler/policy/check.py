@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -159,6 +159,62 @@ def _rotation(req: Requirement, image: ImageFacts) -> tuple[str, str] | None:
     )
 
 
+# Days an image may be in use per `replace_frequency` (scs-0102); the others never age.
+MAX_AGE_DAYS = {"yearly": 365, "quarterly": 92, "monthly": 31, "weekly": 7, "daily": 1}
+GIB = 1 << 30
+
+
+def _when(text: str | None) -> datetime | None:
+    """A Glance time (`2026-11-01T10:20:30Z`) or an image_build_date
+    (`YYYY-MM-DD[ hh:mm[:ss]]`, UTC) as an aware datetime; None when unreadable."""
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def _stored(req: Requirement, image: ImageFacts, now: datetime | None) -> tuple[str, str] | None:
+    if not image.live:
+        return None  # a desired image has no size or creation time yet
+    check = req.stored
+    built = _when(image.properties.get("image_build_date"))
+    if check == "min_disk_covers_size":
+        min_disk = image.attributes.get("min_disk")
+        if image.size is None or not isinstance(min_disk, int):
+            return None  # no data yet; a missing min_disk is the attribute rule's
+        if min_disk * GIB >= image.size:
+            return None
+        return (
+            f"min_disk is {min_disk} GiB, the image's data is {image.size / GIB:.2f} GiB",
+            "attribute:min_disk",
+        )
+    if check == "build_date_not_after_creation":
+        created = _when(image.created_at)
+        if built is None or created is None or built.date() <= created.date():
+            return None
+        return (
+            f"image_build_date {image.properties['image_build_date']} is after the image "
+            f"was created ({image.created_at})",
+            "property:image_build_date",
+        )
+    limit = MAX_AGE_DAYS.get(image.properties.get("replace_frequency", ""))
+    since = built or _when(image.created_at)
+    if now is None or limit is None or since is None or image.hidden:
+        return None
+    pattern = req.pattern or DEFAULT_ROTATION_MARKER
+    age = (now - since).days
+    if age <= limit or _compiled(pattern).search(image.name):
+        return None
+    return (
+        f"built {age} days ago, replace_frequency "
+        f"{image.properties['replace_frequency']} allows {limit}: hide it or mark its name",
+        "property:replace_frequency",
+    )
+
+
 CHECKS = {"property": _property, "attribute": _attribute, "source": _source}
 
 
@@ -197,8 +253,11 @@ def _unique(loaded: LoadedRule, images: Sequence[ImageFacts]) -> list[Violation]
     return found
 
 
-def check(policy: Policy, images: Sequence[ImageFacts]) -> list[Violation]:
-    """Every violation of the policy's rules by the images."""
+def check(
+    policy: Policy, images: Sequence[ImageFacts], now: datetime | None = None
+) -> list[Violation]:
+    """Every violation of the policy's rules by the images; `now` is the time of the
+    check (None: rules that need it, `replaced_in_time`, pass)."""
     violations: list[Violation] = []
     for loaded in policy.rules:
         rule = loaded.rule
@@ -207,9 +266,13 @@ def check(policy: Policy, images: Sequence[ImageFacts]) -> list[Violation]:
         if kind == "unique":
             violations += _unique(loaded, selected)
             continue
-        checker = _rotation if kind == "rotation_marker" else CHECKS[kind]
         for image in selected:
-            found = checker(rule.require, image)
+            if kind == "stored":
+                found = _stored(rule.require, image, now)
+            elif kind == "rotation_marker":
+                found = _rotation(rule.require, image)
+            else:
+                found = CHECKS[kind](rule.require, image)
             if found is not None:
                 violations.append(_violation(loaded, image, *found))
     return violations

@@ -35,6 +35,8 @@ class ImageFacts:
     # `file:line:col` by field: ENTRY, `attribute:NAME`, `property:KEY`, `tags`, `source`.
     positions: Mapping[str, str] = field(default_factory=dict)
     live: bool = False
+    size: int | None = None  # bytes stored (live images with data)
+    created_at: str | None = None  # ISO 8601, as Glance says (live images)
 
     @property
     def hidden(self) -> bool:
@@ -82,4 +84,6 @@ def live_facts(image: LiveImage) -> ImageFacts:
         previous_build_of=previous,
         id=image.id,
         live=True,
+        size=image.size,
+        created_at=image.created_at,
     )

@@ -17,6 +17,10 @@ requirement. Requirement kinds, one per rule:
 - `unique`: at most one selected image per combination of these properties' values.
 - `rotation_marker`: an image that is a previous build of an entry (its record names
   another entry than its name) must be hidden or end its name with a marker.
+- `stored`: a check of the image as Glance stores it (live images only):
+  `min_disk_covers_size`, `build_date_not_after_creation`, `replaced_in_time` (an image
+  older than its `replace_frequency` allows is hidden or ends its name with a marker,
+  `pattern`; needs the time of the check).
 
 Several policies combine: their rules in order; a rule whose id an earlier one has
 replaces it (a user file can redefine a built-in rule, e.g. as a warning), and
@@ -147,6 +151,18 @@ class Requirement(_Strict):
         min_length=1,
         description="At most one selected image per combination of these properties.",
     )
+    stored: (
+        Literal["min_disk_covers_size", "build_date_not_after_creation", "replaced_in_time"] | None
+    ) = Field(
+        None,
+        description=(
+            "A check of the stored image (live images only; desired ones have no size or "
+            "creation time): min_disk_covers_size (min_disk GiB hold the data), "
+            "build_date_not_after_creation (image_build_date is not after created_at), "
+            "replaced_in_time (an image older than its replace_frequency allows is "
+            "hidden or named with a rotation marker)."
+        ),
+    )
     rotation_marker: bool | None = Field(
         None,
         description=(
@@ -227,7 +243,7 @@ class Requirement(_Strict):
         return next(k for k in KINDS if getattr(self, k) not in (None, False))
 
 
-KINDS = ("property", "attribute", "source", "unique", "rotation_marker")
+KINDS = ("property", "attribute", "source", "unique", "rotation_marker", "stored")
 CHECK_FIELDS = (
     "one_of",
     "pattern",
@@ -246,6 +262,7 @@ KIND_FIELDS: dict[str, frozenset[str]] = {
     "source": frozenset({"algorithms", "required"}),
     "unique": frozenset(),
     "rotation_marker": frozenset({"pattern"}),
+    "stored": frozenset({"pattern"}),
 }
 
 

@@ -6,6 +6,7 @@ reads: kept short for make test's budget."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import junitparser
@@ -13,6 +14,9 @@ import junitparser
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import retried, run_cli, write_manifest
 
+# Today (UTC): the build date may not be after the images' creation, nor so old that
+# replace_frequency (monthly) asks for a replacement.
+TODAY = datetime.now(UTC).strftime("%Y-%m-%d")
 SCS_PROPERTIES = """\
         architecture: x86_64
         os_distro: ubuntu
@@ -22,7 +26,7 @@ SCS_PROPERTIES = """\
         provided_until: none
         image_source: private
         image_description: https://docs.example/images
-        image_build_date: "2026-11-01"
+        image_build_date: "{today}"
         image_original_user: ubuntu
         os_purpose: generic
 """
@@ -40,7 +44,7 @@ defaults:
   min_disk: 1
   min_ram: 512
   properties:
-{SCS_PROPERTIES.replace("        ", "    ")}
+{SCS_PROPERTIES.replace("        ", "    ").replace("{today}", TODAY)}
 images:
   - name: {unique}-noble
     properties: {{os_version: "24.04"}}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,48 @@ def test_rotation_marker_only_for_previous_builds() -> None:
     hidden = ImageFacts("Ubuntu 24.04 v2", {"os_hidden": True}, {}, previous_build_of="x")
     assert details(policy, hidden) == []
     assert details(policy, ImageFacts("Ubuntu 24.04 v2", {}, {}, previous_build_of="x"))
+
+
+def stored(name: str, created: str, size: int | None, **props: Any) -> ImageFacts:
+    attrs = props.pop("_attrs", {})
+    return ImageFacts(
+        name=name,
+        attributes={"name": name, **attrs},
+        properties=props,
+        live=True,
+        size=size,
+        created_at=created,
+    )
+
+
+def test_stored_checks_of_live_images() -> None:
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    fits = rule({"stored": "min_disk_covers_size"})
+    big = stored("big", "2026-11-01T00:00:00Z", 3 * (1 << 30) + 1, _attrs={"min_disk": 3})
+    ok = stored("ok", "2026-11-01T00:00:00Z", 3 * (1 << 30), _attrs={"min_disk": 3})
+    empty = stored("empty", "2026-11-01T00:00:00Z", None, _attrs={"min_disk": 0})
+    assert details(fits, big, ok, empty) == ["min_disk is 3 GiB, the image's data is 3.00 GiB"]
+    dated = rule({"stored": "build_date_not_after_creation"})
+    later = stored("later", "2026-11-01T10:00:00Z", 1, image_build_date="2026-11-02")
+    same = stored("same", "2026-11-01T10:00:00Z", 1, image_build_date="2026-11-01 23:59")
+    assert details(dated, later, same) == [
+        "image_build_date 2026-11-02 is after the image was created (2026-11-01T10:00:00Z)"
+    ]
+    fresh = rule({"stored": "replaced_in_time"})
+    monthly = {"replace_frequency": "monthly", "image_build_date": "2026-09-01"}
+    old = stored("u", "2026-09-01T00:00:00Z", 1, **monthly)
+    marked = stored("u 20260901", "2026-09-01T00:00:00Z", 1, **monthly)
+    hidden = stored("u", "2026-09-01T00:00:00Z", 1, _attrs={"os_hidden": True}, **monthly)
+    young = stored("y", "2026-11-20T00:00:00Z", 1, replace_frequency="weekly")
+    never = stored("n", "2020-01-01T00:00:00Z", 1, replace_frequency="never")
+    found = [v.detail for v in check(fresh, [old, marked, hidden, young, never], now)]
+    assert found == [
+        "built 88 days ago, replace_frequency monthly allows 31: hide it or mark its name",
+        "built 8 days ago, replace_frequency weekly allows 7: hide it or mark its name",
+    ]
+    assert check(fresh, [old], None) == []  # no clock, no age
+    desired = facts("d", replace_frequency="daily")  # a desired image is never checked
+    assert check(fresh, [desired], now) == [] and check(fits, [desired], now) == []
 
 
 def test_selector_criteria() -> None:
