@@ -61,8 +61,11 @@ schemas: $(VENV)/.installed-sandbox
 clean: sandbox-down
 	rm -rf $(VENV) $(FAULTS_VENV) $(SANDBOX_DIR) .sandbox-tls test-artifacts
 
-# Benchmarks (not part of make test): seeds a separate sandbox (.sandbox-bench) once,
-# then measures every scenario side by side; BENCH_ARGS=--quick for 1,000 images only.
+# Benchmarks (not part of make test): a separate sandbox (.sandbox-bench) on MariaDB with
+# 2 Glance workers and 10 regions (Debian's mariadb-server installed when missing; sqlite
+# when it cannot be), seeded once, then every scenario side by side; it prints the server
+# it used. BENCH_ARGS=--quick for 1,000 images only; BENCH_DATA_MB=64 for a quick data
+# run (the README's data figures are 1 GiB, the default).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
