@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No per-example deadline: the unit tests run beside the sandbox tests on 2 cores (make
+# test), where an example's wall time says more about the neighbours than the code.
+settings.register_profile("reconciler", deadline=None)
+settings.load_profile("reconciler")
 
 
 # Lines tests want in the run's summary (campaign figures, where the screenshot is).
