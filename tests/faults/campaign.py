@@ -3,9 +3,17 @@ proxy, each checked image by image (see scenario.verify). Used by the CI test at
 size and on demand at full size:
 
     .venv/bin/python -m tests.faults.campaign --runs 300 [--first-seed 1] [--rate 0.2]
+        [--data 4] [--data-rate 0.3]
 
 prints the figures as JSON: runs, faults injected by kind, images checked, how many
 ended desired / original, violations (must be 0).
+
+With `--data N` (default 4; 0 for metadata only) each run also has N entries with a
+`source:` (see tests.faults.builds: a create with data, a rebuild, rotations with 2-3
+existing builds, seeded by applying without faults first). Their data requests (PUT
+file, PUT stage, POST import) draw faults with `--data-rate` among the data kinds (a
+body cut mid-upload, 500 after the write, a held answer, a lost answer, resets, 5xx);
+every entry is checked as a whole (tests.faults.builds.verify).
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from tests.conftest import Sandbox, start_sandbox
+from tests.faults import builds, scenario
 from tests.faults import proxy as fault_proxy
-from tests.faults import scenario
 from tests.sandbox.helpers import reconciler
 
 FAULTY = "sandbox-faulty"
@@ -72,6 +80,9 @@ class Figures:
     exit_codes: Counter[int] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     verdict: scenario.Verdict = field(default_factory=scenario.Verdict)
+    data_faults: Counter[str] = field(default_factory=Counter)
+    data: builds.DataVerdict = field(default_factory=builds.DataVerdict)
+    seed_failures: list[str] = field(default_factory=list)  # applies without faults
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,6 +98,12 @@ class Figures:
             "ended_original": self.verdict.original,
             "violations": len(self.verdict.violations),
             "violation_details": self.verdict.violations[:20],
+            "data_entries_checked": self.data.checked,
+            "data_ended_desired": self.data.desired,
+            "data_ended_original": self.data.original,
+            "data_outcomes_by_kind": dict(sorted(self.data.by_kind.items())),
+            "faults_on_data_requests": dict(sorted(self.data_faults.items())),
+            "seeding_failures_without_faults": self.seed_failures[:10],
             "images_left_in_status_deleted_by_glance": len(scenario.ZOMBIES),
             "seconds": round(self.seconds, 1),
         }
@@ -100,14 +117,58 @@ def one_run(
     rate: float,
     folder: Path,
     figures: Figures,
+    data: int = 0,
+    data_rate: float = 0.3,
 ) -> None:
     batch = scenario.build(sandbox, seed)
-    manifest = batch.manifest(folder)
+    entries = builds.plan_entries(sandbox, seed, batch.prefix, folder, data)
+    try:
+        try:
+            builds.seed_builds(sandbox, entries, folder, batch.prefix)
+        except (RuntimeError, AssertionError) as err:  # no faults yet: the tool's failure
+            figures.seed_failures.append(f"seed {seed}: {err}")
+            return
+        manifest = batch.manifest(folder)
+        if entries:
+            document = json.loads(manifest.read_text())
+            document["images"] += [entry.entry(entry.rounds) for entry in entries]
+            manifest.write_text(json.dumps(document, indent=1))
+        _faulty_run(
+            sandbox, proxy, clouds, seed, rate, data_rate, batch, entries, manifest, figures
+        )
+    finally:
+        scenario.cleanup(sandbox, batch)
+        builds.cleanup(sandbox, entries)
+
+
+def _faulty_run(
+    sandbox: Sandbox,
+    proxy: fault_proxy.FaultProxy,
+    clouds: Path,
+    seed: int,
+    rate: float,
+    data_rate: float,
+    batch: scenario.Batch,
+    entries: list[builds.DataEntry],
+    manifest: Path,
+    figures: Figures,
+) -> None:
     proxy.reset()
-    proxy.configure(seed=seed, rate=rate, slow_seconds=3)
+    config: dict[str, Any] = {"seed": seed, "rate": rate, "slow_seconds": 3}
+    if entries:
+        config |= {"data_rate": data_rate, "data_kinds": builds_data_kinds()}
+    proxy.configure(**config)
     try:
         done = apply_through_proxy(
-            sandbox, clouds, manifest, "--parallelism", "2", "--timeout", "3"
+            sandbox,
+            clouds,
+            manifest,
+            "--parallelism",
+            "2",
+            "--timeout",
+            "3",
+            "--import-timeout",
+            "90",
         )
     finally:
         proxy.calm()
@@ -115,6 +176,7 @@ def one_run(
     figures.runs += 1
     figures.requests += stats["requests"]
     figures.faults.update(stats["counts"])
+    figures.data_faults.update(stats.get("data_counts", {}))
     figures.exit_codes[done.returncode] += 1
     problems = figures.verdict.violations
     where = f"seed {seed}"
@@ -134,12 +196,33 @@ def one_run(
     outcome = scenario.verify(sandbox, batch, report, figures.verdict)
     for index in range(before, len(problems)):
         problems[index] = f"{where}: {problems[index]} (faults: {stats['log']})"
+    before = len(problems)
+    data_outcome = builds.verify(sandbox, entries, report, figures.data, problems, scenario.ZOMBIES)
+    for index in range(before, len(problems)):
+        problems[index] = f"{where}: {problems[index]} (faults: {stats['log']})"
+    outcome |= data_outcome
     if done.returncode == 1 and any(state != "original" for state in outcome.values()):
         problems.append(f"{where}: exit 1 (error before writing) but images changed")
-    scenario.cleanup(sandbox, batch)
 
 
-def campaign(sandbox: Sandbox, runs: int, first_seed: int, rate: float, folder: Path) -> Figures:
+def builds_data_kinds() -> list[str]:
+    """The kinds drawn for image data requests (the addon's DATA_KINDS; the addon runs
+    in mitmproxy's venv and is not imported here)."""
+    return ["cut_body", "500_after", "slow", "reset_after", "reset_before", "500", "503"]
+
+
+def campaign(
+    sandbox: Sandbox,
+    runs: int,
+    first_seed: int,
+    rate: float,
+    folder: Path,
+    data: int = 0,
+    data_rate: float = 0.3,
+    data_runs: set[int] | None = None,
+) -> Figures:
+    """`runs` seeded runs; with `data`, the runs whose index is in `data_runs` (every
+    run when None) have that many data entries."""
     folder.mkdir(parents=True, exist_ok=True)
     proxy = fault_proxy.start(sandbox.glance_url, folder / "mitmdump.log")
     figures = Figures()
@@ -147,7 +230,12 @@ def campaign(sandbox: Sandbox, runs: int, first_seed: int, rate: float, folder: 
     try:
         clouds = faulty_clouds(sandbox, proxy.url, folder)
         for seed in range(first_seed, first_seed + runs):
-            one_run(sandbox, proxy, clouds, seed, rate, folder, figures)
+            index = seed - first_seed
+            with_data = data if data_runs is None or index in data_runs else 0
+            one_run(sandbox, proxy, clouds, seed, rate, folder, figures, with_data, data_rate)
+            figures.seconds = time.monotonic() - started
+            (folder / "figures.json").write_text(json.dumps(figures.as_dict(), indent=2))
+            (folder / "violations.txt").write_text("\n".join(figures.verdict.violations) + "\n")
     finally:
         proxy.stop()
         figures.seconds = time.monotonic() - started
@@ -159,9 +247,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--rate", type=float, default=0.2)
+    parser.add_argument("--data", type=int, default=4, help="data entries per run")
+    parser.add_argument("--data-rate", type=float, default=0.3)
     parser.add_argument("--dir", type=Path, default=Path("out/fault-campaign"))
     args = parser.parse_args()
-    figures = campaign(start_sandbox(), args.runs, args.first_seed, args.rate, args.dir)
+    figures = campaign(
+        start_sandbox(),
+        args.runs,
+        args.first_seed,
+        args.rate,
+        args.dir,
+        data=args.data,
+        data_rate=args.data_rate,
+    )
     print(json.dumps(figures.as_dict(), indent=2))
     return 1 if figures.verdict.violations else 0
 

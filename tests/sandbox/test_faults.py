@@ -1,8 +1,15 @@
 """Faults injected by a real proxy (mitmproxy) between the tool and Glance: every image
 ends exactly desired or exactly original, and the report says which.
 
+Image data and rotation, kept small here: a body cut mid-upload (PUT file, PUT stage)
+and a lost answer to an import, each on an entry whose builds were seeded before (a
+rotation deleting its retired build, a rebuild, a rotation hiding one), each entry
+checked as a whole (tests.faults.builds.verify). The randomized runs here are metadata
+only.
+
 CI runs RECONCILER_FAULT_RUNS seeded runs (default 8); the full campaign
-(`python -m tests.faults.campaign --runs 300`) runs on demand."""
+(`python -m tests.faults.campaign --runs 100`, with 4 data entries a run: creates with
+data, rebuilds, rotations) runs on demand."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SUMMARY, Sandbox
-from tests.faults import campaign, scenario
+from tests.faults import builds, campaign, scenario
 from tests.faults import proxy as fault_proxy
 
 RUNS = int(os.environ.get("RECONCILER_FAULT_RUNS", "8"))
@@ -97,3 +104,64 @@ def test_randomized_fault_campaign(sandbox: Sandbox, tmp_path: Path) -> None:
     assert result["images_checked"] == RUNS * 6
     assert result["faults_total"] >= RUNS  # about one in five requests
     assert len(result["faults_injected"]) >= 6  # many kinds, not one
+
+
+# One entry per data rule, seeded together (one apply per build round for all of them);
+# the full campaign draws these and more (500 after the write, held answers, 5xx) at
+# random. Kept to three: each costs an apply in `make test`.
+# The expected outcome: "desired", or None when both are right (a cut staging upload
+# may leave the image `uploading`, which the tool rolls back rather than resend).
+DATA_RULES: list[tuple[str, builds.Spec, dict[str, Any], str | None]] = [
+    # Cut after part of the body: Glance puts the image back to queued; sent again whole,
+    # then the rotation (rename, previous metadata, the retired build deleted).
+    ("cut_body file", ("upload", 2, "delete"), {"path": r"/file$", "kind": "cut_body"}, "desired"),
+    ("cut_body stage", ("glance-direct", 1, None), {"path": r"/stage$", "kind": "cut_body"}, None),
+    # The import's answer is lost after Glance started it: no second import, no leftover.
+    (
+        "reset_after import",
+        ("web-download", 2, "hide"),
+        {"path": r"/import$", "kind": "reset_after"},
+        "desired",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def data_entries(
+    sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, list[builds.DataEntry]]]:
+    folder = tmp_path_factory.mktemp("data-faults")
+    prefix = f"fd{os.getpid()}x{abs(hash(str(folder))) % 10_000}"
+    entries = builds.plan_entries(
+        sandbox, 7, prefix, folder, specs=[rule[1] for rule in DATA_RULES]
+    )
+    try:
+        builds.seed_builds(sandbox, entries, folder, prefix)
+        yield folder, entries
+    finally:
+        builds.cleanup(sandbox, entries)
+
+
+@pytest.mark.parametrize("index", range(len(DATA_RULES)), ids=[r[0] for r in DATA_RULES])
+def test_one_data_fault_by_rule(
+    sandbox: Sandbox, proxy: Any, data_entries: Any, index: int
+) -> None:
+    running, clouds = proxy
+    folder, entries = data_entries
+    entry, (_, _, rule, expect) = entries[index], DATA_RULES[index]
+    manifest = folder / f"{entry.name}.yaml"
+    manifest.write_text(json.dumps({"version": 1, "images": [entry.entry(entry.rounds)]}))
+    try:
+        running.reset()
+        running.configure(rules=[{**rule, "nth": 1}], slow_seconds=3)
+        code, report, stderr = _apply(sandbox, clouds, manifest)
+    finally:
+        running.calm()
+    stats = running.stats()
+    assert stats["counts"] == {rule["kind"]: 1}, stats  # the fault happened
+    violations: list[str] = []
+    outcome = builds.verify(
+        sandbox, [entry], report, builds.DataVerdict(), violations, scenario.ZOMBIES, expect
+    )
+    assert violations == [], (violations, report, stats["log"], stderr)
+    assert code == (0 if outcome[entry.name] == "desired" else 3), (report, stderr)
