@@ -86,7 +86,9 @@ def kill_when_due(
     """Wait for the seeded kill point, then SIGKILL. Returns how the point was chosen
     (`way` if given), the journal records (or data step) it waits for, and the delay
     (`at`: that point and delay, not drawn)."""
-    way = way or rng.choice(["records", "data", "data", "time"] if data else ["records"])
+    # Without data, the draws are those of the metadata-only campaign (same seeds, same
+    # kill points as before data came in).
+    way = way or (rng.choice(["records", "data", "data", "time"]) if data else "records")
     point = rng.randint(1, 60 if data else 36)
     delay = 0.0
     if way == "data":
