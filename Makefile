@@ -83,6 +83,6 @@ bench: $(VENV)/.installed-dev
 
 # The full-size reliability campaigns (minutes; see README, Reliability).
 campaigns: $(VENV)/.installed-dev $(FAULTS_VENV)/bin/mitmdump sandbox-up
-	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/python -m tests.faults.campaign --runs 300
+	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/python -m tests.faults.campaign --runs 100
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/python -m tests.faults.crash --runs 30
 	RECONCILER_FUZZ_EXAMPLES=5000 $(BIN)/pytest -q tests/unit/test_fuzz_loader.py
