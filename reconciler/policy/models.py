@@ -38,20 +38,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reconciler.policy.refs import PolicyRef
+from reconciler.views import MANAGED_CORE
 
 __all__ = ["PolicyRef"]  # re-exported: where a run names its policies
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9._/-]{0,127}$"
-ATTRIBUTES: tuple[str, ...] = (
-    "name",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "min_disk",
-    "min_ram",
-    "disk_format",
-    "container_format",
-)
+# The core attributes a rule may name: those the tool manages.
+ATTRIBUTES: tuple[str, ...] = MANAGED_CORE
 VISIBILITIES = ("public", "private", "shared", "community")
 # Date format tokens (case matters: MM month, mm minute) -> (regex, strptime code).
 DATE_TOKENS: dict[str, tuple[str, str]] = {
