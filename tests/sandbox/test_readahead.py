@@ -1,6 +1,6 @@
 """The stale check's read-ahead against the real Glance: one listing request per chunk,
-each image handed out once, and None (so apply reads the image itself) for what a
-listing does not return."""
+each image handed out once, None (so apply reads the image itself) for what a listing
+does not return, and the next chunk read in the background when one is first used."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_chunks_are_read_with_one_request_each_and_handed_out_once(
     demo_images.extend([*ids, hidden])
     missing = str(uuid.uuid4())
     client = GlanceClient(sandbox.session("sandbox"), sandbox.glance_url)
-    ahead = ReadAhead(client, [*ids, hidden, missing], size=3)
+    ahead = ReadAhead(client, [*ids, hidden, missing], size=3, ahead=0)
 
     first = ahead.take(ids[1])
     assert client.requests_sent == 1  # the first chunk, read when its first image is due
@@ -48,3 +48,27 @@ def test_a_failed_listing_leaves_each_image_to_its_own_read(sandbox: Sandbox) ->
     ahead = ReadAhead(client, [sandbox.base_image_ids[0]], size=20)
     assert ahead.take(sandbox.base_image_ids[0]) is None
     assert client.requests_sent == 1
+
+
+def test_the_next_chunk_is_read_in_the_background_once(
+    sandbox: Sandbox, unique: str, demo_images: list[str]
+) -> None:
+    ids = [
+        create_image(sandbox, {"name": f"{unique}-rb{n}", "os_distro": f"d{n}"}) for n in range(5)
+    ]
+    demo_images.extend(ids)
+    client = GlanceClient(sandbox.session("sandbox"), sandbox.glance_url)
+    ahead = ReadAhead(client, ids, size=2)  # chunks [0, 1], [2, 3], [4]
+
+    assert ahead.take(ids[0])["os_distro"] == "d0"  # type: ignore[index]
+    ahead.wait()
+    assert client.requests_sent == 2  # its chunk, and the next one in the background
+    assert ahead.take(ids[1])["os_distro"] == "d1"  # type: ignore[index]
+    assert client.requests_sent == 2
+    assert ahead.take(ids[2])["os_distro"] == "d2"  # type: ignore[index]
+    ahead.wait()
+    assert client.requests_sent == 3  # chunk [4], started by the first take of [2, 3]
+    assert ahead.take(ids[3])["os_distro"] == "d3"  # type: ignore[index]
+    assert ahead.take(ids[4])["os_distro"] == "d4"  # type: ignore[index]
+    ahead.wait()
+    assert client.requests_sent == 3  # nothing read twice, nothing past the last chunk

@@ -648,8 +648,9 @@ def test_images_are_checked_in_chunks_and_a_hidden_one_on_its_own(tmp_path: Path
     results, _records = run(fake, plan, tmp_path, parallelism=4)
 
     assert {r.status for r in results.values()} == {Status.APPLIED} and len(results) == 26
-    # Two listings of 20 ids at most; the hidden image is not listed, so read alone.
-    assert fake.calls["list_images"] == 2 and fake.calls["find_image"] == 1
+    # Three listings of 10 ids at most (each chunk once, the next one read in the
+    # background); the hidden image is not listed, so read alone.
+    assert fake.calls["list_images"] == 3 and fake.calls["find_image"] == 1
     assert fake.calls["patch_image"] == 26
     stored = fake.stored(hidden)
     assert stored is not None and stored["k"] == "v"
