@@ -11,9 +11,11 @@ run, its `--help` is asked or the shell completes its options.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +92,8 @@ def load_command(name: str) -> Any:
     have converted it registered on the root app (a click command, or a group for a
     typer.Typer of subcommands)."""
     spec = COMMANDS[name]
-    target = getattr(importlib.import_module(spec.module), spec.attribute)
+    with _without_pydantic_plugins():
+        target = getattr(importlib.import_module(spec.module), spec.attribute)
     holder = typer.Typer(add_completion=False)
     if isinstance(target, typer.Typer):
         holder.add_typer(target, name=name)
@@ -98,6 +101,23 @@ def load_command(name: str) -> Any:
         return group.commands[name]
     holder.command(name)(target)
     return typer.main.get_command(holder)
+
+
+@contextmanager
+def _without_pydantic_plugins() -> Iterator[None]:
+    """Pydantic looks for plugins (a scan of every installed distribution's entry
+    points, 20-30 ms) when the first model class is built; the manifest models are built
+    when a command module is imported, and the tool uses no pydantic plugin. As typer
+    does for its own adapters: skipped while the module is imported, unless the user set
+    PYDANTIC_DISABLE_PLUGINS."""
+    if "PYDANTIC_DISABLE_PLUGINS" in os.environ:
+        yield
+        return
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
 
 
 class _Commands(MutableMapping[str, Any]):

@@ -25,21 +25,20 @@ from reconciler.cli.options import (
 from reconciler.cli.policies import (
     desired_violations,
     gate_results,
+    named_policy,
     print_violations,
     run_policy,
 )
-from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.manifests.source import disabled_method, enabled_methods
-from reconciler.plan import Plan
-from reconciler.policy.loader import cli_refs, load_policy
 from reconciler.render.plan import PlanFormat, render_plan
 
 if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
     from reconciler.cli.pipeline import TargetResult
+    from reconciler.plan import Plan
 
 
 @cloud_command
@@ -60,6 +59,7 @@ def validate(
     enabled: frozenset[str] | None = None
     if online:
         from reconciler.cli.pipeline import glance_client
+        from reconciler.cloud.auth import connect
 
         client = glance_client(connect(cloud), cloud.timeout)
         schema = ImageSchema(client.image_schema())
@@ -67,8 +67,7 @@ def validate(
     manifests = load_manifests(paths, schema, catalog)
     for line in manifests.warnings:
         warning(line)
-    refs = [*cli_refs(policies), *manifests.policies]
-    policy = load_policy(refs) if refs else None
+    policy = named_policy(policies, manifests)
     violations = desired_violations(policy, manifests) if policy else []
     failing = print_violations(violations, policy_level)
     if enabled is not None:

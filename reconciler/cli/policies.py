@@ -4,7 +4,8 @@ and the manifests' `policy:`), loading them, and checking the desired images. Fi
 
 Plan and drift learn the manifests' `policy:` lists by loading the manifests once more,
 and only when a manifest file's text mentions `policy` at all or `--policy` is given: a
-run without policies pays nothing.
+run without policies pays nothing, not even the import of the policy modules (issue
+16: `validate` of a file without policies starts without them).
 """
 
 from __future__ import annotations
@@ -17,14 +18,10 @@ from typing import TYPE_CHECKING
 from reconciler.cli.console import error, warning
 from reconciler.cli.options import PolicyLevel
 from reconciler.manifests.loader import Manifests, load_manifests, manifest_files
-from reconciler.policy.check import by_image, check
-from reconciler.policy.enforce import gate_plan
-from reconciler.policy.loader import cli_refs, load_policy
-from reconciler.policy.models import Level, Policy, Violation
-from reconciler.policy.positions import desired_image_facts
 
 if TYPE_CHECKING:
     from reconciler.cli.pipeline import TargetResult
+    from reconciler.policy.models import Policy, Violation
 
 
 def may_name_policies(paths: Sequence[Path]) -> bool:
@@ -46,19 +43,32 @@ def run_policy(
     if not given and not may_name_policies(paths):
         return None, None
     manifests = load_manifests(paths, catalog=catalog)
-    refs = [*cli_refs(given), *manifests.policies]
-    if not refs:
-        return None, manifests
-    return load_policy(refs), manifests
+    return named_policy(given, manifests), manifests
+
+
+def named_policy(given: Sequence[str], manifests: Manifests) -> Policy | None:
+    """The policy `--policy` and the manifests' `policy:` name together, if any."""
+    if not given and not manifests.policies:
+        return None
+    from reconciler.policy.loader import cli_refs, load_policy
+
+    return load_policy([*cli_refs(given), *manifests.policies])
 
 
 def desired_violations(policy: Policy, manifests: Manifests) -> list[Violation]:
+    from reconciler.policy.check import by_image, check
+    from reconciler.policy.positions import desired_image_facts
+
     facts = desired_image_facts(manifests.images)
     return by_image(check(policy, facts), facts)
 
 
 def print_violations(violations: Sequence[Violation], level: PolicyLevel) -> int:
     """Each violation as `error:` or `warning:` line; the number of errors."""
+    if not violations:
+        return 0
+    from reconciler.policy.models import Level
+
     errors = 0
     for violation in violations:
         if violation.level is Level.error and level is PolicyLevel.error:
@@ -74,6 +84,10 @@ def gate_results(
 ) -> list[TargetResult]:
     """Each target's plan with the entries that violate an error-level rule made errors
     (apply skips them), unless `level` is warning (then they are the plan's warnings)."""
+    if not violations:
+        return list(results)
+    from reconciler.policy.enforce import gate_plan
+
     as_warnings = level is PolicyLevel.warning
     return [
         replace(r, plan=gate_plan(r.plan, violations, as_warnings)) if r.plan else r
