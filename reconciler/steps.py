@@ -431,7 +431,7 @@ class BuildData(Step):
                     f"Glance stored {size} bytes of {self.data.location}, "
                     f"{sent.read_bytes} were sent"
                 )
-            expected = sent.hexdigest(algo) if algo in sent.hashes else None
+            expected = sent.hexdigest(algo) if algo in sent.algorithms else None
         else:
             declared_algo, _sep, declared = self.data.checksum.partition(":")
             expected = declared if algo == declared_algo else None

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.apply import Status, roll_back_journal
 from reconciler.journal import Journal, histories
@@ -309,9 +312,9 @@ def test_progress_is_told_as_the_bytes_stream(tmp_path: Path) -> None:
     told: list[tuple[str, int, int | None]] = []
     journal = Journal(tmp_path / "progress.jsonl")
     report = Applier(
-        client(fake), journal, on_data=lambda image, done, length: told.append(
-            (image.name, done, length)
-        )
+        client(fake),
+        journal,
+        on_data=lambda image, done, length: told.append((image.name, done, length)),
     ).run(plan)
     journal.close()
     assert [r.status for r in report.results] == [Status.APPLIED]
@@ -319,3 +322,31 @@ def test_progress_is_told_as_the_bytes_stream(tmp_path: Path) -> None:
     assert told[-1] == ("big", size, size)
     counts = [done for _name, done, _length in told]
     assert counts == sorted(counts) and 3 <= len(told) <= 6
+
+
+@given(
+    sizes=st.lists(st.integers(0, 3 * (1 << 20)), min_size=1, max_size=4),
+    asked=st.sampled_from([1, 8192, 16384, -1]),
+)
+@settings(max_examples=25)
+def test_background_hashes_equal_hashlib_whatever_the_reads(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], asked: int
+) -> None:
+    """The reader hashes in threads of its own while the bytes are sent: the digests
+    are those of every byte read, in order, whatever block size the HTTP library asks
+    for; blocks are read a MiB at a time, and the same algorithm twice is hashed once."""
+    from reconciler.sources import BLOCK, open_source
+
+    data = b"".join(bytes([n % 251]) * size for n, size in enumerate(sizes)) + os.urandom(7)
+    path = tmp_path_factory.mktemp("hash") / "data.raw"
+    path.write_bytes(data)
+    reader = open_source(str(path), ("sha256", "sha512", "sha256"))
+    assert reader.algorithms == ("sha256", "sha512")
+    blocks = []
+    while block := reader.read(asked):
+        blocks.append(len(block))
+    reader.close()
+    assert reader.read_bytes == len(data) and sum(blocks) == len(data)
+    assert all(size >= min(BLOCK, len(data)) for size in blocks[:-1])
+    assert reader.hexdigest("sha256") == hashlib.sha256(data).hexdigest()
+    assert reader.hexdigest("sha512") == hashlib.sha512(data).hexdigest()
