@@ -24,6 +24,7 @@ sandbox-up: $(VENV)/.installed-sandbox
 
 sandbox-down:
 	-$(RECONCILER) sandbox down --dir $(SANDBOX_DIR)
+	-for dir in $(SANDBOX_DIR)-gw*; do [ -d "$$dir" ] && $(RECONCILER) sandbox down --dir "$$dir"; done
 
 demo: sandbox-up
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) EXAMPLES=$(EXAMPLES) bash docs/demo.sh
@@ -47,15 +48,19 @@ $(FAULTS_VENV)/bin/mitmdump:
 	$(PYTHON) -m venv $(FAULTS_VENV)
 	$(FAULTS_VENV)/bin/pip install -q 'mitmproxy==11.0.2'
 
-# The unit tests (CPU) run beside the sandbox tests (mostly waiting on Keystone and
-# Glance), on the second core; their output follows the sandbox tests'. TEST_ARGS are
-# passed to both (e.g. TEST_ARGS=--durations=20).
+# The sandbox tests run in SANDBOX_WORKERS pytest-xdist workers, a file at a time each
+# (they mostly wait on Keystone and Glance); the first worker uses $(SANDBOX_DIR), each
+# other one starts a sandbox of its own beside it ($(SANDBOX_DIR)-gw1), so no test sees
+# another's images. The unit tests (CPU) run beside them; their output follows the
+# sandbox tests'. TEST_ARGS are passed to both (e.g. TEST_ARGS=--durations=20).
 TEST_ARGS ?=
+SANDBOX_WORKERS ?= 2
 test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump sandbox-up
 	@mkdir -p test-artifacts
 	@$(BIN)/pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS) > test-artifacts/unit.log 2>&1 & \
 	unit=$$!; start=$$(date +%s); \
-	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/pytest -q tests/sandbox $(TEST_ARGS); sandbox=$$?; \
+	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) $(BIN)/pytest -q -n $(SANDBOX_WORKERS) --dist loadfile \
+	  tests/sandbox $(TEST_ARGS); sandbox=$$?; \
 	echo "sandbox tests: $$(( $$(date +%s) - start ))s"; \
 	wait $$unit; unit_code=$$?; \
 	echo "== unit tests (ran alongside)"; cat test-artifacts/unit.log; \
@@ -71,7 +76,7 @@ schemas: $(VENV)/.installed-sandbox
 	$(BIN)/python -m reconciler.manifests.schema_export
 
 clean: sandbox-down
-	rm -rf $(VENV) $(FAULTS_VENV) $(SANDBOX_DIR) .sandbox-tls test-artifacts
+	rm -rf $(VENV) $(FAULTS_VENV) $(SANDBOX_DIR) $(SANDBOX_DIR)-gw* .sandbox-tls test-artifacts
 
 # Benchmarks (not part of make test): a separate sandbox (.sandbox-bench) on MariaDB with
 # 2 Glance workers and 10 regions (Debian's mariadb-server installed when missing; sqlite

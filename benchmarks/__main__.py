@@ -25,7 +25,7 @@ from reconciler.sandbox.state import SandboxPaths
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {"small": ("sandbox-other", 1000), "big": ("sandbox", 10000)}
-ALL = ("plan", "apply", "peers", "offline", "data", "targets")
+ALL = ("plan", "apply", "peers", "offline", "data", "creates", "targets")
 
 
 def log(message: str) -> None:
@@ -191,6 +191,11 @@ def main() -> int:
         }
         save()
 
+    if "creates" in chosen:
+        log(f"creates with data: {os.environ.get('BENCH_CREATES', '40')} images of 1 MiB")
+        results["creates"] = {**data.creates(work, up.clouds_file), "server": server}
+        save()
+
     # 6. fan-out: one plan over 10 targets vs the slowest single target
     if "targets" in chosen:
         log("plan over 10 targets vs each target alone")
@@ -276,6 +281,14 @@ def table(r: dict[str, Any]) -> str:
             f"{peers['cli_speedup']:.0f}x faster | >= 50x |"
         )
     rows += data_rows(r.get("data"))
+    made = r.get("creates")
+    if made:
+        rows.append(
+            f"| creates with data, {made['images']} images of {made['mb_each']} MiB "
+            f"(parallelism 4) | {made['tool_s']:.1f} s ({made['tool_per_s']:.1f} images/s) | "
+            f"{made['bare_s']:.1f} s ({made['bare_per_s']:.1f} images/s; bare create + PUT, "
+            f"4 threads) | {made['ratio']:.2f} | - |"
+        )
     fan = r.get("targets")
     if fan:
         rows.append(

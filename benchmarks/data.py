@@ -7,6 +7,10 @@ process's own VmHWM.
 
 The file is BENCH_DATA_MB MiB (default 1024) of random bytes, made once in the work
 folder; the mirror serves a hard link to it.
+
+Creates with data per second (`creates`): BENCH_CREATES images (default 40) of 1 MiB
+each, from files, by one `reconciler apply` at parallelism 4 against one bare process
+creating and uploading them with 4 threads.
 """
 
 from __future__ import annotations
@@ -77,6 +81,28 @@ put.raise_for_status()
 """
 )
 
+# The bare process for `creates`: sys.argv[1] is a prefix, the rest are files; 4 threads
+# each create an image and PUT its file.
+BARE_CREATES = (
+    BARE_AUTH
+    + """
+from concurrent.futures import ThreadPoolExecutor
+prefix, files = sys.argv[1], sys.argv[2:]
+
+def one(number_path):
+    number, path = number_path
+    image = http.post(endpoint + "/v2/images", json={"name": f"{prefix}-{number}",
+        "disk_format": "raw", "container_format": "bare"}, timeout=60).json()
+    with open(path, "rb") as data:
+        put = http.put(endpoint + "/v2/images/" + image["id"] + "/file", data=data,
+                       headers={"Content-Type": "application/octet-stream"}, timeout=600)
+    put.raise_for_status()
+
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(one, enumerate(files)))
+"""
+)
+
 TOOL = PEAK_RSS + (
     "sys.argv = ['reconciler', '--quiet', 'apply', '--auto-approve', sys.argv[1]]\n"
     "from reconciler.cli.main import main\nmain()\n"
@@ -129,7 +155,12 @@ def _delete(name: str) -> None:
 
 
 def _manifest(work: Path, name: str, location: str, sha256: str) -> Path:
-    path = work / f"{name}.yaml"
+    return _manifest_of(work, name, [(name, location, sha256)])
+
+
+def _manifest_of(work: Path, file_name: str, images: list[tuple[str, str, str]]) -> Path:
+    """A manifest of images (name, location, sha256) built from their source."""
+    path = work / f"{file_name}.yaml"
     document = {
         "version": 1,
         "images": [
@@ -139,6 +170,7 @@ def _manifest(work: Path, name: str, location: str, sha256: str) -> Path:
                 "container_format": "bare",
                 "source": {"url": location, "checksum": f"sha256:{sha256}", "method": "upload"},
             }
+            for name, location, sha256 in images
         ],
     }
     yaml = YAML(typ="safe", pure=True)
@@ -182,3 +214,50 @@ def run(work: Path, clouds_file: Path, mirror_dir: Path, mirror_url: str) -> dic
             "bare_mb_per_s": size_mb / bare["seconds"],
         }
     return results
+
+
+def creates(work: Path, clouds_file: Path) -> dict[str, Any]:
+    """Creates with data per second: the tool's apply at parallelism 4 against a bare
+    process with 4 threads, BENCH_CREATES images of 1 MiB each from files."""
+    count = int(os.environ.get("BENCH_CREATES", "40"))
+    folder = work / "creates"
+    folder.mkdir(exist_ok=True)
+    files: list[tuple[Path, str]] = []
+    for number in range(count):
+        path = folder / f"{number}.raw"
+        if not path.exists():
+            path.write_bytes(os.urandom(BLOCK))
+        files.append((path, hashlib.sha256(path.read_bytes()).hexdigest()))
+    env = dict(
+        os.environ,
+        OS_CLIENT_CONFIG_FILE=str(clouds_file),
+        OS_CLOUD=CLOUD,
+        BENCH_AUTH=json.dumps(_auth(clouds_file, CLOUD)),
+    )
+    stamp = str(int(time.time()))
+    tool_prefix, bare_prefix = f"bench-creates-{stamp}", f"bench-bare-creates-{stamp}"
+    manifest = _manifest_of(
+        work,
+        tool_prefix,
+        [(f"{tool_prefix}-{n}", str(path), sha) for n, (path, sha) in enumerate(files)],
+    )
+    tool_code = PEAK_RSS + (
+        "sys.argv = ['reconciler', '--quiet', 'apply', '--auto-approve', '--parallelism', "
+        "'4', sys.argv[1]]\nfrom reconciler.cli.main import main\nmain()\n"
+    )
+    try:
+        tool = _run(tool_code, [str(manifest)], env, work)
+        bare = _run(PEAK_RSS + BARE_CREATES, [bare_prefix, *(str(p) for p, _ in files)], env, work)
+    finally:
+        for number in range(count):
+            _delete(f"{tool_prefix}-{number}")
+            _delete(f"{bare_prefix}-{number}")
+    return {
+        "images": count,
+        "mb_each": 1,
+        "tool_s": tool["seconds"],
+        "bare_s": bare["seconds"],
+        "tool_per_s": count / tool["seconds"],
+        "bare_per_s": count / bare["seconds"],
+        "ratio": tool["seconds"] / bare["seconds"],
+    }

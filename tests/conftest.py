@@ -26,6 +26,19 @@ settings.load_profile("reconciler")
 SUMMARY: list[str] = []
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its summary lines to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["reconciler_summary"] = list(SUMMARY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller (pytest-xdist) collects each worker's summary lines."""
+    SUMMARY.extend(getattr(node, "workeroutput", {}).get("reconciler_summary", []))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if SUMMARY:
         terminalreporter.section("reconciler: figures from this run")
@@ -57,9 +70,22 @@ class Sandbox:
 
     def session(self, cloud: str = "sandbox") -> Any:
         """A keystoneauth1 session authenticated as one sandbox user (one per user,
-        reused: keystoneauth renews the token when it expires)."""
+        reused: keystoneauth renews the token when it expires); reads are sent again
+        after a dropped connection."""
         if cloud not in self._sessions:
-            self._sessions[cloud] = self.cloud_region(cloud).get_session()
+            session = self.cloud_region(cloud).get_session()
+            request = session.request
+
+            def reading_again(url: str, method: str, **kwargs: Any) -> Any:
+                # A reused keep-alive connection Glance closed while idle (the session
+                # lives for the whole test run) aborts the next request unsent; a read
+                # may be sent again, a write never (CI once failed on such a GET).
+                if method in ("GET", "HEAD"):
+                    kwargs.setdefault("connect_retries", 2)
+                return request(url, method, **kwargs)
+
+            session.request = reading_again
+            self._sessions[cloud] = session
         return self._sessions[cloud]
 
     def connection(self, cloud: str = "sandbox") -> Any:
@@ -74,12 +100,22 @@ class Sandbox:
         return env
 
 
+def sandbox_root() -> Path:
+    """RECONCILER_SANDBOX_DIR (default .sandbox); under pytest-xdist (`make test` runs
+    the sandbox tests in 2 workers) each worker past the first has a sandbox of its own
+    beside it (`.sandbox-gw1`), so no test sees another worker's images, catalogs or
+    restarts."""
+    root = Path(os.environ.get("RECONCILER_SANDBOX_DIR", ROOT / ".sandbox"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return root if worker == "gw0" else root.with_name(f"{root.name}-{worker}")
+
+
 def start_sandbox() -> Sandbox:
-    """Bring the sandbox up (RECONCILER_SANDBOX_DIR, default .sandbox), or reuse the
-    running one; for the session fixture and the campaigns run from the command line."""
+    """Bring the sandbox up (`sandbox_root()`), or reuse the running one; for the
+    session fixture and the campaigns run from the command line."""
     from reconciler.sandbox import manager
 
-    root = Path(os.environ.get("RECONCILER_SANDBOX_DIR", ROOT / ".sandbox"))
+    root = sandbox_root()
     result = manager.up(root)
     return Sandbox(
         root=root.resolve(),
