@@ -80,11 +80,11 @@ clean: sandbox-down
 
 # Benchmarks (not part of make test): a separate sandbox (.sandbox-bench) on MariaDB with
 # 2 Glance workers and 10 regions (Debian's mariadb-server installed when missing; sqlite
-# when it cannot be), seeded once, then every scenario side by side; it prints the server
-# it used. BENCH_ARGS=--quick for 1,000 images only; BENCH_DATA_MB=64 for a quick data
+# when it cannot be), seeded once, then every scenario side by side; it prints the table
+# with the server it used and writes it into README.md (between the bench markers). BENCH_ARGS=--quick for 1,000 images only; BENCH_DATA_MB=64 for a quick data
 # run (the README's data figures are 1 GiB, the default).
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks --readme README.md $(BENCH_ARGS)
 
 # The full-size reliability campaigns (minutes; see README, Reliability).
 campaigns: $(VENV)/.installed-dev $(FAULTS_VENV)/bin/mitmdump sandbox-up

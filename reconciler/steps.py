@@ -423,7 +423,8 @@ class BuildData(Step):
             )
 
     def _finish(self, client: GlanceAPI, image_id: str, sent: HashingReader | None) -> Answer:
-        image = wait_until_active(client, image_id, self.wait)
+        imported = self.data.method != "upload"  # a PUT to /file starts no task
+        image = wait_until_active(client, image_id, self.wait, imported)
         algo, value, size = image.get("os_hash_algo"), image.get("os_hash_value"), image.get("size")
         if sent is not None:
             if size != sent.read_bytes:
@@ -463,19 +464,23 @@ def _with_source_state(reason: str, location: str) -> str:
     return reason
 
 
-def wait_until_active(client: GlanceAPI, image_id: str, wait: float) -> dict[str, Any]:
+def wait_until_active(
+    client: GlanceAPI, image_id: str, wait: float, imported: bool = True
+) -> dict[str, Any]:
     """Poll the image (backoff 0.25 s doubling to 5 s) until `active` and its import
     task, if any, finished (Glance marks the image active 0.1-0.3 s before the task
     ends and releases its lock); ImportFailed when the task failed (a format mismatch
     leaves a glance-direct image `importing` for good, with a failed task) or `wait`
     seconds pass. A `queued` image with no failed task is waited for: Glance starts an
-    import's task after answering the request."""
+    import's task after answering the request. Not `imported` (a PUT to /file, which
+    Glance answers once the image is active): the image alone is read, no task list."""
     deadline = time.monotonic() + wait
     delay = 0.25
     while True:
         image = client.get_image(image_id)
         status = image.get("status")
-        tasks = client.image_tasks(image_id) if status != "active" or delay < 1 else []
+        asks = imported and (status != "active" or delay < 1)
+        tasks = client.image_tasks(image_id) if asks else []
         newest = tasks[0].get("status") if tasks else None
         if status == "active" and newest != "processing":
             return image

@@ -75,6 +75,9 @@ def test_a_file_source_is_streamed_hashed_and_verified(
     assert record is not None and record.build == data.checksum and record.version == "20261101"
     assert stored["owner_specified.openstack.sha256"] == data.digest
     assert [r["kind"] for r in records if r["type"] == "begin"] == ["create", "data"]
+    # A PUT to /file starts no import task: its image alone is read back (one GET);
+    # a staged image's import task is waited for.
+    assert fake.calls["image_tasks"] == (0 if method == "upload" else 1), fake.calls
     # The build is current: a second plan does nothing.
     (again,) = plan_for(fake, data_entry("ubuntu", data, os_distro="ubuntu")).images
     assert again.action is Action.NOOP
