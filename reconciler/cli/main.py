@@ -2,7 +2,8 @@
 
 Start-up stays short (issue 16): every run is a fresh process, in CI most of all. The
 root group lists the commands from `COMMANDS` (name, module, one-line help), so
-`reconciler --help` and `--version` import typer and nothing heavy; a command's module
+`reconciler --help` imports typer and nothing heavy (`--version` alone is answered by
+`cli/entry.py`, the console script, before typer); a command's module
 (and with it pydantic, rich, keystoneauth, ...) is imported only when that command is
 run, its `--help` is asked or the shell completes its options.
 `tests/unit/test_startup.py` keeps it so.

@@ -13,6 +13,7 @@ import sys
 import pytest
 import typer
 
+from reconciler import __version__
 from reconciler.cli.main import COMMANDS, LazyGroup, app, load_command
 from tests.conftest import ROOT
 
@@ -53,6 +54,7 @@ CLOUD_CLIENT = (
 LIGHT = {
     "reconciler",
     "reconciler.cli",
+    "reconciler.cli.entry",
     "reconciler.cli.main",
     "reconciler.cli.usage_errors",
     "reconciler.cli.completion_cmd",
@@ -98,6 +100,14 @@ def test_version_and_help_import_nothing_heavy(argv: list[str]) -> None:
     assert heavy(modules) == []
     ours = {m for m in modules if m == "reconciler" or m.startswith("reconciler.")}
     assert ours <= LIGHT, f"--version/--help now import {sorted(ours - LIGHT)}"
+
+
+def test_version_alone_is_answered_before_typer_is_imported() -> None:
+    done, modules = imported("--version")
+    assert done.stdout == f"reconciler {__version__}\n"
+    assert [m for m in modules if m == "typer" or m.startswith(("typer.", "reconciler.cli."))] == [
+        "reconciler.cli.entry"
+    ]
 
 
 def test_help_lists_every_command() -> None:
