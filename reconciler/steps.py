@@ -330,6 +330,8 @@ class DeleteImage(Step):
 UPLOAD_ATTEMPTS = 3
 IMPORT_WAIT = 1800.0  # seconds an import may take (--import-timeout)
 IN_PROGRESS = frozenset({"saving", "uploading", "importing"})
+# How long a failed upload's image may stay `saving` before the tool gives up on it.
+SAVING_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,7 @@ class BuildData(Step):
             except ResponseLost:
                 raise  # the import request may have started it: the applier converges
             except (ConnectionFailed, ServerError, SourceUnreadable, ImportFailed):
-                status = client.get_image(image_id).get("status")
+                status = settled_status(client, image_id)
                 if status != "queued" or attempt + 1 == UPLOAD_ATTEMPTS:
                     raise
                 client.sleep(client.retry.delay(attempt))
@@ -400,8 +402,7 @@ class BuildData(Step):
     def converge(self, client: GlanceAPI, image_id: str) -> Answer:
         """After a lost answer to the import request: wait for an import that started,
         start the one that did not."""
-        image = client.get_image(image_id)
-        status = image.get("status")
+        status = settled_status(client, image_id)
         if status == "active":
             return self._finish(client, image_id, None)
         if status == "importing" or client.image_tasks(image_id):
@@ -462,6 +463,23 @@ def _with_source_state(reason: str, location: str) -> str:
     except SourceUnreadable as err:
         return f"{reason}; the source fails from here too: {err}"
     return reason
+
+
+def settled_status(client: GlanceAPI, image_id: str, wait: float = SAVING_WAIT) -> Any:
+    """The image's status once Glance is done with a failed upload to /file: Glance
+    marks the image `saving` when the PUT begins and puts it back to `queued` only when
+    its worker notices the short body (glance/api/v2/image_data.py, `_restore`), which
+    on a loaded server comes after the tool saw its connection cut (a CI run rolled back
+    an image still `saving`). Polled (backoff 0.25 s doubling to 2 s) while `saving`,
+    for at most `wait` seconds."""
+    deadline = time.monotonic() + wait
+    delay = 0.25
+    while True:
+        status = client.get_image(image_id).get("status")
+        if status != "saving" or time.monotonic() >= deadline:
+            return status
+        client.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
 def wait_until_active(

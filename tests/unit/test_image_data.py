@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import Status, roll_back_journal
+from reconciler.errors import ConnectionFailed
 from reconciler.journal import Journal, histories
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import DataSource
@@ -145,6 +146,43 @@ def test_a_failed_upload_is_sent_again_from_the_first_byte(disk: Path, tmp_path:
     assert fake.calls["put_data"] == 2 and fake.slept
     stored = stored_by_name(fake, "retry")
     assert stored is not None and stored["os_hash_value"] == sha(disk)
+
+
+def test_an_upload_cut_while_glance_still_saves_is_sent_again_once_queued(
+    disk: Path, tmp_path: Path
+) -> None:
+    """Glance puts a cut upload's image back to `queued` only when its worker notices the
+    short body (`_restore` in glance/api/v2/image_data.py); until then the image reads
+    `saving` (a CI run on the sandbox rolled such an image back). The client reports a
+    cut PUT as ConnectionFailed (PUT is idempotent, so not ResponseLost)."""
+    fake = FakeGlance()
+    put, read = fake.put_data, fake.get_image
+    cut: list[bytes] = []
+    saving: list[str] = []
+
+    def cut_once(image_id: str, target: str, stream: Any) -> None:
+        if not cut:
+            cut.append(stream.read(1000))
+            raise ConnectionFailed("cannot reach Glance: Connection aborted.", method="PUT")
+        put(image_id, target, stream)
+
+    def not_yet_restored(image_id: str) -> dict[str, Any]:
+        image = read(image_id)
+        if cut and len(saving) < 2:
+            saving.append(image_id)
+            return {**image, "status": "saving"}
+        return image
+
+    fake.put_data = cut_once  # type: ignore[method-assign]
+    fake.get_image = not_yet_restored  # type: ignore[method-assign]
+    data = DataSource(str(disk), "sha256", sha(disk, "sha256"), "upload")
+    results, _records = run(fake, plan_for(fake, data_entry("cut", data)), tmp_path)
+    assert results["cut"].status is Status.APPLIED, results["cut"].reason
+    assert len(cut) == 1 and len(saving) == 2, (saving, fake.calls, fake.slept)
+    assert fake.slept[:2] == [0.25, 0.5]  # polled while `saving`, then sent again
+    stored = stored_by_name(fake, "cut")
+    assert stored is not None and stored["os_hash_value"] == sha(disk)
+    assert stored["size"] == disk.stat().st_size
 
 
 def built(fake: FakeGlance, disk: Path, tmp_path: Path, version: str = "1") -> dict[str, Any]:
