@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -144,6 +145,44 @@ def _run(code: str, args: list[str], env: dict[str, str], cwd: Path) -> dict[str
     if done.returncode != 0:
         raise RuntimeError(f"exit {done.returncode}: {done.stderr[-600:]}")
     return {"seconds": seconds, "peak_rss_mb": _peak_mb(done.stderr)}
+
+
+BARE_LISTING = (
+    BARE_AUTH
+    + """
+url, count = endpoint + "/v2/images?limit=1000", 0
+while url:
+    page = http.get(url, timeout=120).json()
+    count += len(page["images"])
+    url = endpoint + page["next"] if page.get("next") else None
+print(count)
+"""
+)
+
+
+def plan_processes(
+    work: Path, clouds_file: Path, cloud: str, manifest: Path, repeat: int
+) -> dict[str, float]:
+    """`reconciler plan MANIFEST` against a bare Python process (requests only) that
+    authenticates and pages through the same listing: whole processes, start-up and
+    token included, run in turn `repeat` times; the medians."""
+    env = dict(
+        os.environ,
+        OS_CLIENT_CONFIG_FILE=str(clouds_file),
+        OS_CLOUD=cloud,
+        BENCH_AUTH=json.dumps(_auth(clouds_file, cloud)),
+    )
+    tool_code = (
+        "import sys\nsys.argv = ['reconciler', 'plan', sys.argv[1]]\n"
+        "from reconciler.cli.entry import main\nmain()\n"
+    )
+    tool: list[float] = []
+    bare: list[float] = []
+    for _ in range(repeat):
+        tool.append(_run(tool_code, [str(manifest)], env, work)["seconds"])
+        bare.append(_run(BARE_LISTING, [], env, work)["seconds"])
+    tool_s, bare_s = statistics.median(tool), statistics.median(bare)
+    return {"process_tool_s": tool_s, "process_bare_s": bare_s, "process_ratio": tool_s / bare_s}
 
 
 def _delete(name: str) -> None:
