@@ -346,8 +346,9 @@ def write_readme(readme: Path, results: dict[str, Any]) -> None:
     machine = results["machine"]
     block = (
         f"{README_START}\n_Written by `make bench` on {results['date']}: "
-        f"{machine['cpus']} CPUs, Python {machine['python']}; full run "
-        f"{results.get('runner_s', 0) / 60:.0f} min._\n\n{table(results)}\n"
+        f"{machine['cpus']} CPUs, Python {machine['python']}; that run took "
+        f"{results.get('runner_s', 0) / 60:.0f} min (a run of some scenarios keeps the "
+        f"others' rows from --out)._\n\n{table(results)}\n"
     )
     readme.write_text(text[:start] + block + text[end:])
 

@@ -148,7 +148,8 @@ def _run(code: str, args: list[str], env: dict[str, str], cwd: Path) -> dict[str
 
 
 BARE_LISTING = (
-    BARE_AUTH
+    PEAK_RSS
+    + BARE_AUTH
     + """
 url, count = endpoint + "/v2/images?limit=1000", 0
 while url:
@@ -172,8 +173,8 @@ def plan_processes(
         OS_CLOUD=cloud,
         BENCH_AUTH=json.dumps(_auth(clouds_file, cloud)),
     )
-    tool_code = (
-        "import sys\nsys.argv = ['reconciler', 'plan', sys.argv[1]]\n"
+    tool_code = PEAK_RSS + (
+        "sys.argv = ['reconciler', 'plan', sys.argv[1]]\n"
         "from reconciler.cli.entry import main\nmain()\n"
     )
     tool: list[float] = []

@@ -29,7 +29,7 @@ def test_the_table_replaces_the_previous_one_and_nothing_else(tmp_path: Path) ->
     assert "Glance 33 on mariadb, 2 gunicorn worker(s)" in text
     row = "| apply, 1000 changed, parallelism 4 | 52.9 s | 45.3 s (bare PATCH loop) | 1.17 |"
     assert row in text
-    assert "2026-11-28T09:58:10+00:00: 2 CPUs, Python 3.11.7; full run 15 min" in text
+    assert "2026-11-28T09:58:10+00:00: 2 CPUs, Python 3.11.7; that run took 15 min" in text
     write_readme(readme, RESULTS)  # a second run leaves one table
     assert readme.read_text() == text
 
