@@ -131,6 +131,17 @@ def _auth(clouds_file: Path, cloud: str) -> dict[str, Any]:
     return auth
 
 
+def _env(clouds_file: Path, cloud: str) -> dict[str, str]:
+    """The environment of both sides' processes: the cloud for the tool, its password
+    credentials (BENCH_AUTH) for the bare process."""
+    return dict(
+        os.environ,
+        OS_CLIENT_CONFIG_FILE=str(clouds_file),
+        OS_CLOUD=cloud,
+        BENCH_AUTH=json.dumps(_auth(clouds_file, cloud)),
+    )
+
+
 def _run(code: str, args: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
     start = time.perf_counter()
     done = subprocess.run(
@@ -167,12 +178,7 @@ def plan_processes(
     """`reconciler plan MANIFEST` against a bare Python process (requests only) that
     authenticates and pages through the same listing: whole processes, start-up and
     token included, run in turn `repeat` times; the medians."""
-    env = dict(
-        os.environ,
-        OS_CLIENT_CONFIG_FILE=str(clouds_file),
-        OS_CLOUD=cloud,
-        BENCH_AUTH=json.dumps(_auth(clouds_file, cloud)),
-    )
+    env = _env(clouds_file, cloud)
     tool_code = PEAK_RSS + (
         "sys.argv = ['reconciler', 'plan', sys.argv[1]]\n"
         "from reconciler.cli.entry import main\nmain()\n"
@@ -227,12 +233,7 @@ def run(work: Path, clouds_file: Path, mirror_dir: Path, mirror_url: str) -> dic
     served = mirror_dir / path.name
     if not served.exists():
         os.link(path, served)
-    env = dict(
-        os.environ,
-        OS_CLIENT_CONFIG_FILE=str(clouds_file),
-        OS_CLOUD=CLOUD,
-        BENCH_AUTH=json.dumps(_auth(clouds_file, CLOUD)),
-    )
+    env = _env(clouds_file, CLOUD)
     stamp = str(int(time.time()))
     results: dict[str, Any] = {"size_mb": size_mb}
     for kind, location in (("upload", str(path)), ("url", f"{mirror_url}/{path.name}")):
@@ -268,12 +269,7 @@ def creates(work: Path, clouds_file: Path) -> dict[str, Any]:
         if not path.exists():
             path.write_bytes(os.urandom(BLOCK))
         files.append((path, hashlib.sha256(path.read_bytes()).hexdigest()))
-    env = dict(
-        os.environ,
-        OS_CLIENT_CONFIG_FILE=str(clouds_file),
-        OS_CLOUD=CLOUD,
-        BENCH_AUTH=json.dumps(_auth(clouds_file, CLOUD)),
-    )
+    env = _env(clouds_file, CLOUD)
     stamp = str(int(time.time()))
     tool_prefix, bare_prefix = f"bench-creates-{stamp}", f"bench-bare-creates-{stamp}"
     manifest = _manifest_of(
