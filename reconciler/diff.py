@@ -242,7 +242,14 @@ _RECORD_PATH = escape_pointer(MANAGED_RECORD)
 
 
 def data_plan(data: DataSource) -> DataPlan:
-    return DataPlan(data.location, data.method, data.checksum, data.version)
+    return DataPlan(
+        data.location,
+        data.method,
+        data.checksum,
+        data.version,
+        compression=data.compression,
+        mirrors=data.mirrors,
+    )
 
 
 def data_is_current(data: DataSource, live: LiveImage) -> bool:

@@ -40,6 +40,16 @@ class JournalError(ReconcilerError):
     """A journal that cannot be read or replayed."""
 
 
+class UpstreamError(ReconcilerError):
+    """An upstream (a `source.watch` block's index, checksum file or signature) cannot
+    give a build: it does not answer, lists no candidate, or its signature fails."""
+
+
+class SignatureInvalid(UpstreamError):
+    """A checksum file whose signature does not verify against the committed keyring:
+    it is never used."""
+
+
 class SandboxError(ReconcilerError):
     """The local Keystone + Glance sandbox could not be started, reached or stopped."""
 

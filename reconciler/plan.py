@@ -134,6 +134,9 @@ class DataPlan:
     checksum: str  # algorithm:hex
     version: str | None = None
     size: int | None = None  # bytes (HEAD / stat at plan time); None: not known
+    compression: str | None = None  # xz | bz2 | gz | zst: Glance gets the decompressed bytes
+    mirrors: tuple[str, ...] = ()  # tried in order before `location`, held to the checksum
+    answered: str | None = None  # which of mirrors + location answered the plan's probe
 
 
 class BuildRole(StrEnum):

@@ -145,6 +145,9 @@ class _DataModel(_Strict):
     checksum: str = Field(pattern=r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|md5:[0-9a-f]{32})$")
     version: str | None = None
     size: int | None = Field(None, ge=0)
+    compression: Literal["xz", "bz2", "gz", "zst"] | None = None
+    mirrors: list[str] = []
+    answered: str | None = None
 
 
 class _BuildModel(_Strict):
@@ -204,6 +207,12 @@ class _PlanModel(_Strict):
     has_changes: bool = False
 
 
+def _data_plan(model: _DataModel) -> DataPlan:
+    fields = model.model_dump()
+    fields["mirrors"] = tuple(fields["mirrors"])
+    return DataPlan(**fields)
+
+
 def plan_from_dict(data: Any) -> Plan:
     try:
         model = _PlanModel.model_validate(data)
@@ -252,7 +261,7 @@ def plan_from_dict(data: Any) -> Plan:
                 error=item.error,
                 fingerprint=item.fingerprint,
                 take_over_from=item.take_over_from,
-                data=DataPlan(**item.data.model_dump()) if item.data is not None else None,
+                data=_data_plan(item.data) if item.data is not None else None,
                 builds=tuple(_build_of(b) for b in item.builds),
                 build_of=item.build_of,
             )

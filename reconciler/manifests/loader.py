@@ -25,12 +25,14 @@ from reconciler.manifests.models import (
     RotationSpec,
     SourceSpec,
     TargetsFile,
+    WatchSpec,
     TargetSpec,
     merge,
 )
 from reconciler.manifests.rotation import template_problem
 from reconciler.manifests.source import (
     DataSource,
+    compression_of,
     is_url,
     parse_checksum,
     source_problems,
@@ -38,6 +40,7 @@ from reconciler.manifests.source import (
 )
 from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
 from reconciler.policy.refs import PolicyRef, is_builtin_name
+from reconciler.upstream.versions import watch_problems
 from reconciler.views import DEFAULT_CATALOG
 
 T = TypeVar("T")
@@ -51,6 +54,7 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "defaults": tuple(Defaults.model_fields),
     "target": tuple(TargetSpec.model_fields),
     "source": tuple(SourceSpec.model_fields),
+    "watch": tuple(WatchSpec.model_fields),
     "rotation": tuple(RotationSpec.model_fields),
     "previous": tuple(PreviousSpec.model_fields),
 }
@@ -130,7 +134,7 @@ def _describe(error: Any, section: str, read_only: frozenset[str]) -> str:
 
 def _section(loc: tuple[Any, ...]) -> str:
     if loc[:1] == ("images",) and len(loc) >= 4 and loc[2] == "source":
-        return "source"
+        return "watch" if loc[3] == "watch" and len(loc) >= 5 else "source"
     block = loc[2:] if loc[:1] == ("images",) else loc[1:] if loc[:1] == ("defaults",) else ()
     if block[:1] == ("rotation",) and len(block) >= 2:
         return "previous" if block[1] == "previous" and len(block) >= 3 else "rotation"
@@ -330,11 +334,11 @@ def _merge_all(
             data = None
             if entry.source is not None:
                 data, found, weak = _data_source(entry.source, Path(file).parent)
-                for field, message in found:
-                    where = document.where(("images", index, "source", field))
+                for field_path, message in found:
+                    where = document.where(("images", index, "source", *field_path))
                     problems.append(Problem(file, where, message))
-                for field, message in weak:
-                    where = document.where(("images", index, "source", field))
+                for field_path, message in weak:
+                    where = document.where(("images", index, "source", *field_path))
                     warnings.append(Problem(file, where, message))
             desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog, data)
             problems += _rotation_problems(file, document, index, entry, model)
@@ -395,30 +399,59 @@ def _rotation_problems(
     return found
 
 
+FieldPath = tuple[str | int, ...]
+
+
 def _data_source(
     spec: SourceSpec, base: Path
-) -> tuple[DataSource | None, list[tuple[str, str]], list[tuple[str, str]]]:
+) -> tuple[DataSource | None, list[tuple[FieldPath, str]], list[tuple[FieldPath, str]]]:
     """The entry's data source (a file path made absolute), its problems and its
-    warnings, each as (field of `source:`, message)."""
+    warnings, each as (path inside `source:`, message)."""
     parsed = parse_checksum(spec.checksum)
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[FieldPath, str]] = []
+    compression = compression_of(spec.url, spec.compression)
+    mirrors = tuple(spec.mirrors or ())
     if isinstance(parsed, str):
-        problems.append(("checksum", parsed))
+        problems.append((("checksum",), parsed))
         algorithm, digest = "", ""
     else:
         algorithm, digest = parsed
-        problems += source_problems(spec.url, algorithm, spec.method)
+        problems += source_problems(spec.url, algorithm, spec.method, compression, mirrors)
+    if spec.watch is not None:
+        problems += _watch_problems(spec.watch, base)
     location = spec.url
     if not is_url(location) and spec.method != "web-download":
         path = Path(location).expanduser()
         path = path if path.is_absolute() else base / path
         if not path.is_file():
-            problems.append(("url", f"no such file: {path} (a path is relative to the manifest)"))
+            problems.append(
+                (("url",), f"no such file: {path} (a path is relative to the manifest)")
+            )
         location = str(path.resolve())
     if problems:
-        return None, sorted(problems), []
-    data = DataSource(location, algorithm, digest, spec.method, spec.version)
-    return data, [], source_warnings(algorithm)
+        return None, sorted(problems, key=lambda p: (str(p[0]), p[1])), []
+    data = DataSource(
+        location, algorithm, digest, spec.method, spec.version, compression, mirrors
+    )
+    return data, [], [((field,), message) for field, message in source_warnings(algorithm)]
+
+
+def _watch_problems(watch: WatchSpec, base: Path) -> list[tuple[FieldPath, str]]:
+    found: list[tuple[FieldPath, str]] = [
+        (("watch", field), message)
+        for field, message in watch_problems(
+            watch.url, watch.checksums, watch.index, watch.version, watch.signature,
+            watch.keyring,
+        )
+    ]  # fmt: skip
+    if watch.keyring is not None:
+        keyring = Path(watch.keyring).expanduser()
+        keyring = keyring if keyring.is_absolute() else base / keyring
+        if not keyring.is_file():
+            found.append(
+                (("watch", "keyring"), f"no such file: {keyring} (relative to the manifest)")
+            )
+    return found
 
 
 def load_targets(path: Path) -> list[TargetSpec]:

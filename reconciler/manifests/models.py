@@ -144,6 +144,64 @@ class Defaults(ImageFields):
     """Values every image entry in the same document inherits."""
 
 
+class WatchSpec(BaseModel):
+    """Where the newest upstream build of an image is published (`source.watch`), read
+    by `reconciler bump` (never by plan or apply)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    url: str = Field(
+        min_length=1,
+        description=(
+            "The image's URL template: {version} stands for a build's version. Without "
+            "{version} it is a fixed 'latest' URL, and the version is the file's "
+            "Last-Modified date (YYYYMMDD)."
+        ),
+    )
+    checksums: str = Field(
+        min_length=1,
+        description=(
+            "URL template of the checksum file listing the image (GNU or BSD lines, "
+            "sha256 or sha512, comments, CRLF, PGP clear-signed); the algorithm follows "
+            "the file."
+        ),
+    )
+    index: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "URL of a directory listing (HTML or plain text) whose links name the "
+            "candidate versions (20261101/, v1.11.3/). Left out: the candidates are the "
+            "names in the checksum file that match url's file name as a whole."
+        ),
+    )
+    version: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "The regular expression {version} matches; default v?[0-9]+([._-][0-9]+)* "
+            "(20261101, 20261101-1234, 9.5-20241120, v1.11.3). Candidates are compared "
+            "in natural version order."
+        ),
+    )
+    signature: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "URL template of a detached signature of the checksum file "
+            "(SHA256SUMS.gpg), or `clearsigned`; verified with gpgv against `keyring`."
+        ),
+    )
+    keyring: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "The public key(s) the signature must verify against (a path relative to "
+            "the manifest, committed beside it; binary or ASCII-armored)."
+        ),
+    )
+
+
 class SourceSpec(BaseModel):
     """Where the image's data comes from (`source:` of an entry)."""
 
@@ -173,6 +231,30 @@ class SourceSpec(BaseModel):
         min_length=1,
         max_length=64,
         description="A label of this build, shown in plans (and used to name old builds).",
+    )
+    compression: Literal["xz", "bz2", "gz", "zst", "none"] | None = Field(
+        None,
+        description=(
+            "How the file is compressed; default: from the URL's suffix (.xz, .bz2, .gz, "
+            ".zst). The checksum is of the file as published; Glance receives the "
+            "decompressed bytes. Not with web-download (Glance would store the "
+            "compressed bytes)."
+        ),
+    )
+    mirrors: list[str] | None = Field(
+        None,
+        description=(
+            "URLs holding the same file, tried in order before `url` (which stays the "
+            "provenance): each is held to the one checksum; one that fails is a warning "
+            "and the next is tried."
+        ),
+    )
+    watch: WatchSpec | None = Field(
+        None,
+        description=(
+            "Where the newest upstream build is published: `reconciler bump` rewrites "
+            "url, checksum, version (and image_build_date, image_source) when it changes."
+        ),
     )
 
 

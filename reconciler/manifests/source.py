@@ -31,6 +31,8 @@ class DataSource:
     digest: str  # lower-case hex
     method: str = "upload"  # upload | glance-direct | web-download
     version: str | None = None  # the build's label (plans, renames of old builds)
+    compression: str | None = None  # xz | bz2 | gz | zst: decompressed while streaming
+    mirrors: tuple[str, ...] = ()  # tried in order before `location` (the provenance)
 
     @property
     def is_url(self) -> bool:
@@ -61,25 +63,61 @@ def parse_checksum(text: str) -> tuple[str, str] | str:
     return algorithm, digest.lower()
 
 
-def source_problems(location: str, algorithm: str, method: str) -> list[tuple[str, str]]:
-    """(field, message) for what cannot work, whatever the file system says."""
-    problems: list[tuple[str, str]] = []
+# What a file name's suffix says of its compression (the forms upstreams publish).
+COMPRESSION_SUFFIXES = {".xz": "xz", ".bz2": "bz2", ".gz": "gz", ".zst": "zst"}
+COMPRESSIONS = frozenset(COMPRESSION_SUFFIXES.values())
+
+
+def compression_of(location: str, declared: str | None) -> str | None:
+    """The compression a source is read with: the declared one (`none`: none), else the
+    suffix of the URL's or path's file name (query and fragment aside)."""
+    if declared is not None:
+        return None if declared == "none" else declared
+    name = location.split("?", 1)[0].split("#", 1)[0].rstrip("/").lower()
+    for suffix, kind in COMPRESSION_SUFFIXES.items():
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
+def source_problems(
+    location: str,
+    algorithm: str,
+    method: str,
+    compression: str | None = None,
+    mirrors: tuple[str, ...] = (),
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path inside `source:`, message) for what cannot work, whatever the file system
+    says."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if compression is not None and method == "web-download":
+        problems.append(
+            (
+                ("method",),
+                f"a {compression}-compressed source cannot use web-download: Glance would "
+                "store the compressed bytes (use upload or glance-direct: the tool "
+                "decompresses while streaming)",
+            )
+        )
+    for number, mirror in enumerate(mirrors):
+        if not is_url(mirror):
+            problems.append((("mirrors", number), "a mirror is an http(s) URL"))
     if method == "web-download":
         if not is_url(location):
             problems.append(
-                ("url", "web-download needs an http(s) URL: Glance fetches it, not the tool")
+                (("url",), "web-download needs an http(s) URL: Glance fetches it, not the tool")
             )
         if algorithm != "sha512":
             problems.append(
                 (
-                    "checksum",
+                    ("checksum",),
                     "web-download needs a sha512 checksum: Glance fetches and hashes the "
                     "data itself (sha512), the tool never sees the bytes, so only a sha512 "
                     "can be compared with Glance's os_hash_value",
                 )
             )
     elif "://" in location and not is_url(location):
-        problems.append(("url", "only http(s) URLs and file paths are supported"))
+        problems.append((("url",), "only http(s) URLs and file paths are supported"))
     return problems
 
 

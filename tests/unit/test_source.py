@@ -32,8 +32,8 @@ def test_checksums() -> None:
 
 def test_web_download_can_only_verify_a_sha512() -> None:
     problems = dict(source_problems("disk.img", "sha256", "web-download"))
-    assert "needs an http(s) URL" in problems["url"]
-    assert "only a sha512" in problems["checksum"]
+    assert "needs an http(s) URL" in problems[("url",)]
+    assert "only a sha512" in problems[("checksum",)]
     assert source_problems("https://m.example/x", "sha512", "web-download") == []
     assert source_problems("ftp://m.example/x", "sha256", "upload") != []
 
