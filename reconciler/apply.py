@@ -101,6 +101,7 @@ class Applier:
         self.import_wait = import_wait
         self.on_done = on_done
         self.on_data = on_data  # (image, bytes read, length) while data streams
+        self._notes: dict[str, list[str]] = {}  # per image name: see _notice
         self._ahead = ReadAhead(client, ())
 
     def run(self, plan: Plan) -> ApplyReport:
@@ -180,7 +181,10 @@ class Applier:
         new_id = str(uuid.uuid4())
         self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
         outcome = self._run_steps(
-            new_id, steps_for(image, new_id, self.import_wait, None, self._watch(image))
+            new_id,
+            steps_for(
+                image, new_id, self.import_wait, None, self._watch(image), self._notice(image)
+            ),
         )
         if outcome.error is not None:
             return self._roll_back(image, new_id, outcome, None)
@@ -213,7 +217,17 @@ class Applier:
         kept = [b for b in image.builds if not b.delete and b.role is BuildRole.PREVIOUS]
         retired = [b for b in image.builds if not b.delete and b.role is BuildRole.RETIRED]
         phases: list[tuple[str, list[Step]]] = [
-            (main_id, steps_for(image, main_id, self.import_wait, temporary, self._watch(image))),
+            (
+                main_id,
+                steps_for(
+                    image,
+                    main_id,
+                    self.import_wait,
+                    temporary,
+                    self._watch(image),
+                    self._notice(image),
+                ),
+            ),
             *((b.id, build_steps(b)) for b in kept),
         ]
         if temporary is not None:
@@ -235,6 +249,11 @@ class Applier:
         if problems:
             return self._end(image, main_id, Status.DIVERGED, "; ".join(problems))
         return replace(result, reason=_builds_note(image, main_id))
+
+    def _notice(self, image: ImagePlan) -> Callable[[str], None]:
+        """Where this image's data step tells what its report should add (a mirror
+        passed over); `_end` adds it to the result's reason."""
+        return self._notes.setdefault(image.name, []).append
 
     def _watch(self, image: ImagePlan) -> Callable[[int, int | None], None] | None:
         """The progress callback of this image's data, if anyone listens."""
@@ -469,6 +488,8 @@ class Applier:
         request_id: str | None = None,
         left: tuple[str, ...] = (),
     ) -> ImageResult:
+        notes = self._notes.pop(image.name, [])
+        reason = "; ".join(part for part in (reason, *notes) if part)
         self.journal.write("end", image=image_id, status=str(status), reason=reason)
         return ImageResult(
             image.name, image_id, str(image.action), status, reason, request_id, left

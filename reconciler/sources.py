@@ -16,16 +16,19 @@ bytes at a time whatever size the HTTP library asks for (urllib3 asks 16 KiB).
 
 from __future__ import annotations
 
+import bz2
 import hashlib
+import lzma
 import os
 import queue
 import threading
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import requests
 
-from reconciler.errors import SourceUnreadable
+from reconciler.errors import ChecksumMismatch, SourceUnreadable
 from reconciler.manifests.source import is_url
 
 USER_AGENT = "reconciler (image data)"
@@ -105,18 +108,117 @@ class _Hasher:
         self._thread.join()
 
 
+class Decompressing:
+    """A read-only stream of the decompressed bytes of a compressed one (xz, bz2, gz,
+    zst), a block at a time: memory stays bounded by the block and the decompressor's
+    window whatever the image's size. Concatenated streams (pbzip2, pigz, several xz
+    streams) are read through to the end; bytes that end mid-stream are an error."""
+
+    def __init__(self, raw: Readable, kind: str, name: str) -> None:
+        self._raw = raw
+        self._kind = kind
+        self._name = name
+        self._decoder = _decoder(kind)
+        self._pending = b""
+        self._ended = False
+
+    def read(self, size: int = -1, /) -> bytes:
+        want = BLOCK if size is None or size < 0 else max(size, 1)
+        while len(self._pending) < want and not self._ended:
+            block = self._raw.read(BLOCK)
+            if not block:
+                self._ended = True
+                if not self._decoder.eof and self._decoder.started:
+                    raise SourceUnreadable(
+                        f"{self._name}: the {self._kind} stream ends before its end mark "
+                        "(a cut download?)"
+                    )
+                break
+            self._pending += self._feed(block)
+        out, self._pending = self._pending[:want], self._pending[want:]
+        return out
+
+    def _feed(self, block: bytes) -> bytes:
+        out = b""
+        while block:
+            try:
+                out += self._decoder.decompress(block)
+            except (OSError, EOFError, ValueError) as err:  # lzma, bz2, zlib, zstd errors
+                reason = f"{self._name}: not valid {self._kind} data: {err}"
+                raise SourceUnreadable(reason) from None
+            block = self._decoder.unused_data if self._decoder.eof else b""
+            if block:  # another stream follows the one that ended
+                self._decoder = _decoder(self._kind)
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class _Decoder:
+    """One decompressor with the interface the stdlib's share (eof, unused_data)."""
+
+    def __init__(self, kind: str) -> None:
+        self.started = False
+        if kind == "xz":
+            self._impl: Any = lzma.LZMADecompressor()
+        elif kind == "bz2":
+            self._impl = bz2.BZ2Decompressor()
+        elif kind == "gz":
+            self._impl = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif kind == "zst":
+            import zstandard  # only for .zst sources
+
+            self._impl = zstandard.ZstdDecompressor().decompressobj()
+        else:
+            raise ValueError(f"unknown compression {kind!r}")
+
+    def decompress(self, block: bytes) -> bytes:
+        self.started = True
+        out: bytes = self._impl.decompress(block)
+        return out
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._impl.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        data: bytes = self._impl.unused_data
+        return data
+
+
+def _decoder(kind: str) -> _Decoder:
+    return _Decoder(kind)
+
+
 class HashingReader:
     """A read-only file object over a source: hashes every block as it is read (in
     the background, see the module's docstring) and counts the bytes. Knowing its
     length (`__len__`) makes requests send a Content-Length instead of chunks."""
 
-    def __init__(self, raw: Readable, length: int | None, algorithms: Iterable[str]) -> None:
+    def __init__(
+        self,
+        raw: Readable,
+        length: int | None,
+        algorithms: Iterable[str],
+        expect: tuple[str, str] | None = None,
+        name: str = "",
+    ) -> None:
         self._raw = raw
         self._length = length
         self._hashers = {name: _Hasher(name) for name in dict.fromkeys(algorithms)}
         self.read_bytes = 0
         self.on_read: Progress | None = None  # told (bytes read, length) as blocks go
         self._told = 0
+        # (algorithm, hex) the whole stream must hash to: checked before the last block
+        # is handed on (or the end is told), so a receiver never gets all of a wrong
+        # file: the upload ends short and Glance puts the image back to queued.
+        self._expect = expect
+        self._name = name
+        # The reader of the file as published, when this one reads its decompressed
+        # bytes (compressed sources); else this reader itself.
+        self.published: HashingReader = self
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -137,12 +239,27 @@ class HashingReader:
             self.read_bytes += len(block)
             for hasher in self._hashers.values():
                 hasher.add(block)
+        if self._expect is not None and (
+            not block or (self._length is not None and self.read_bytes >= self._length)
+        ):
+            self._check_expected()
         if self.on_read is not None and (
             not block or self.read_bytes - self._told >= PROGRESS_EVERY
         ):
             self._told = self.read_bytes
             self.on_read(self.read_bytes, self._length)
         return block
+
+    def _check_expected(self) -> None:
+        assert self._expect is not None
+        algorithm, expected = self._expect
+        self._expect = None  # checked once
+        actual = self.hexdigest(algorithm)
+        if actual != expected:
+            raise ChecksumMismatch(
+                f"{self._name}: checksum mismatch: expected {algorithm}:{expected}, got "
+                f"{algorithm}:{actual} ({self.read_bytes} bytes)"
+            )
 
     def hexdigest(self, algorithm: str) -> str:
         """The digest of every byte read so far (waits for the hashing to catch up;
@@ -157,23 +274,42 @@ class HashingReader:
         self._raw.close()
 
 
-def open_source(location: str, algorithms: Iterable[str], timeout: float = 60.0) -> HashingReader:
-    """The source as a HashingReader (the caller closes it)."""
+def open_source(
+    location: str,
+    algorithms: Iterable[str],
+    timeout: float = 60.0,
+    *,
+    compression: str | None = None,
+    published: Iterable[str] = (),
+    expect: tuple[str, str] | None = None,
+) -> HashingReader:
+    """The source as a HashingReader of the bytes to send (the caller closes it):
+    `algorithms` hash those bytes, `published` the file as published, `expect` is what
+    the published file must hash to (see HashingReader). With `compression` the bytes
+    sent are the decompressed ones: `reader.published` is the compressed file's reader."""
     if not is_url(location):
         try:
             # Closed by the reader's owner, after the upload that reads it.
-            handle = open(location, "rb")  # noqa: SIM115
-            length = os.fstat(handle.fileno()).st_size
+            handle: Readable = open(location, "rb")  # noqa: SIM115
+            length: int | None = os.fstat(handle.fileno()).st_size  # type: ignore[attr-defined]
         except OSError as err:
             raise SourceUnreadable(f"{location}: {err.strerror}") from None
-        return HashingReader(handle, length, algorithms)
-    answer = _request("GET", location, timeout)
-    raw: Any = answer.raw
-    raw.decode_content = True  # the file's bytes, whatever transfer encoding
-    declared = answer.headers.get("Content-Length")
-    encoded = answer.headers.get("Content-Encoding") not in (None, "identity")
-    known = int(declared) if declared and declared.isdigit() and not encoded else None
-    return HashingReader(_Closing(raw, answer), known, algorithms)
+    else:
+        answer = _request("GET", location, timeout)
+        raw: Any = answer.raw
+        raw.decode_content = True  # the file's bytes, whatever transfer encoding
+        declared = answer.headers.get("Content-Length")
+        encoded = answer.headers.get("Content-Encoding") not in (None, "identity")
+        length = int(declared) if declared and declared.isdigit() and not encoded else None
+        handle = _Closing(raw, answer)
+    if compression is None:
+        return HashingReader(
+            handle, length, (*algorithms, *published), expect=expect, name=location
+        )
+    file = HashingReader(handle, length, published, expect=expect, name=location)
+    reader = HashingReader(Decompressing(file, compression, location), None, algorithms)
+    reader.published = file
+    return reader
 
 
 class _Closing:

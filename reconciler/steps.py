@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -348,6 +348,9 @@ class BuildData(Step):
     wait: float = IMPORT_WAIT
     # Told (bytes read, length) while the bytes stream (progress bars); not journalled.
     watch: Progress | None = field(default=None, compare=False, repr=False)
+    # Told what the report should say of the data's way in (a mirror that failed and
+    # was passed over); not journalled.
+    notice: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     kind: ClassVar[str] = "data"
 
@@ -373,20 +376,64 @@ class BuildData(Step):
                 client.sleep(client.retry.delay(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    @property
+    def _locations(self) -> tuple[str, ...]:
+        """Where the bytes may come from, in the order tried: the mirrors, then the
+        provenance URL (or file)."""
+        return (*self.data.mirrors, self.data.location)
+
+    def _passed_over(self, location: str, reason: str) -> None:
+        if self.notice is not None:
+            self.notice(f"mirror {location} passed over: {reason}")
+
     def _attempt(self, client: GlanceAPI, image_id: str) -> Answer:
         if self.data.method == "web-download":
-            client.import_image(image_id, {"name": "web-download", "uri": self.data.location})
+            return self._web_download(client, image_id)
+        for location in self._locations:
+            last = location == self.data.location
             try:
-                return self._finish(client, image_id, None)
-            except ImportFailed as err:
-                raise ImportFailed(_with_source_state(str(err), self.data.location)) from None
-        reader = open_source(self.data.location, (self._algorithm, GLANCE_HASH))
-        reader.on_read = self.watch
+                reader = self._send_from(client, image_id, location)
+            except (SourceUnreadable, ChecksumMismatch) as err:
+                # The source's fault (its reader raised): Glance saw a short body. The
+                # next mirror, or the provenance, is tried once the image is queued.
+                if last or settled_status(client, image_id) != "queued":
+                    raise
+                self._passed_over(location, err.message)
+                continue
+            break
+        return self._send_rest(client, image_id, reader)
+
+    def _send_from(self, client: GlanceAPI, image_id: str, location: str) -> HashingReader:
+        reader = open_source(
+            location,
+            (GLANCE_HASH,),
+            compression=self.data.compression,
+            published=(self._algorithm,),
+            expect=(self._algorithm, self.data.checksum.partition(":")[2]),
+        )
+        reader.published.on_read = self.watch
         try:
             target = "file" if self.data.method == "upload" else "stage"
             client.put_data(image_id, target, reader)
         finally:
             reader.close()
+        return reader
+
+    def _web_download(self, client: GlanceAPI, image_id: str) -> Answer:
+        """Glance fetches each mirror in turn, then the provenance: a failed import puts
+        the image back to queued (os_glance_failed_import), so the next can be asked."""
+        for location in self._locations:
+            client.import_image(image_id, {"name": "web-download", "uri": location})
+            try:
+                return self._finish(client, image_id, None)
+            except ImportFailed as err:
+                reason = _with_source_state(str(err), location)
+                if location == self.data.location or settled_status(client, image_id) != "queued":
+                    raise ImportFailed(reason) from None
+                self._passed_over(location, reason)
+        raise AssertionError("unreachable: the provenance is tried last")
+
+    def _send_rest(self, client: GlanceAPI, image_id: str, reader: HashingReader) -> Answer:
         self._check_declared(reader)
         if self.data.method == "glance-direct":
             try:
@@ -416,11 +463,11 @@ class BuildData(Step):
         """Nothing of its own: see the class docstring."""
 
     def _check_declared(self, reader: HashingReader) -> None:
-        actual = reader.hexdigest(self._algorithm)
+        actual = reader.published.hexdigest(self._algorithm)
         if f"{self._algorithm}:{actual}" != self.data.checksum:
             raise ChecksumMismatch(
                 f"{self.data.location}: checksum mismatch: expected {self.data.checksum}, "
-                f"got {self._algorithm}:{actual} ({reader.read_bytes} bytes)"
+                f"got {self._algorithm}:{actual} ({reader.published.read_bytes} bytes)"
             )
 
     def _finish(self, client: GlanceAPI, image_id: str, sent: HashingReader | None) -> Answer:
@@ -575,6 +622,7 @@ def steps_for(
     import_wait: float = IMPORT_WAIT,
     temporary_name: str | None = None,
     watch: Progress | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> list[Step]:
     """The ordered steps of one image's plan; for a rebuild, those of its new build
     (created under `temporary_name`; the builds' `build_steps` and `take_name` follow)."""
@@ -582,7 +630,7 @@ def steps_for(
         body = create_body(image, new_id or str(uuid.uuid4()))
         if temporary_name is not None:
             body["name"] = temporary_name
-        data = [BuildData(image.data, import_wait, watch)] if image.data is not None else []
+        data = [BuildData(image.data, import_wait, watch, notice)] if image.data is not None else []
         return [CreateImage(body), *data, *(AddMember(m) for m in image.members.add)]
     if image.action is Action.DELETE:
         return [DeleteImage()]

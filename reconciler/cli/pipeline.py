@@ -28,7 +28,7 @@ from reconciler.diff import diff
 from reconciler.errors import ReconcilerError, SourceUnreadable
 from reconciler.live import complete_catalog, list_images
 from reconciler.manifests.loader import load_manifests, load_targets
-from reconciler.plan import Action, Plan
+from reconciler.plan import Action, ImagePlan, Plan
 from reconciler.sources import probe
 from reconciler.targets import TargetRun, resolve
 from reconciler.views import DEFAULT_CATALOG, LiveCatalog, LiveImage
@@ -137,15 +137,28 @@ def probe_sources(plan: Plan, timeout: float | None = None) -> Plan:
     images = []
     for image in plan.images:
         if image.data is not None:
-            try:
-                size = probe(image.data.location, timeout or 30.0)
-                image = replace(image, data=replace(image.data, size=size))
-            except SourceUnreadable as err:
-                image = replace(
-                    image, action=Action.ERROR, error=f"source not readable: {err.message}"
-                )
+            image = _probe_data(image, timeout or 30.0)
         images.append(image)
     return replace(plan, images=tuple(images))
+
+
+def _probe_data(image: ImagePlan, timeout: float) -> ImagePlan:
+    """The mirrors, then the provenance, probed in the order apply reads them: the first
+    that answers is recorded (`answered`, with its size); each that fails before it is
+    a warning of the plan; none answering makes the entry an error."""
+    assert image.data is not None
+    failed: list[str] = []
+    for location in (*image.data.mirrors, image.data.location):
+        try:
+            size = probe(location, timeout)
+        except SourceUnreadable as err:
+            failed.append(err.message)
+            continue
+        warnings = tuple(f"mirror passed over: {reason}" for reason in failed)
+        data = replace(image.data, size=size, answered=location)
+        return replace(image, data=data, warnings=(*image.warnings, *warnings))
+    shown = "; ".join(failed)
+    return replace(image, action=Action.ERROR, error=f"source not readable: {shown}")
 
 
 def plan_targets(

@@ -25,8 +25,8 @@ from reconciler.manifests.models import (
     RotationSpec,
     SourceSpec,
     TargetsFile,
-    WatchSpec,
     TargetSpec,
+    WatchSpec,
     merge,
 )
 from reconciler.manifests.rotation import template_problem
@@ -430,9 +430,7 @@ def _data_source(
         location = str(path.resolve())
     if problems:
         return None, sorted(problems, key=lambda p: (str(p[0]), p[1])), []
-    data = DataSource(
-        location, algorithm, digest, spec.method, spec.version, compression, mirrors
-    )
+    data = DataSource(location, algorithm, digest, spec.method, spec.version, compression, mirrors)
     return data, [], [((field,), message) for field, message in source_warnings(algorithm)]
 
 

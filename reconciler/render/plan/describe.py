@@ -62,7 +62,17 @@ def describe_data(data: DataPlan) -> str:
     """`data: 1.2 GiB by upload from URL (sha256:8f1e4c2a…), version 20261101`."""
     size = f"{human_size(data.size)} " if data.size is not None else ""
     version = f", version {data.version}" if data.version else ""
-    return f"data: {size}by {data.method} from {data.location} ({data.checksum[:20]}…){version}"
+    packed = f", {data.compression}-compressed" if data.compression else ""
+    mirror = ""
+    if data.answered is not None and data.answered != data.location:
+        number = data.mirrors.index(data.answered) + 1 if data.answered in data.mirrors else 0
+        mirror = f", read from mirror {number} of {len(data.mirrors)}: {data.answered}"
+    elif data.mirrors and data.answered == data.location:
+        mirror = f", no mirror answered ({len(data.mirrors)} tried)"
+    return (
+        f"data: {size}by {data.method} from {data.location} ({data.checksum[:20]}…)"
+        f"{version}{packed}{mirror}"
+    )
 
 
 def human_size(size: int) -> str:
