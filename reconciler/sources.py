@@ -143,7 +143,7 @@ class Decompressing:
         while block:
             try:
                 out += self._decoder.decompress(block)
-            except (OSError, EOFError, ValueError) as err:  # lzma, bz2, zlib, zstd errors
+            except self._decoder.errors as err:
                 reason = f"{self._name}: not valid {self._kind} data: {err}"
                 raise SourceUnreadable(reason) from None
             block = self._decoder.unused_data if self._decoder.eof else b""
@@ -160,16 +160,21 @@ class _Decoder:
 
     def __init__(self, kind: str) -> None:
         self.started = False
+        # What each library raises on bytes that are not its format (bz2: OSError).
+        self.errors: tuple[type[Exception], ...] = (OSError, EOFError, ValueError)
         if kind == "xz":
             self._impl: Any = lzma.LZMADecompressor()
+            self.errors += (lzma.LZMAError,)
         elif kind == "bz2":
             self._impl = bz2.BZ2Decompressor()
         elif kind == "gz":
             self._impl = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self.errors += (zlib.error,)
         elif kind == "zst":
             import zstandard  # only for .zst sources
 
             self._impl = zstandard.ZstdDecompressor().decompressobj()
+            self.errors += (zstandard.ZstdError,)
         else:
             raise ValueError(f"unknown compression {kind!r}")
 
@@ -207,7 +212,8 @@ class HashingReader:
     ) -> None:
         self._raw = raw
         self._length = length
-        self._hashers = {name: _Hasher(name) for name in dict.fromkeys(algorithms)}
+        wanted = (*algorithms, *((expect[0],) if expect else ()))
+        self._hashers = {name: _Hasher(name) for name in dict.fromkeys(wanted)}
         self.read_bytes = 0
         self.on_read: Progress | None = None  # told (bytes read, length) as blocks go
         self._told = 0

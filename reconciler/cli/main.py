@@ -65,6 +65,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "import_images",
         "Write manifests describing live images (reads only; never writes to the cloud).",
     ),
+    "bump": LazyCommand(
+        "reconciler.cli.bump_cmd",
+        "bump",
+        "Move each entry with a source.watch to its newest upstream build.",
+    ),
     "apply": LazyCommand(
         "reconciler.cli.apply_cmd",
         "apply",

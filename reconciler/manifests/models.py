@@ -171,8 +171,9 @@ class WatchSpec(BaseModel):
         min_length=1,
         description=(
             "URL of a directory listing (HTML or plain text) whose links name the "
-            "candidate versions (20261101/, v1.11.3/). Left out: the candidates are the "
-            "names in the checksum file that match url's file name as a whole."
+            "candidate versions (20261101/, v1.11.3/) or are the image files named like "
+            "url's file name. Left out: the candidates are the names in the checksum "
+            "file that match url's file name as a whole."
         ),
     )
     version: str | None = Field(

@@ -102,12 +102,13 @@ def base_name(name: str) -> str:
     return name.strip().replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def best(listed: Mapping[str, tuple[Digest, ...]], name: str) -> Digest | None:
-    """The strongest usable digest the file lists for `name` (sha512, else sha256, else
-    md5), or None when it lists none of them for it."""
+def usable(listed: Mapping[str, tuple[Digest, ...]], name: str) -> tuple[str, ...]:
+    """The digests the file lists for `name` that a manifest can declare, strongest
+    first (sha512, sha256, md5), as `algorithm:hex`; () when it lists none."""
     digests = listed.get(base_name(name), ())
-    for algorithm in PREFERENCE:
-        for digest in digests:
-            if digest.algorithm == algorithm:
-                return digest
-    return None
+    return tuple(
+        digest.checksum
+        for algorithm in PREFERENCE
+        for digest in digests
+        if digest.algorithm == algorithm
+    )

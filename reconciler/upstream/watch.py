@@ -1,7 +1,9 @@
 """A `source.watch` block resolved to the newest upstream build. Network, process and
 file I/O (reads only, through a `Fetcher`; gpgv for signatures).
 
-The candidates are the versions the index's links name (`index:`), else the versions
+The candidates are the versions the index's links name (`index:`: a folder per
+version, `20261101/`, or the image files themselves, named like the URL's file-name
+template, as Fedora's images folder lists them), else the versions
 in the checksum file's names that match the URL's file-name template as a whole name
 (`-2211.qcow2` never matches `-2211.qcow2.xz`). The newest candidate in natural order
 whose checksum file lists the image is the build; a candidate whose folder does not
@@ -14,12 +16,11 @@ its signature verifies against the committed keyring.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from reconciler.errors import SignatureInvalid, UpstreamError
 from reconciler.upstream import checksums, index, signature
 from reconciler.upstream.fetch import Fetcher
+from reconciler.upstream.model import Build, Watch
 from reconciler.upstream.versions import (
     DEFAULT_VERSION,
     PLACEHOLDER,
@@ -33,31 +34,6 @@ from reconciler.upstream.versions import (
 PASS_OVER = 3  # newest candidates tried before giving up on finding a listed build
 
 
-@dataclass(frozen=True)
-class Watch:
-    """A manifest's `source.watch` block, the keyring's path resolved."""
-
-    url: str
-    checksums: str
-    index: str | None = None
-    version: str | None = None
-    signature: str | None = None  # a URL template, or "clearsigned"
-    keyring: Path | None = None
-
-
-@dataclass(frozen=True)
-class Build:
-    """The newest build upstream."""
-
-    version: str
-    url: str
-    checksum: str  # algorithm:hex, as the checksum file gives it
-    checksums_url: str
-    build_date: str | None  # YYYY-MM-DD when the version (or Last-Modified) holds one
-    signed: bool  # its checksum file's signature verified
-    notes: tuple[str, ...] = field(default=())
-
-
 def resolve(watch: Watch, fetcher: Fetcher) -> Build:
     """The newest build (see the module docstring); UpstreamError when there is none."""
     if PLACEHOLDER not in watch.url:
@@ -65,10 +41,14 @@ def resolve(watch: Watch, fetcher: Fetcher) -> Build:
     pattern = watch.version or DEFAULT_VERSION
     template = file_name(watch.url)
     if watch.index is not None:
-        listing = fetcher.get(watch.index)
-        whole = re.compile(pattern)
-        candidates = [n for n in index.names(listing.text) if whole.fullmatch(n)]
-        where = f"{watch.index} links no version matching {pattern!r}"
+        links = index.names(fetcher.get(watch.index).text)
+        whole, named = re.compile(pattern), name_pattern(template, pattern)
+        candidates = [n for n in links if whole.fullmatch(n)]
+        candidates += [m["version"] for n in links if (m := named.fullmatch(n))]
+        where = (
+            f"{watch.index} links no version matching {pattern!r} "
+            f"nor a file named like {template!r}"
+        )
     else:
         listed = _checksums(watch, fetcher, watch.checksums)[0]
         names = name_pattern(template, pattern)
@@ -89,13 +69,13 @@ def resolve(watch: Watch, fetcher: Fetcher) -> Build:
             failures.append(str(err))
             notes.append(f"version {version} passed over: {err}")
             continue
-        digest = checksums.best(listed, name)
-        if digest is None:
+        digests = checksums.usable(listed, name)
+        if not digests:
             failures.append(f"{sums_url} lists no sha256 or sha512 for {name}")
             notes.append(f"version {version} passed over: {sums_url} does not list {name}")
             continue
         return Build(
-            version, fill(watch.url, version), digest.checksum, sums_url,
+            version, fill(watch.url, version), digests, sums_url,
             build_date(version), signed, tuple(notes),
         )  # fmt: skip
     raise UpstreamError(f"no build found: {'; '.join(failures)}")
@@ -111,11 +91,11 @@ def _fixed(watch: Watch, fetcher: Fetcher) -> Build:
         )
     listed, signed = _checksums(watch, fetcher, watch.checksums)
     name = file_name(watch.url)
-    digest = checksums.best(listed, name)
-    if digest is None:
+    digests = checksums.usable(listed, name)
+    if not digests:
         raise UpstreamError(f"{watch.checksums} lists no sha256 or sha512 for {name}")
     version = head.last_modified
-    return Build(version, watch.url, digest.checksum, watch.checksums, build_date(version), signed)
+    return Build(version, watch.url, digests, watch.checksums, build_date(version), signed)
 
 
 def _sig_url(watch: Watch, version: str | None) -> str | None:
