@@ -104,6 +104,57 @@ echo "(a third build: the previous one is renamed 'oldgeneric', the oldest retir
 "$BIN/reconciler" apply --auto-approve "$OUT/data"
 "$BIN/reconciler" plan "$OUT/data" --detailed-exitcode | tail -1
 
+step "upstream sources: bump finds the newest upstream build, apply builds it"
+# A loopback upstream laid out as Debian's (a folder per build, SHA512SUMS in each),
+# served by the sandbox's mirror; the image is published xz-compressed.
+MIRROR_PORT=$("$BIN/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mirror_port"])' "$SANDBOX_DIR/state.json")
+UPSTREAM="http://127.0.0.1:$MIRROR_PORT/upstream/demo"
+UP_DIR="$SANDBOX_DIR/mirror/upstream/demo"
+rm -rf "$UP_DIR" && mkdir -p "$UP_DIR"
+publish() {  # $1: version: a folder with the xz-compressed image and its SHA512SUMS
+  mkdir -p "$UP_DIR/$1"
+  head -c 1048576 /dev/urandom | xz -1 -T1 > "$UP_DIR/$1/demo-cloud-$1.raw.xz"
+  (cd "$UP_DIR/$1" && sha512sum "demo-cloud-$1.raw.xz" > SHA512SUMS)
+}
+publish 20261101-0001
+first=$(cut -d' ' -f1 "$UP_DIR/20261101-0001/SHA512SUMS")
+mkdir -p "$OUT/upstream"
+cat > "$OUT/upstream/images.yaml" <<YAML
+version: 1
+catalog: demo-upstream
+images:
+  # Kept current by \`reconciler bump\` (a scheduled CI job opens the pull request).
+  - name: demo-upstream-cloud
+    disk_format: raw
+    container_format: bare
+    visibility: private
+    properties:
+      os_distro: debian
+      image_build_date: "2026-11-01"
+    source:
+      url: $UPSTREAM/20261101-0001/demo-cloud-20261101-0001.raw.xz
+      checksum: sha512:$first
+      version: "20261101-0001"
+      watch:
+        url: $UPSTREAM/{version}/demo-cloud-{version}.raw.xz
+        checksums: $UPSTREAM/{version}/SHA512SUMS
+        index: $UPSTREAM/
+YAML
+"$BIN/reconciler" apply --auto-approve "$OUT/upstream"
+publish 20261124-0002
+echo "(a newer build is published upstream; the pull request body bump would open:)"
+set +e
+"$BIN/reconciler" bump "$OUT/upstream" --dry-run --format markdown
+"$BIN/reconciler" bump "$OUT/upstream"
+code=$?
+set -e
+echo "bump exit code: $code (2: manifests rewritten)"
+[ "$code" = 2 ] || exit 1
+grep -n "20261124-0002" "$OUT/upstream/images.yaml"
+"$BIN/reconciler" apply --auto-approve "$OUT/upstream"
+echo "(bump again: everything current, exit 0)"
+"$BIN/reconciler" bump "$OUT/upstream" | tail -1
+
 step "policies: the examples' public images against the SCS image metadata standard"
 set +e
 "$BIN/reconciler" drift "$EXAMPLES" --policy scs-0102 --fail-on policy | tail -4

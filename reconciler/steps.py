@@ -51,7 +51,7 @@ from reconciler.plan import (
     PatchOp,
     escape_pointer,
 )
-from reconciler.sources import HashingReader, Progress, open_source, probe
+from reconciler.sources import BLOCK, HashingReader, Progress, open_source, probe
 from reconciler.views import image_view
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
@@ -412,9 +412,12 @@ class BuildData(Step):
             expect=(self._algorithm, self.data.checksum.partition(":")[2]),
         )
         reader.published.on_read = self.watch
+        # A length not known before the end (a decompressed stream, a URL that does not
+        # say) goes as chunks: requests sends Transfer-Encoding: chunked for an iterator.
+        body = reader if reader.length is not None else iter(lambda: reader.read(BLOCK), b"")
         try:
             target = "file" if self.data.method == "upload" else "stage"
-            client.put_data(image_id, target, reader)
+            client.put_data(image_id, target, body)
         finally:
             reader.close()
         return reader

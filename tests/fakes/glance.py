@@ -489,8 +489,11 @@ class FakeGlance:
                 400, "Properties disk_format, container_format must be set prior to saving data."
             )
         chunks = []
-        while block := stream.read(65536):
-            chunks.append(block)
+        if hasattr(stream, "read"):  # a body of known length
+            while block := stream.read(65536):
+                chunks.append(block)
+        else:  # chunked (Transfer-Encoding: chunked), as the real Glance takes it
+            chunks.extend(stream)
         data = b"".join(chunks)
         if target == "file":
             self._store(image, data)

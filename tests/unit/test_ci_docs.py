@@ -41,3 +41,13 @@ def test_recipes_use_documented_commands_and_flags(path: Path) -> None:
             flag = word.split("=")[0]
             if flag.startswith("--"):
                 assert flag in known, f"{path.name}: `reconciler {words[0]}` has no {flag}"
+
+
+@pytest.mark.parametrize("name", ["github-actions-bump.yml", "gitlab-ci-bump.yml"])
+def test_the_bump_recipes_write_a_markdown_body_on_a_schedule(name: str) -> None:
+    path = ROOT / "docs" / "ci" / name
+    calls = _invocations(path)
+    bump = [words for words in calls if words[0] == "bump"]
+    assert bump and "--format" in bump[0] and "markdown" in bump[0], calls
+    text = path.read_text()
+    assert "schedule" in text and '"$code" = 0' in text  # exit 0: nothing to open
