@@ -41,6 +41,13 @@ $(QEMU_IMG):
 	apt-get install -y -q qemu-utils >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q qemu-utils >/dev/null)
 
+# gpgv verifies upstream signatures (bump); gpg makes the tests' signing keys.
+GPG ?= /usr/bin/gpg
+GPGV ?= /usr/bin/gpgv
+$(GPG) $(GPGV):
+	apt-get install -y -q gnupg gpgv >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q gnupg gpgv >/dev/null)
+
 # mitmproxy (the fault-injecting proxy of tests/faults) lives in its own venv: its
 # pinned dependencies (Flask, cryptography, ruamel.yaml) would fight Keystone's.
 FAULTS_VENV ?= .venv-faults
@@ -55,7 +62,7 @@ $(FAULTS_VENV)/bin/mitmdump:
 # sandbox tests'. TEST_ARGS are passed to both (e.g. TEST_ARGS=--durations=20).
 TEST_ARGS ?=
 SANDBOX_WORKERS ?= 2
-test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump sandbox-up
+test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(GPG) $(GPGV) $(FAULTS_VENV)/bin/mitmdump sandbox-up
 	@mkdir -p test-artifacts
 	@$(BIN)/pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS) > test-artifacts/unit.log 2>&1 & \
 	unit=$$!; start=$$(date +%s); \

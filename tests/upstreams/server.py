@@ -6,6 +6,7 @@ once."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ class Upstream:
         self.files: dict[str, tuple[bytes, float, str]] = {}  # path -> body, mtime, type
         self.requests: Counter[tuple[str, str]] = Counter()
         self.dead: set[str] = set()  # paths answered 503 (a mirror that is down)
+        self.delay = 0.0  # seconds before each answer (a far upstream's round trip)
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -55,6 +57,8 @@ class Upstream:
             def _answer(self, body: bool) -> None:
                 path = urlsplit(self.path).path
                 upstream.requests[(self.command, path)] += 1
+                if upstream.delay:
+                    time.sleep(upstream.delay)
                 if path in upstream.dead:
                     self.send_response(503)
                     self.send_header("Content-Length", "0")
