@@ -168,3 +168,66 @@ def test_a_wrong_provenance_after_the_mirrors_rolls_the_image_back(
     assert results["wrong"].status is Status.ROLLED_BACK
     assert "checksum mismatch" in results["wrong"].reason
     assert stored_by_name(fake, "wrong") is None
+
+
+def test_web_download_asks_glance_for_each_mirror_in_turn(tmp_path: Path) -> None:
+    good = os.urandom(1 << 16)
+    fake = FakeGlance()
+    fake.serve("http://127.0.0.1:9/mirror/disk.raw", None)  # the mirror answers 404
+    fake.serve("http://127.0.0.1:9/upstream/disk.raw", good)
+    data = DataSource(
+        "http://127.0.0.1:9/upstream/disk.raw", "sha512", sha(good), "web-download", "1",
+        mirrors=("http://127.0.0.1:9/mirror/disk.raw",),
+    )  # fmt: skip
+    results, _records = run(fake, plan_for(fake, data_entry("fetched", data)), tmp_path)
+    result = results["fetched"]
+    assert result.status is Status.APPLIED, result.reason
+    assert "mirror http://127.0.0.1:9/mirror/disk.raw passed over" in result.reason
+    assert "404" in result.reason
+    stored = stored_by_name(fake, "fetched")
+    assert stored is not None and stored["os_hash_value"] == sha(good)
+
+
+def test_validate_names_compressed_web_download_bad_mirrors_and_watch_at_file_line(
+    tmp_path: Path,
+) -> None:
+    from reconciler.errors import ManifestError
+    from reconciler.manifests.loader import load_manifests
+
+    path = tmp_path / "images.yaml"
+    path.write_text(
+        "version: 1\nimages:\n"
+        "  - name: talos\n    disk_format: raw\n    container_format: bare\n"
+        "    source:\n"
+        "      url: https://u.test/openstack-amd64.raw.xz\n"
+        f"      checksum: sha512:{'0' * 128}\n"
+        "      method: web-download\n"
+        "      mirrors:\n        - https://m.test/a.raw.xz\n        - /srv/b.raw.xz\n"
+        "      watch:\n"
+        "        url: https://u.test/{version}/openstack-amd64.raw.xz\n"
+        "        checksums: https://u.test/{version}/sha512sum.txt\n"
+        "        index: https://u.test/releases\n"
+        "        signature: https://u.test/{version}/sha512sum.txt.asc\n"
+        "        keyring: keys/missing.gpg\n"
+        "        verison: x\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_manifests([path])
+    problems = caught.value.problems
+    assert any(
+        p.startswith(f"{path}:19:9: unknown key 'verison'; did you mean 'version'")
+        for p in problems
+    ), problems
+    path.write_text(path.read_text().replace("        verison: x\n", ""))
+    with pytest.raises(ManifestError) as caught:
+        load_manifests([path])
+    problems = caught.value.problems
+    assert (
+        f"{path}:9:15: a xz-compressed source cannot use web-download: Glance would store "
+        "the compressed bytes (use upload or glance-direct: the tool decompresses while "
+        "streaming)"
+    ) in problems, problems
+    assert any(p.startswith(f"{path}:12:11: a mirror is an http(s) URL") for p in problems), (
+        problems
+    )
+    assert any(p.startswith(f"{path}:18:18: no such file: ") for p in problems), problems
