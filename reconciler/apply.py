@@ -33,6 +33,7 @@ import jsonpatch
 
 from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import CloudError, ResponseLost
+from reconciler.interrupts import STOP
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
 from reconciler.plan import Action, BuildRole, ImagePlan, Plan, unescape_pointer
@@ -54,6 +55,7 @@ from reconciler.views import LiveImage
 # seen failing 9 times in 11 s while the others won the lock. With backoff capped at
 # RetryPolicy.max_delay (5 s), 16 resends wait up to about a minute before giving up.
 LOST_ANSWER_RETRIES = 16
+INTERRUPTED = "interrupted: not started"
 UNDO_ATTEMPTS = 12
 
 
@@ -116,6 +118,10 @@ class Applier:
         return ApplyReport(tuple(results + skipped), str(self.journal.path))
 
     def _one(self, image: ImagePlan) -> ImageResult:
+        if STOP.requested:  # Ctrl-C: nothing new starts (see reconciler.interrupts)
+            result = self._result(image, Status.SKIPPED, INTERRUPTED)
+            self.on_done(result)
+            return result
         try:
             result = self._apply_image(image)
         except CloudError as err:  # reading before any write failed

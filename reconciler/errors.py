@@ -107,6 +107,11 @@ class ImportFailed(DataError):
     """Glance's import of the data failed or did not finish in time."""
 
 
+class Interrupted(DataError):
+    """A data transfer or import wait cut because the run was interrupted (the image it
+    was filling is rolled back)."""
+
+
 class ResponseLost(ConnectionFailed):
     """A write was sent but no answer came back: it may or may not have happened."""
 

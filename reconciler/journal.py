@@ -1,6 +1,12 @@
-"""The apply journal: JSON lines appended and flushed, and fsynced before every write
-to the cloud, so a run killed at any point can be undone (`reconciler rollback
-JOURNAL`). File I/O only.
+"""The apply journal: JSON lines appended and flushed after each record; fsynced when
+a step is begun (before its write to the cloud), which makes every earlier record
+durable too. So a run killed at any point can be undone (`reconciler rollback
+JOURNAL`); what a crash can lose is the records after the last `begin` (a step's
+`done`, an image's `end`), which rollback does not need: it undoes such a step judged
+against the image as it is. File I/O only.
+
+A journal appended to (`--journal FILE` given again) keeps its step numbers unique:
+a new run's `seq` continues after the highest one the file holds.
 
 Records (one JSON object per line, `type` first):
 - `run`: run id, start time, target (no credentials).
@@ -32,14 +38,22 @@ def default_path(root: Path = Path(".reconciler/journals")) -> Path:
 
 
 class Journal:
-    """Append-only, thread-safe, durable (fsync after each record)."""
+    """Append-only and thread-safe; durable as the module docstring says."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        seqs = [r.get("seq", 0) for r in read_records(path)] if path.exists() else []
+        self._seq = max((s for s in seqs if isinstance(s, int)), default=0)
         self._handle = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
-        self._seq = 0
+
+    def hold(self, timeout: float = 5.0) -> None:
+        """Take the lock for good, the file flushed and synced: the process is about to
+        end at once (a second Ctrl-C), and no record may be cut half way."""
+        if self._lock.acquire(timeout=timeout) and not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
 
     def write(self, record_type: str, *, durable: bool = False, **fields: Any) -> None:
         """Append one record. Only `begin` records must reach the disk before the write

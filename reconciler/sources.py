@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 import requests
 
-from reconciler.errors import ChecksumMismatch, SourceUnreadable
+from reconciler.errors import ChecksumMismatch, Interrupted, SourceUnreadable
+from reconciler.interrupts import STOP
 from reconciler.manifests.source import is_url
 
 USER_AGENT = "reconciler (image data)"
@@ -240,6 +241,11 @@ class HashingReader:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
+        if STOP.transfer_expired():
+            raise Interrupted(
+                f"{self._name or 'the source'}: the transfer was cut: the run was "
+                f"interrupted {STOP.grace:.0f} s ago"
+            )
         block = self._raw.read(size if size is None or size < 0 else max(size, BLOCK))
         if block:
             self.read_bytes += len(block)

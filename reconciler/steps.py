@@ -35,11 +35,13 @@ from reconciler.errors import (
     ConnectionFailed,
     Forbidden,
     ImportFailed,
+    Interrupted,
     NotFound,
     ResponseLost,
     ServerError,
     SourceUnreadable,
 )
+from reconciler.interrupts import STOP
 from reconciler.plan import (
     ABSENT,
     Action,
@@ -559,6 +561,10 @@ def wait_until_active(
             raise ImportFailed(f"the image is {status!r}, not active, after its data was sent")
         if time.monotonic() >= deadline:
             raise ImportFailed(f"not active after {wait:.0f} s (status {status!r})")
+        if STOP.transfer_expired():
+            raise Interrupted(
+                f"the run was interrupted while Glance imported the data (status {status!r})"
+            )
         client.sleep(delay)
         delay = min(delay * 2, 5.0)
 

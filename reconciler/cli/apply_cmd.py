@@ -23,8 +23,8 @@ from rich.progress import (
 from rich.text import Text as RichText
 
 from reconciler import planfile
-from reconciler.apply import Applier, roll_back_journal, skipped_entries
-from reconciler.cli.console import SETTINGS, emit, info, is_tty
+from reconciler.apply import INTERRUPTED, Applier, roll_back_journal, skipped_entries
+from reconciler.cli.console import SETTINGS, emit, error, info, is_tty
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
@@ -49,15 +49,17 @@ from reconciler.cli.policies import (
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
+from reconciler.interrupts import STOP, guarded
 from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import ImagePlan, Plan
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
 from reconciler.render.plan.describe import human_size
-from reconciler.report import ApplyReport, Status
+from reconciler.report import ApplyReport, ImageResult, Status
 from reconciler.steps import IMPORT_WAIT
 
 EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
 Pace = tuple[int, float]  # images applied at once, seconds an image's data may take
 
 
@@ -75,6 +77,16 @@ def _print_report(report: ApplyReport, fmt: ReportFormat, title: str) -> None:
     emit(render_report(report, fmt, title))
     if report.journal and fmt is ReportFormat.text:
         info(f"journal: {report.journal}")
+
+
+def _interrupted(results: Sequence[ImageResult]) -> int:
+    """The run was interrupted (reconciler.interrupts): say what was not started."""
+    left = sum(1 for r in results if r.status is Status.SKIPPED and r.reason == INTERRUPTED)
+    error(
+        f"interrupted: {left} image(s) not started; each image in flight finished or was "
+        "rolled back"
+    )
+    return EXIT_INTERRUPTED
 
 
 def _exit_code(report: ApplyReport) -> int:
@@ -162,9 +174,10 @@ def apply(
         return
     if not plan.has_work:
         _nothing_to_apply(fmt, 1 if plan.has_errors else 0, [plan])
-    report = _run(plan, client, journal_path, (parallelism, import_timeout), fmt)
+    with guarded():
+        report = _run(plan, client, journal_path, (parallelism, import_timeout), fmt)
     _print_report(report, fmt, "Apply")
-    code = _exit_code(report)
+    code = _interrupted(report.results) if STOP.requested else _exit_code(report)
     if code:
         raise typer.Exit(code)
 
@@ -190,7 +203,7 @@ def _apply_targets(
         _nothing_to_apply(fmt, 1 if failed or any(p.has_errors for p in plans) else 0, plans)
     several = len(results) > 1
     journals = {r.label: _journal_for(journal_path, r.label if several else None) for r in work}
-    with ThreadPoolExecutor(len(work)) as pool:
+    with guarded(), ThreadPoolExecutor(len(work)) as pool:
         reports = list(
             pool.map(
                 lambda r: _run(
@@ -206,6 +219,8 @@ def _apply_targets(
     code = max(codes)
     if failed:
         code = max(code, EXIT_PARTIAL)
+    if STOP.requested:
+        code = _interrupted([r for report in reports for r in report.results])
     if code:
         raise typer.Exit(code)
 
@@ -241,6 +256,7 @@ def _run(
 ) -> ApplyReport:
     assert plan is not None
     journal = Journal(journal_path or default_path())
+    STOP.watch(journal)
     total = sum(1 for image in plan.images if image.has_work)
     show_progress = progress and fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
     bar = Progress(

@@ -14,6 +14,10 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(f"reconciler {__version__}")
         sys.exit(0)
-    from reconciler.cli.main import main as run_app
+    try:
+        from reconciler.cli.main import main as run_app
 
-    run_app()
+        run_app()
+    except KeyboardInterrupt:  # Ctrl-C before the app's own handling is in place
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
