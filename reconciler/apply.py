@@ -26,7 +26,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
@@ -248,13 +248,20 @@ class Applier:
                 return self._roll_back_unit(image, live, main_id, originals, done, outcome.error)
             if image_id == main_id and steps:
                 answer = outcome.answer
-        result = self._verify(image, main_id, None if building else live, answer)
-        problems = [*self._verify_builds(image, originals), *self._delete_retired(image)]
-        if result.status is not Status.APPLIED:
-            return result
-        if problems:
-            return self._end(image, main_id, Status.DIVERGED, "; ".join(problems))
-        return replace(result, reason=_builds_note(image, main_id))
+        status, reason = self._check(image, main_id, None if building else live, answer)
+        problems = self._verify_builds(image, originals)
+        if status is not Status.APPLIED or problems:
+            # Deletes never follow a failed verification: a retired build stays until
+            # the entry is as asked (the next plan deletes it then).
+            held = [f"retired build {b.id} not deleted" for b in image.builds if b.delete]
+            detail = "; ".join(part for part in (reason, *problems, *held) if part)
+            return self._end(image, main_id, Status.DIVERGED, detail)
+        left = self._delete_retired(image)
+        if left:
+            note = _builds_note(image, main_id, kept=frozenset(left))
+            detail = "; ".join([note, *left.values()])
+            return self._end(image, main_id, Status.INCOMPLETE, detail + " (plan again)")
+        return self._end(image, main_id, Status.APPLIED, _builds_note(image, main_id))
 
     def _notice(self, image: ImagePlan) -> Callable[[str], None]:
         """Where this image's data step tells what its report should add (a mirror
@@ -312,18 +319,18 @@ class Applier:
                 problems.append(f"build {build.id}: " + "; ".join(diverged[:3]))
         return problems
 
-    def _delete_retired(self, image: ImagePlan) -> list[str]:
+    def _delete_retired(self, image: ImagePlan) -> dict[str, str]:
         """Delete the retired builds (last, never undone; a protected one never: the
-        plan does not ask); the problems met."""
-        problems: list[str] = []
+        plan does not ask); the problem met, by build id."""
+        problems: dict[str, str] = {}
         for build in image.builds:
             if not build.delete:
                 continue
             outcome = self._run_steps(build.id, [DeleteImage()])
             if outcome.error is not None:
-                problems.append(f"retired build {build.id} not deleted: {outcome.error.brief}")
+                problems[build.id] = f"retired build {build.id} not deleted: {outcome.error.brief}"
             elif self.client.find_image(build.id) is not None:
-                problems.append(f"retired build {build.id} still there after delete")
+                problems[build.id] = f"retired build {build.id} still there after delete"
         return problems
 
     def _roll_back_unit(
@@ -443,10 +450,23 @@ class Applier:
         original: LiveImage | None,
         answer: dict[str, Any] | None,
     ) -> ImageResult:
-        """Compare the image (as answered, or read back) with the desired view."""
+        """Compare the image (as answered, or read back) with the desired view; the
+        image's one `end` record."""
+        status, reason = self._check(image, image_id, original, answer)
+        return self._end(image, image_id, status, reason)
+
+    def _check(
+        self,
+        image: ImagePlan,
+        image_id: str,
+        original: LiveImage | None,
+        answer: dict[str, Any] | None,
+    ) -> tuple[Status, str]:
+        """`applied`, or `diverged` with what differs (the image as answered, or read
+        back, against the desired view). Writes nothing."""
         current = self._current(image_id, image.members_managed, answer)
         if current is None:
-            return self._end(image, image_id, Status.DIVERGED, "the image is gone after apply")
+            return Status.DIVERGED, "the image is gone after apply"
         ops = [op.to_json_patch() for op in image.patch]
         if original is None:
             expected = {unescape_pointer(op.path): op.value for op in image.patch}
@@ -465,10 +485,8 @@ class Applier:
             if set(current.members) != wanted:
                 diverged.append(f"members: want {sorted(wanted)}, have {list(current.members)}")
         if diverged:
-            return self._end(
-                image, image_id, Status.DIVERGED, "read back differs: " + "; ".join(diverged[:5])
-            )
-        return self._end(image, image_id, Status.APPLIED)
+            return Status.DIVERGED, "read back differs: " + "; ".join(diverged[:5])
+        return Status.APPLIED, ""
 
     @staticmethod
     def _what_changed(image: ImagePlan, live: LiveImage) -> str:
@@ -511,10 +529,13 @@ def skipped_entries(plan: Plan) -> list[ImageResult]:
     ]
 
 
-def _builds_note(image: ImagePlan, main_id: str) -> str:
-    """`new build ID; previous build ID now 'NAME'; 1 retired (hide)`."""
+def _builds_note(image: ImagePlan, main_id: str, kept: frozenset[str] = frozenset()) -> str:
+    """`new build ID; previous build ID now 'NAME'; 1 retired (hide)`; `kept`: retired
+    builds whose delete failed (said elsewhere)."""
     parts = [f"new build {main_id}"] if image.action in (Action.CREATE, Action.REBUILD) else []
     for build in image.builds:
+        if build.id in kept:
+            continue
         if build.delete:
             parts.append(f"retired build {build.id} deleted")
         elif build.role is BuildRole.RETIRED:

@@ -16,6 +16,10 @@ class Status(StrEnum):
     STALE = "stale"
     DIVERGED = "diverged"
     SKIPPED = "skipped"
+    # The entry's new state is in place and verified, but a step after it (deleting a
+    # retired build) failed: not undone (what came before is what was asked), the
+    # reason names the step left; the next plan shows it again.
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,13 @@ def _interrupted(results: Sequence[ImageResult]) -> int:
 
 
 def _exit_code(report: ApplyReport) -> int:
-    bad = {Status.ROLLED_BACK, Status.ROLLBACK_FAILED, Status.STALE, Status.DIVERGED}
+    bad = {
+        Status.ROLLED_BACK,
+        Status.ROLLBACK_FAILED,
+        Status.STALE,
+        Status.DIVERGED,
+        Status.INCOMPLETE,
+    }
     if any(r.status in bad for r in report.results):
         return EXIT_PARTIAL
     if any(r.status is Status.SKIPPED for r in report.results):

@@ -360,11 +360,14 @@ def verify(
     zombies: set[str],
     must_be: str | None = None,
 ) -> dict[str, str]:
-    """Each entry exactly desired or exactly original (or `must_be` that one), never two
-    images with the plain name, never a build deleted but a retired one of a successful
-    rotation; the report (when there is one) says which. Returns name -> state."""
+    """Each entry exactly desired or exactly original (or `must_be` that one), or
+    committed with only retired builds' deletes left (reported `incomplete`, naming
+    them); never two images with the plain name, never a build deleted but a retired
+    one of a successful rotation; the report (when there is one) says which. Returns
+    name -> state."""
     live = live_builds(sandbox, entries, zombies)
     statuses = {r["name"]: r["status"] for r in (report or {}).get("images", [])}
+    reasons = {r["name"]: r.get("reason") or "" for r in (report or {}).get("images", [])}
     outcome = {}
     for entry in entries:
         verdict.checked += 1
@@ -378,6 +381,13 @@ def verify(
             state = "original"
         elif not not_desired:
             state = "desired"
+        elif all(
+            p.startswith("retired build ") and p.endswith(" not deleted") for p in not_desired
+        ):
+            # Committed: the new build in place and verified, a retired build's delete
+            # refused or lost after it (the tail is never undone); the report must say
+            # `incomplete` and name it.
+            state = "committed"
         else:
             state = "neither"
         outcome[entry.name] = state
@@ -397,8 +407,15 @@ def verify(
         if report is None:
             continue
         status = statuses.get(entry.name)
-        truthful = (state == "desired" and status == "applied") or (
-            state == "original" and status in ORIGINAL_STATUSES
+        reason = reasons.get(entry.name, "")
+        truthful = (
+            (state == "desired" and status == "applied")
+            or (state == "original" and status in ORIGINAL_STATUSES)
+            or (
+                state == "committed"
+                and status == "incomplete"
+                and all(p.split()[2] in reason for p in not_desired)
+            )
         )
         if not truthful:
             violations.append(

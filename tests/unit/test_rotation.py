@@ -390,3 +390,41 @@ def test_rotation_needs_a_source_and_defaults_apply_only_to_sources(tmp_path: Pa
     path.write_text("version: 1\nimages:\n  - name: plain\n    rotation: {keep: 2}\n")
     with pytest.raises(ManifestError, match=r"images.yaml:4:\d+: rotation needs a source"):
         load_manifests([path])
+
+
+def test_a_refused_delete_of_a_retired_build_leaves_the_entry_committed_incomplete(
+    tmp_path: Path,
+) -> None:
+    """Issue 28: the new build is in place and verified; a refused DELETE after it is
+    not undone (the entry is as asked but that build), reported `incomplete` naming
+    it, with one `end` record; the next plan has exactly that delete left."""
+    fake = FakeGlance()
+    roll(fake, tmp_path, range(1, 4), rotation(keep=3))
+    plan = plan_for(fake, entry("img", source(tmp_path, 4), rotation(2, "delete")))
+    refused = next(b for b in plan.images[0].builds if b.delete)  # the first delete sent
+    fake.inject("delete_image", Fault.FORBIDDEN, nth=1)
+    results, records = run(fake, plan, tmp_path)
+    result = results["img"]
+    assert result.status is Status.INCOMPLETE, result
+    assert f"retired build {refused.id} not deleted: 403" in result.reason
+    assert f"retired build {refused.id} deleted" not in result.reason
+    assert sum(1 for r in records if r["type"] == "end") == 1
+    assert not any(r["type"] == "undone" for r in records)
+    plain = [b for b in fake.images() if b["name"] == "img"]
+    assert len(plain) == 1 and parse_record(plain[0][MANAGED_RECORD]).version == "4"  # type: ignore[union-attr]
+    again = plan_for(fake, entry("img", source(tmp_path, 4), rotation(2, "delete")))
+    (image,) = again.images
+    assert image.action is Action.ROTATE
+    assert [(b.id, b.delete) for b in image.builds] == [(refused.id, True)]
+
+
+def test_no_delete_follows_a_failed_verification(tmp_path: Path) -> None:
+    fake = FakeGlance()
+    roll(fake, tmp_path, range(1, 4), rotation(keep=3))
+    plan = plan_for(fake, entry("img", source(tmp_path, 4), rotation(2, "delete")))
+    fake.inject("patch_image", Fault.IGNORED, nth=1)  # a rename the server drops
+    results, records = run(fake, plan, tmp_path)
+    assert results["img"].status is Status.DIVERGED, results["img"].reason
+    assert "not deleted" in results["img"].reason
+    assert fake.calls["delete_image"] == 0
+    assert sum(1 for r in records if r["type"] == "end") == 1

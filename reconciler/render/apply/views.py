@@ -16,6 +16,7 @@ STATUS_STYLE = {
     Status.ROLLBACK_FAILED: "bold red",
     Status.STALE: "magenta",
     Status.DIVERGED: "red",
+    Status.INCOMPLETE: "yellow",
     Status.SKIPPED: "dim",
 }
 
