@@ -47,6 +47,7 @@ from reconciler.steps import (
     from_record,
     steps_for,
     take_name,
+    temporary_name,
 )
 from reconciler.views import LiveImage
 
@@ -219,7 +220,7 @@ class Applier:
         if building:
             self.journal.write("original", image=main_id, name=image.name, view=None, members=None)
         renaming = image.action is Action.REBUILD
-        temporary = f"{image.name} (new build)"[:255] if renaming else None
+        temporary = temporary_name(image.name) if renaming else None
         kept = [b for b in image.builds if not b.delete and b.role is BuildRole.PREVIOUS]
         retired = [b for b in image.builds if not b.delete and b.role is BuildRole.RETIRED]
         phases: list[tuple[str, list[Step]]] = [

@@ -625,22 +625,56 @@ def create_body(image: ImagePlan, image_id: str) -> dict[str, Any]:
     return body
 
 
+# Visibilities that show an image outside its project before any member is added.
+SEEN_OUTSIDE = frozenset({"public", "community"})
+
+
+def temporary_name(name: str) -> str:
+    """The name a new build is made, filled and verified under: no one looks for it."""
+    return f"{name} (new build)"[:255]
+
+
+def unpublished(body: dict[str, Any], name: str) -> tuple[dict[str, Any], tuple[PatchOp, ...]]:
+    """Verify before publish: a new build with data is created private under its
+    temporary name, and only once its data is verified given its visibility (then its
+    members) and, when no other build holds it, its name; a build that fails
+    verification is never seen outside the project nor found by its name. The body to
+    create, and the PATCH that publishes it (each op with its old value)."""
+    hidden = dict(body)
+    ops: list[PatchOp] = []
+    if hidden.get("visibility") in SEEN_OUTSIDE:
+        ops.append(PatchOp(Op.REPLACE, "/visibility", hidden["visibility"], "private"))
+        hidden["visibility"] = "private"
+    if hidden.get("name") == name:
+        hidden["name"] = temporary_name(name)
+        ops.append(PatchOp(Op.REPLACE, "/name", name, hidden["name"]))
+    return hidden, tuple(sorted(ops, key=lambda op: op.path))
+
+
 def steps_for(
     image: ImagePlan,
     new_id: str | None = None,
     import_wait: float = IMPORT_WAIT,
-    temporary_name: str | None = None,
+    temporary: str | None = None,
     watch: Progress | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> list[Step]:
     """The ordered steps of one image's plan; for a rebuild, those of its new build
-    (created under `temporary_name`; the builds' `build_steps` and `take_name` follow)."""
+    (created under `temporary`; the builds' `build_steps` and `take_name` follow). A
+    new build with data is published only once verified (`unpublished`)."""
     if image.action in (Action.CREATE, Action.REBUILD):
         body = create_body(image, new_id or str(uuid.uuid4()))
-        if temporary_name is not None:
-            body["name"] = temporary_name
-        data = [BuildData(image.data, import_wait, watch, notice)] if image.data is not None else []
-        return [CreateImage(body), *data, *(AddMember(m) for m in image.members.add)]
+        if temporary is not None:
+            body["name"] = temporary
+        if image.data is None:  # nothing to verify: created as declared
+            return [CreateImage(body), *(AddMember(m) for m in image.members.add)]
+        body, publish = unpublished(body, image.name)
+        return [
+            CreateImage(body),
+            BuildData(image.data, import_wait, watch, notice),
+            *([PatchImage(publish)] if publish else []),
+            *(AddMember(m) for m in image.members.add),
+        ]
     if image.action is Action.DELETE:
         return [DeleteImage()]
     steps: list[Step] = []

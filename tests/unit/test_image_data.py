@@ -75,7 +75,8 @@ def test_a_file_source_is_streamed_hashed_and_verified(
     record = parse_record(stored[MANAGED_RECORD])
     assert record is not None and record.build == data.checksum and record.version == "20261101"
     assert stored["owner_specified.openstack.sha256"] == data.digest
-    assert [r["kind"] for r in records if r["type"] == "begin"] == ["create", "data"]
+    # Created under a temporary name, published (named) once its data is verified.
+    assert [r["kind"] for r in records if r["type"] == "begin"] == ["create", "data", "patch"]
     # A PUT to /file starts no import task: its image alone is read back (one GET);
     # a staged image's import task is waited for.
     assert fake.calls["image_tasks"] == (0 if method == "upload" else 1), fake.calls
@@ -311,13 +312,15 @@ def test_rollback_from_the_journal_discards_a_half_built_image(disk: Path, tmp_p
     with pytest.raises(Crash):
         Applier(client(fake), journal, parallelism=1).run(plan_for(fake, data_entry("c", data)))
     journal.close()
-    assert stored_by_name(fake, "c") is not None
+    # Not verified yet: still under its temporary name (verify before publish).
+    assert stored_by_name(fake, "c") is None
+    assert stored_by_name(fake, "c (new build)") is not None
     fake.revive()
     journal = Journal(path)
     report = roll_back_journal(client(fake), journal, histories(path))
     journal.close()
     assert [r.status for r in report.results] == [Status.ROLLED_BACK]
-    assert stored_by_name(fake, "c") is None
+    assert stored_by_name(fake, "c (new build)") is None
     begins = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["kind"] for r in begins if r["type"] == "begin"] == ["create", "data"]
 
@@ -391,3 +394,42 @@ def test_background_hashes_equal_hashlib_whatever_the_reads(
     assert all(size >= min(BLOCK, len(data)) for size in blocks[:-1])
     assert reader.hexdigest("sha256") == hashlib.sha256(data).hexdigest()
     assert reader.hexdigest("sha512") == hashlib.sha512(data).hexdigest()
+
+
+def test_a_public_build_is_published_only_once_verified(disk: Path, tmp_path: Path) -> None:
+    """Issue 28: created private under its temporary name; visibility and name come in
+    one PATCH after the data is verified; a build that fails is never seen outside the
+    project (community, as public, is listed by every project)."""
+    fake = FakeGlance()
+    good = DataSource(str(disk), "sha256", sha(disk, "sha256"), "upload", "1")
+    bad = DataSource(str(disk), "sha256", "0" * 64, "upload", "1")
+    entries = [
+        DesiredImage(
+            name=name,
+            source="images.yaml:1",
+            core=(
+                ("name", name),
+                ("container_format", "bare"),
+                ("disk_format", "raw"),
+                ("visibility", "community"),
+            ),
+            data=data,
+        )
+        for name, data in (("good", good), ("bad", bad))
+    ]
+    results, records = run(fake, plan_for(fake, *entries), tmp_path)
+    assert results["good"].status is Status.APPLIED, results["good"].reason
+    assert results["bad"].status is Status.ROLLED_BACK
+    creates = [r["step"] for r in records if r["type"] == "begin" and r["kind"] == "create"]
+    assert {(c["body"]["name"], c["body"]["visibility"]) for c in creates} == {
+        ("good (new build)", "private"),
+        ("bad (new build)", "private"),
+    }
+    patches = [r for r in records if r["type"] == "begin" and r["kind"] == "patch"]
+    (publish,) = patches  # only the verified build is published
+    assert {op["path"]: op["value"] for op in publish["step"]["ops"]} == {
+        "/name": "good",
+        "/visibility": "community",
+    }
+    stored = stored_by_name(fake, "good")
+    assert stored is not None and stored["visibility"] == "community"
