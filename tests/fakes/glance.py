@@ -512,18 +512,30 @@ class FakeGlance:
                     409, "Image needs to be staged before 'glance-direct' method can be used"
                 )
             self._store(image, self._staged.pop(image_id))
+            self._imported(image, failed=False)
             tasks.append({"status": "success", "message": ""})
             return
         if name != "web-download":
             raise _Refused(400, f"Import method {name} is not valid")
         if image["status"] != "queued":
-            raise _Refused(409, "Image needs to be in 'queued' state to use 'web-download' method")
+            raise _Refused(409, f"Image with status {image['status']} cannot be target for import")
         data = self._web.get(str(method.get("uri")))
         if data is None:
-            tasks.append({"status": "failure", "message": "HTTP Error 404: Not Found"})
-            return  # the image stays queued, as in Glance
+            # As Glance 33 (test_fake_parity, the data path): the task's message says
+            # no more than this, and the image stays queued.
+            self._imported(image, failed=True)
+            tasks.append({"status": "failure", "message": "Task failed due to Internal Error"})
+            return
         self._store(image, data)
+        self._imported(image, failed=False)
         tasks.append({"status": "success", "message": ""})
+
+    @staticmethod
+    def _imported(image: dict[str, Any], failed: bool) -> None:
+        """What an import leaves on the image (Glance's single file store `fs`): the
+        stores still to import to (none), and the stores it failed on."""
+        image["os_glance_importing_to_stores"] = ""
+        image["os_glance_failed_import"] = "fs" if failed else ""
 
     def _store(self, image: dict[str, Any], data: bytes) -> None:
         image.update(

@@ -15,7 +15,11 @@ they disagree, the fake is fixed.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
+import time
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -354,3 +358,133 @@ def test_the_fake_answers_each_rule_as_glance_does(
     assert on_glance["add a protected key"][:2] == ("Forbidden", 403)
     assert on_glance["after the refused PATCH"] is False
     assert on_glance["listed by default"] == [True] and on_glance["listed hidden"] == [True]
+
+
+# -- 3. the data path ----------------------------------------------------------------------
+
+
+class _CutStream:
+    """A body that fails half way (a source that dies mid-upload)."""
+
+    def __init__(self, data: bytes, cut: int) -> None:
+        self._data, self._cut, self._at = data, cut, 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._at >= self._cut:
+            raise OSError("the source died half way")
+        block = self._data[self._at : min(self._cut, self._at + max(size, 1))]
+        self._at += len(block)
+        return block
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def settle(api: Any, image_id: str, wait: float = 60.0) -> dict[str, Any]:
+    """The image once Glance is done with it (not saving or importing, its newest task
+    not processing): the real one works on after answering; the fake never does."""
+    deadline = time.monotonic() + wait
+    while True:
+        image: dict[str, Any] = api.get_image(image_id)
+        tasks = api.image_tasks(image_id)
+        busy = image.get("status") in ("saving", "importing") or (
+            tasks and tasks[0].get("status") in ("pending", "processing")
+        )
+        if not busy or time.monotonic() > deadline:
+            return image
+        time.sleep(0.2)
+
+
+def data_state(api: Any, image_id: str, payload: bytes) -> dict[str, Any]:
+    image = settle(api, image_id)
+    tasks = api.image_tasks(image_id)
+    return {
+        "status": image.get("status"),
+        "size": image.get("size"),
+        "hash is the data's sha512": image.get("os_hash_value")
+        == hashlib.sha512(payload).hexdigest(),
+        "os_hash_algo": image.get("os_hash_algo"),
+        "newest task": tasks[0].get("status") if tasks else None,
+        "os_glance keys": sorted(k for k in image if k.startswith("os_glance")),
+    }
+
+
+def data_probes(api: Any, url: str, missing_url: str, payload: bytes) -> dict[str, Any]:
+    got: dict[str, Any] = {}
+    raw = {"disk_format": "raw", "container_format": "bare"}
+
+    def new(**body: Any) -> str:
+        return made(api, {"name": "data-probe", "visibility": "private", **body})
+
+    image = new(**raw)
+    got["upload"] = outcome(lambda: api.put_data(image, "file", io.BytesIO(payload)), {})
+    got["upload: after"] = data_state(api, image, payload)
+    got["upload to an active image"] = outcome(
+        lambda: api.put_data(image, "file", io.BytesIO(payload)), {"image": image}
+    )
+    chunked = new(**raw)
+    blocks = iter([payload[: len(payload) // 2], payload[len(payload) // 2 :]])
+    got["chunked upload"] = outcome(lambda: api.put_data(chunked, "file", blocks), {})
+    got["chunked upload: after"] = data_state(api, chunked, payload)
+    formatless = new()
+    got["upload without formats"] = outcome(
+        lambda: api.put_data(formatless, "file", io.BytesIO(payload)), {"image": formatless}
+    )
+    staged = new(**raw)
+    got["glance-direct before staging"] = outcome(
+        lambda: api.import_image(staged, {"name": "glance-direct"}), {"image": staged}
+    )
+    got["stage"] = outcome(lambda: api.put_data(staged, "stage", io.BytesIO(payload)), {})
+    got["stage: status"] = api.get_image(staged).get("status")
+    got["glance-direct"] = outcome(lambda: api.import_image(staged, {"name": "glance-direct"}), {})
+    got["glance-direct: after"] = data_state(api, staged, payload)
+    fetched = new(**raw)
+    got["web-download"] = outcome(
+        lambda: api.import_image(fetched, {"name": "web-download", "uri": url}), {}
+    )
+    got["web-download: after"] = data_state(api, fetched, payload)
+    got["web-download of an active image"] = outcome(
+        lambda: api.import_image(fetched, {"name": "web-download", "uri": url}),
+        {"image": fetched},
+    )
+    failing = new(**raw)
+    got["web-download of a missing URL"] = outcome(
+        lambda: api.import_image(failing, {"name": "web-download", "uri": missing_url}), {}
+    )
+    got["web-download of a missing URL: after"] = data_state(api, failing, payload)
+    cut = new(**raw)
+    try:
+        api.put_data(cut, "file", _CutStream(payload, len(payload) // 2))
+        got["cut upload"] = "answered"
+    except (CloudError, OSError) as err:
+        got["cut upload"] = "failed" if err else "?"
+    got["cut upload: after"] = data_state(api, cut, payload)
+    got["upload after a cut upload"] = outcome(
+        lambda: api.put_data(cut, "file", io.BytesIO(payload)), {}
+    )
+    got["upload after a cut upload: after"] = data_state(api, cut, payload)
+    return got
+
+
+def test_the_fake_moves_data_as_glance_does(
+    sandbox: Sandbox, real: GlanceClient, demo_images: list[str], unique: str
+) -> None:
+    """Issue 28: upload (known length and chunked), glance-direct, web-download (found
+    and missing), the refusals on the way, and a cut upload back to queued, on both."""
+    payload = os.urandom(1 << 16)
+    state = json.loads((sandbox.root / "state.json").read_text())
+    base = f"http://127.0.0.1:{state['mirror_port']}"
+    (sandbox.root / "mirror" / f"{unique}.raw").write_bytes(payload)
+    url, missing_url = f"{base}/{unique}.raw", f"{base}/{unique}-missing.raw"
+    before = {i["id"] for i in real.list_images()}
+    on_glance = data_probes(real, url, missing_url, payload)
+    demo_images.extend(i["id"] for i in real.list_images() if i["id"] not in before)
+    fake = fake_for(sandbox)
+    fake.serve(url, payload)
+    fake.serve(missing_url, None)
+    on_fake = data_probes(fake, url, missing_url, payload)
+    differing = {k: (on_fake[k], on_glance[k]) for k in on_glance if on_fake[k] != on_glance[k]}
+    assert differing == {}, json.dumps(differing, indent=1, default=str)
+    assert on_glance["upload: after"]["status"] == "active"
+    assert on_glance["chunked upload: after"]["hash is the data's sha512"] is True
+    assert on_glance["cut upload: after"]["status"] == "queued"

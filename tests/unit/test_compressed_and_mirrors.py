@@ -183,7 +183,7 @@ def test_web_download_asks_glance_for_each_mirror_in_turn(tmp_path: Path) -> Non
     result = results["fetched"]
     assert result.status is Status.APPLIED, result.reason
     assert "mirror http://127.0.0.1:9/mirror/disk.raw passed over" in result.reason
-    assert "404" in result.reason
+    assert "Task failed due to Internal Error" in result.reason
     stored = stored_by_name(fake, "fetched")
     assert stored is not None and stored["os_hash_value"] == sha(good)
 

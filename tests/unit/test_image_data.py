@@ -134,7 +134,11 @@ def test_a_failed_web_download_rolls_back_with_glances_reason(tmp_path: Path) ->
     data = DataSource(URL, "sha512", "a" * 128, "web-download")
     results, _records = run(fake, plan_for(fake, data_entry("gone", data)), tmp_path)
     assert results["gone"].status is Status.ROLLED_BACK
-    assert "the import failed (Glance's task: HTTP Error 404" in results["gone"].reason
+    # Glance's own words for a URL that answers 404 (test_fake_parity, the data path)
+    assert (
+        "the import failed (Glance's task: Task failed due to Internal Error)"
+        in results["gone"].reason
+    )
     assert stored_by_name(fake, "gone") is None
 
 
