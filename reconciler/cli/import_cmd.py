@@ -43,6 +43,15 @@ from reconciler.plan import Action
 from reconciler.views import DEFAULT_CATALOG
 
 
+class Visibility(StrEnum):
+    """Glance's image visibilities (`--visibility`): another value matches no image."""
+
+    public = "public"
+    private = "private"
+    shared = "shared"
+    community = "community"
+
+
 class Layout(StrEnum):
     single = "single"  # one file, images.yaml
     per_image = "per-image"  # one file per image, named after it
@@ -103,7 +112,9 @@ def import_images(
     names: list[str] = typer.Option([], "--name", help="Name glob (repeatable), e.g. 'ubuntu-*'."),
     tags: list[str] = typer.Option([], "--tag", help="Images with this tag (repeatable)."),
     owners: list[str] = typer.Option([], "--owner", help="Owner project id (repeatable)."),
-    visibilities: list[str] = typer.Option([], "--visibility", help="public, private, ..."),
+    visibilities: list[Visibility] = typer.Option(
+        [], "--visibility", help="Images with this visibility (repeatable)."
+    ),
     ids: list[str] = typer.Option([], "--id", help="Image id (repeatable)."),
     mine: bool = typer.Option(False, "--mine", help="Only images this project owns."),
     members: bool = typer.Option(
@@ -138,7 +149,7 @@ def import_images(
     live = list(list_images(client).values())
     owner_filter = (*owners, connection.project_id) if mine and connection.project_id else owners
     selection = Selection(
-        tuple(names), tuple(tags), tuple(owner_filter), tuple(visibilities), tuple(ids)
+        tuple(names), tuple(tags), tuple(owner_filter), tuple(map(str, visibilities)), tuple(ids)
     )
     chosen = select(live, selection)
     theirs = others_managed(chosen, catalog or DEFAULT_CATALOG)

@@ -3,12 +3,13 @@ drift's `--out` and its OpenMetrics report."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from tests.conftest import Sandbox
-from tests.sandbox.helpers import run_cli, write_manifest
+from tests.sandbox.helpers import reconciler, run_cli, write_manifest
 
 
 def _applied(sandbox: Sandbox, unique: str, tmp_path: Path, demo_images: list[str]) -> Path:
@@ -73,3 +74,27 @@ def test_drift_out_and_an_openmetrics_report(
     assert "reconciler_drift_images" in {
         f.name for f in text_string_to_metric_families(stdout.stdout)
     }
+
+
+def test_refused_os_variables_are_named_not_cloud_envvars(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Issue 26, 8: a wrong OS_PASSWORD said "check the credentials of cloud 'envvars'"."""
+    auth = sandbox.cloud_region("sandbox").config["auth"]
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "OS_AUTH_URL": auth["auth_url"],
+        "OS_USERNAME": auth["username"],
+        "OS_PASSWORD": "not-the-password",
+        "OS_PROJECT_NAME": auth["project_name"],
+        "OS_USER_DOMAIN_NAME": auth.get("user_domain_name", "Default"),
+        "OS_PROJECT_DOMAIN_NAME": auth.get("project_domain_name", "Default"),
+    }
+    manifest = write_manifest(tmp_path, "version: 1\nimages: []\n")
+    done = reconciler(env, "plan", str(manifest))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: authentication refused (401): check the credentials in the OS_* variables "
+        "(OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, or an application "
+        "credential)"
+    ]
+    assert "not-the-password" not in done.stdout + done.stderr
