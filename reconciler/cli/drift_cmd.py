@@ -103,14 +103,16 @@ def drift(
         None,
         "--out",
         "-o",
+        metavar="FILE",
         help="Write the report (in --format) to this file instead of stdout.",
     ),
     reports: list[str] = typer.Option(
         [],
         "--report",
+        metavar="FORMAT=FILE",
         help=(
-            "Also write FORMAT=PATH (repeatable), e.g. --report junit=drift.xml or "
-            "--report openmetrics=/var/lib/node_exporter/reconciler.prom."
+            "Also write the report in FORMAT to FILE (repeatable), e.g. --report "
+            "junit=drift.xml or --report openmetrics=/var/lib/node_exporter/reconciler.prom."
         ),
     ),
     fail_on: FailOn = typer.Option(

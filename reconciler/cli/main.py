@@ -92,6 +92,8 @@ def load_command(name: str) -> Any:
     """Import the module of the command `name` and convert the command as typer would
     have converted it registered on the root app (a click command, or a group for a
     typer.Typer of subcommands)."""
+    from reconciler.cli import help_text
+
     spec = COMMANDS[name]
     with _without_pydantic_plugins():
         target = getattr(importlib.import_module(spec.module), spec.attribute)
@@ -99,9 +101,9 @@ def load_command(name: str) -> Any:
     if isinstance(target, typer.Typer):
         holder.add_typer(target, name=name)
         group: Any = typer.main.get_command(holder)
-        return group.commands[name]
+        return help_text.finish(group.commands[name], name)
     holder.command(name)(target)
-    return typer.main.get_command(holder)
+    return help_text.finish(typer.main.get_command(holder), name)
 
 
 @contextmanager
@@ -211,6 +213,11 @@ app = typer.Typer(
     # alone takes longer than the start-up budget. Commands keep typer's rich help.
     rich_markup_mode=None,
     no_args_is_help=True,
+    epilog=(
+        "\b\nExit codes (each command's --help says its own, with examples):\n"
+        "  0  success\n  1  an error\n  2  changes (plan --detailed-exitcode) or drift\n"
+        "  3  partly applied (apply, rollback)"
+    ),
     pretty_exceptions_enable=False,
     add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish)
 )
@@ -230,7 +237,9 @@ def global_options(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Log every Image API request (method, path, status, time)."
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     from reconciler.cli.console import SETTINGS
 

@@ -126,7 +126,9 @@ def out_path(out: Path, result: TargetResult, several: bool) -> Path:
 def plan(
     paths: list[Path] = Paths,
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", "-f", help="Output format."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Save the plan for `apply`."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", metavar="FILE", help="Save the plan for `apply FILE`."
+    ),
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0 no changes, 2 changes, 1 error."
     ),

@@ -101,7 +101,7 @@ def test_from_the_command_line() -> None:
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "error: unknown option --nosuch",
-        "Usage: reconciler validate [OPTIONS] {paths}...",
+        "Usage: reconciler validate [OPTIONS] PATHS...",
         "See 'reconciler validate --help'.",
     ]
 
