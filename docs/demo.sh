@@ -13,7 +13,7 @@ OUT=${OUT:-out/demo}
 mkdir -p "$OUT"
 eval "$("$BIN/reconciler" sandbox env --dir "$SANDBOX_DIR")"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 
 step "reconciler validate $EXAMPLES"
 "$BIN/reconciler" validate "$EXAMPLES"

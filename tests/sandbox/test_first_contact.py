@@ -4,11 +4,12 @@ drift's `--out` and its OpenMetrics report."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from tests.conftest import Sandbox
+from tests.conftest import ROOT, Sandbox
 from tests.sandbox.helpers import reconciler, run_cli, write_manifest
 
 
@@ -98,3 +99,52 @@ def test_refused_os_variables_are_named_not_cloud_envvars(sandbox: Sandbox, tmp_
         "credential)"
     ]
     assert "not-the-password" not in done.stdout + done.stderr
+
+
+ESCAPE = "\x1b"
+
+
+def test_off_a_terminal_no_escape_codes_a_100_column_table_and_rollback_words(
+    sandbox: Sandbox, unique: str, tmp_path: Path, demo_images: list[str]
+) -> None:
+    """Issue 26, 10: what a CI log gets from validate, plan, apply, drift and rollback
+    (stdout and stderr are pipes, no COLUMNS): no escape codes, the apply table within
+    100 columns, and a rollback that says what it restored."""
+    names = [f"{unique}-a-long-image-name-for-the-table-{n}" for n in range(3)]
+    entries = "".join(f"  - name: {name}\n    visibility: private\n" for name in names)
+    text = f"version: 1\ncatalog: {unique}\nimages:\n" + entries  # no other test's orphans
+    manifest = write_manifest(tmp_path / "git", text)
+    env = {k: v for k, v in sandbox.env("sandbox").items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    journal = tmp_path / "journal.jsonl"
+    runs = [
+        reconciler(env, "validate", str(manifest)),
+        reconciler(env, "plan", str(manifest)),
+        reconciler(env, "apply", "--auto-approve", "--journal", str(journal), str(manifest)),
+        reconciler(env, "drift", str(manifest)),
+        reconciler(env, "rollback", str(journal)),
+    ]
+    conn = sandbox.connection("sandbox")
+    demo_images.extend(i.id for i in conn.image.images() if i.name.startswith(unique))
+    assert [done.returncode for done in runs] == [0, 0, 0, 0, 0], [d.stderr for d in runs]
+    for done in runs:
+        assert ESCAPE not in done.stdout + done.stderr
+    applied = runs[2].stdout
+    assert all(name in applied for name in names)
+    lines = applied.splitlines()
+    table = lines[lines.index("Apply") :]  # the plan shown before it is text, not a table
+    assert max(len(line) for line in table) <= 100, table
+    assert "Apply: 3 applied." in applied
+    assert "Rollback: 3 restored." in runs[4].stdout
+    assert "rolled_back" not in runs[4].stdout.splitlines()[-1]
+    assert not [i for i in conn.image.images() if i.name.startswith(unique)]  # deleted again
+
+
+def test_the_demo_log_has_no_escape_codes_off_a_terminal(tmp_path: Path) -> None:
+    """The demo's step headings were bold on a terminal and `ESC[1m` in its log."""
+    demo = (ROOT / "docs" / "demo.sh").read_text()
+    [step] = [line for line in demo.splitlines() if line.startswith("step()")]
+    log = tmp_path / "demo.log"
+    subprocess.run(
+        ["bash", "-c", f"{step}\nstep 'reconciler validate'"], stdout=log.open("w"), check=True
+    )
+    assert log.read_text() == "\n== reconciler validate\n"
