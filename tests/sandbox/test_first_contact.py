@@ -3,14 +3,16 @@ drift's `--out` and its OpenMetrics report."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from reconciler.views import MANAGED_RECORD, parse_record
 from tests.conftest import ROOT, Sandbox
-from tests.sandbox.helpers import reconciler, run_cli, write_manifest
+from tests.sandbox.helpers import plan_json, reconciler, run_cli, write_manifest
 
 
 def _applied(sandbox: Sandbox, unique: str, tmp_path: Path, demo_images: list[str]) -> Path:
@@ -148,3 +150,49 @@ def test_the_demo_log_has_no_escape_codes_off_a_terminal(tmp_path: Path) -> None
         ["bash", "-c", f"{step}\nstep 'reconciler validate'"], stdout=log.open("w"), check=True
     )
     assert log.read_text() == "\n== reconciler validate\n"
+
+
+def test_a_build_survives_import_then_apply_then_plan(
+    sandbox: Sandbox, unique: str, tmp_path: Path, demo_images: list[str]
+) -> None:
+    """Issue 26, 1: built from a source, imported (`import --out-dir`), applied from
+    the import, planned from the original manifest: no change (was `± rebuild`); the
+    import names no `owner_specified.*` property, and nothing records them as managed."""
+    payload = (unique.encode() + os.urandom(64)) * 1024
+    (tmp_path / "disk.raw").write_bytes(payload)
+    checksum = "sha256:" + hashlib.sha256(payload).hexdigest()
+    original = write_manifest(
+        tmp_path,
+        f"""\
+        version: 1
+        catalog: {unique}
+        images:
+          - name: {unique}-built
+            disk_format: raw
+            container_format: bare
+            properties: {{os_distro: debian}}
+            source: {{url: disk.raw, checksum: "{checksum}", version: "1"}}
+        """,
+        "original.yaml",
+    )
+    built = run_cli(sandbox, "apply", "--auto-approve", str(original))
+    conn = sandbox.connection("sandbox")
+    demo_images.extend(i.id for i in conn.image.images() if i.name.startswith(unique))
+    assert built.returncode == 0, built.stderr
+
+    imported = tmp_path / "imp"
+    done = run_cli(
+        sandbox, "import", "--catalog", unique, "--name", f"{unique}-*", "--out-dir", str(imported)
+    )
+    assert done.returncode == 0, done.stderr
+    text = (imported / "images.yaml").read_text()
+    assert "owner_specified" not in text and "os_distro: debian" in text
+    done = run_cli(sandbox, "apply", "--auto-approve", "--format", "json", str(imported))
+    assert done.returncode == 0, done.stderr
+
+    code, plan = plan_json(sandbox, original, extra=("--detailed-exitcode",))
+    assert code == 0, [(i["name"], i["action"]) for i in plan["images"]]
+    [image] = [i for i in conn.image.images() if i.name == f"{unique}-built"]
+    record = parse_record(image.properties[MANAGED_RECORD])
+    assert record is not None and record.build == checksum and record.version == "1"
+    assert record.keys == frozenset({"os_distro"})
