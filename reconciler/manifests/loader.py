@@ -7,6 +7,8 @@ gets either the images or a `ManifestError` listing all problems.
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,6 +371,7 @@ def _merge_all(
                     where = document.where(("images", index, "source", field))
                     warnings.append(Problem(file, where, message))
             desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog, data)
+            warnings += _member_warnings(file, document, index, entry, model.defaults)
             problems += _rotation_problems(file, document, index, entry, model)
             if entry.source is not None:
                 core = desired.core_dict
@@ -397,6 +400,39 @@ def _merge_all(
                     )
             images.append(desired)
     return images
+
+
+# Keystone makes project ids of 32 lower-case hex digits (uuid4().hex); Glance takes
+# any string as a member and keeps it pending, shared with no one.
+PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
+MEMBER_CHECK_ENV = "RECONCILER_MEMBER_IDS"  # `any`: this cloud's ids look otherwise
+
+
+def _member_warnings(
+    file: str, document: Document, index: int, entry: ImageEntry, defaults: Defaults | None
+) -> list[Problem]:
+    """A warning for each member that does not look like a Keystone project id, at the
+    entry's `members:` item (or the defaults')."""
+    if os.environ.get(MEMBER_CHECK_ENV, "").strip().lower() == "any":
+        return []
+    at: tuple[str | int, ...]
+    if entry.members is not None:
+        members, at = entry.members, ("images", index, "members")
+    elif defaults is not None and defaults.members is not None:
+        members, at = defaults.members, ("defaults", "members")
+    else:
+        return []
+    return [
+        Problem(
+            file,
+            document.where((*at, position)),
+            f"member {member!r} is not a Keystone project id (32 lower-case hex digits): Glance "
+            "would keep it as a pending member of no project; if this cloud's ids look "
+            f"otherwise, set {MEMBER_CHECK_ENV}=any",
+        )
+        for position, member in enumerate(members)
+        if not PROJECT_ID.match(member)
+    ]
 
 
 def _rotation_problems(

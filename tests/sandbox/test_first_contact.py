@@ -196,3 +196,34 @@ def test_a_build_survives_import_then_apply_then_plan(
     record = parse_record(image.properties[MANAGED_RECORD])
     assert record is not None and record.build == checksum and record.version == "1"
     assert record.keys == frozenset({"os_distro"})
+
+
+def test_validate_online_checks_member_projects_where_it_may(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Issue 26, 9: `validate --online` asks Keystone whether each member exists: an
+    error for one that does not; members these credentials may not look up (a demo
+    user, 403 for every project but its own) are counted, not guessed at."""
+    other = sandbox.project_ids["other"]
+    manifest = write_manifest(
+        tmp_path,
+        f"""\
+        version: 1
+        images:
+          - name: shared
+            visibility: shared
+            members: [{other}, 0123456789abcdef0123456789abcdef]
+        """,
+    )
+    admin = run_cli(sandbox, "validate", "--online", str(manifest), cloud="sandbox-admin")
+    assert admin.returncode == 1
+    assert admin.stderr.splitlines() == [
+        f"error: {manifest}:3: member '0123456789abcdef0123456789abcdef': no such project "
+        "in Keystone (cloud sandbox-admin)"
+    ]
+    demo = run_cli(sandbox, "validate", "--online", str(manifest))
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stderr.splitlines()[0] == (
+        "2 member project(s) not checked: these credentials may not look them up in "
+        "Keystone (a reader role on the domain or system may)"
+    )

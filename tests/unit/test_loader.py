@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifests.loader import load
+from reconciler.manifests.loader import load, load_manifests
 from reconciler.manifests.schema_export import SCHEMA_DIR, rendered
 
 
@@ -256,3 +256,37 @@ def test_unclosed_bracket_or_quote_is_reported_where_it_opened(
     path = write(tmp_path, text)
     [found] = problems([path])
     assert found.startswith(f"{path}{expected}"), found
+
+
+MEMBERS = """\
+version: 1
+defaults:
+  visibility: shared
+  members: [team-b]
+images:
+  - name: a
+    members: [not-a-project, 0123456789abcdef0123456789abcdef]
+  - name: b
+  - name: c
+"""
+
+
+def test_members_that_are_no_keystone_id_warn_at_their_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26, 9: Glance keeps any string as a pending member; validate, plan and
+    apply said nothing."""
+    monkeypatch.delenv("RECONCILER_MEMBER_IDS", raising=False)
+    path = write(tmp_path, MEMBERS)
+    found = load_manifests([path])
+    reason = (
+        "is not a Keystone project id (32 lower-case hex digits): Glance would keep it as "
+        "a pending member of no project; if this cloud's ids look otherwise, set "
+        "RECONCILER_MEMBER_IDS=any"
+    )
+    assert found.warnings == (
+        f"{path}:7:15: member 'not-a-project' {reason}",
+        f"{path}:4:13: member 'team-b' {reason}",  # once, though two entries inherit it
+    )
+    monkeypatch.setenv("RECONCILER_MEMBER_IDS", "any")
+    assert load_manifests([path]).warnings == ()
