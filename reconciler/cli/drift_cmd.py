@@ -112,7 +112,7 @@ def drift(
         metavar="FORMAT=FILE",
         help=(
             "Also write the report in FORMAT to FILE (repeatable), e.g. --report "
-            "junit=drift.xml or --report openmetrics=/var/lib/node_exporter/reconciler.prom."
+            "junit=drift.xml or --report openmetrics=drift.prom."
         ),
     ),
     fail_on: FailOn = typer.Option(
