@@ -59,10 +59,11 @@ def _record_text(desired: DesiredImage, raw: Any) -> str:
     """The record to write. An entry without `source:` does not manage the data (as a
     core attribute left out): the build the live record names (written by a run that
     declared one, issue 26: imported, then applied) is kept, so the manifest with the
-    source plans no rebuild for the same checksum."""
+    source plans no rebuild for the same checksum. Only this catalog's own record: an
+    image taken over from another catalog starts without that catalog's build."""
     if desired.data is None:
         live = parse_record(raw)
-        if live is not None and live.build is not None:
+        if live is not None and live.build is not None and live.catalog == desired.catalog:
             return encode_record(
                 desired.set_keys, desired.catalog, live.build, live.version, live.entry
             )

@@ -210,7 +210,8 @@ app = typer.Typer(
     help="GitOps for OpenStack image catalogs: plan and apply YAML manifests to Glance.",
     cls=LazyGroup,
     # The root's help in click's plain layout: typer's rich panels import rich, which
-    # alone takes longer than the start-up budget. Commands keep typer's rich help.
+    # alone takes longer than the start-up budget. Commands have the same layout
+    # (cli/help_text.py), so every help reads alike.
     rich_markup_mode=None,
     no_args_is_help=True,
     epilog=(
