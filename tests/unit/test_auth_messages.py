@@ -81,3 +81,29 @@ def test_refused_credentials_point_at_where_they_were_given(
     hint = credentials_hint(None)
     assert hint.startswith("check the credentials in the OS_* variables (OS_USERNAME, OS_PASSWORD")
     assert "envvars" not in hint
+
+
+def test_an_unreachable_identity_service_is_one_whole_line(
+    bare_environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 26, 7, as the user reads it: host, port and reason, not urllib3's text cut
+    at 200 characters ("...(Caused by NewConnectionError(")."""
+    from reconciler.cli.main import run
+
+    for key, value in {
+        "OS_AUTH_URL": "http://127.0.0.1:1/v3",
+        "OS_USERNAME": "demo",
+        "OS_PASSWORD": "secret-password",
+        "OS_PROJECT_NAME": "demo",
+        "OS_USER_DOMAIN_NAME": "Default",
+        "OS_PROJECT_DOMAIN_NAME": "Default",
+    }.items():
+        monkeypatch.setenv(key, value)
+    manifest = bare_environment / "m.yaml"
+    manifest.write_text("version: 1\nimages: []\n")
+    assert run(["plan", str(manifest)]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "error: cannot reach the identity service: host 127.0.0.1, port 1: Connection refused"
+    ]
+    assert "secret-password" not in out + err
