@@ -6,18 +6,40 @@ BIN := $(VENV)/bin
 RECONCILER := $(BIN)/reconciler
 EXAMPLES ?= manifests/examples
 
-.PHONY: demo test lint typecheck sandbox-up sandbox-down bench schemas clean campaigns
+.PHONY: demo test lint typecheck sandbox-up sandbox-down bench schemas clean campaigns constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[sandbox]'
+# Every install takes its versions from the committed constraints file (pip's -c, as
+# OpenStack's upper-constraints.txt): a new release of Glance, Keystone, openstacksdk or
+# pydantic cannot turn a green main red overnight. pyproject.toml keeps open ranges for
+# users; `make constraints` refreshes the file (tests/unit/test_constraints.py checks the
+# two agree).
+CONSTRAINTS ?= constraints.txt
+PIP_INSTALL := $(BIN)/pip install -q -c $(CONSTRAINTS)
+
+$(VENV)/.installed-sandbox: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[sandbox]'
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-sandbox
-	$(BIN)/pip install -q -e '.[sandbox,dev]'
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) $(VENV)/.installed-sandbox
+	$(PIP_INSTALL) -e '.[sandbox,dev]'
 	touch $@
+
+# The newest releases pyproject.toml allows, in a venv of their own, frozen into
+# $(CONSTRAINTS); then `make test` (or .ci/run) says whether main may take them.
+CONSTRAINTS_VENV ?= .venv-constraints
+constraints:
+	rm -rf $(CONSTRAINTS_VENV)
+	$(PYTHON) -m venv $(CONSTRAINTS_VENV)
+	$(CONSTRAINTS_VENV)/bin/pip install -q '.[sandbox,dev]'
+	{ sed -n '/^#/p' $(CONSTRAINTS); \
+	  $(CONSTRAINTS_VENV)/bin/pip freeze --exclude-editable | grep -iv '^glance-reconciler' | sort -f; \
+	} > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(CONSTRAINTS_VENV)
+	@echo "constraints: $$(grep -c '==' $(CONSTRAINTS)) pins in $(CONSTRAINTS); run make test before committing"
 
 sandbox-up: $(VENV)/.installed-sandbox
 	$(RECONCILER) sandbox up --dir $(SANDBOX_DIR)

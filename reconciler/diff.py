@@ -37,6 +37,7 @@ from reconciler.views import (
     LiveImage,
     ManagementRecord,
     Ownership,
+    encode_record,
     managed_keys,
     ownership,
     parse_record,
@@ -46,8 +47,27 @@ _MISSING: Any = object()
 
 
 def _record_matches(raw: Any, desired: DesiredImage) -> bool:
-    """The live management record already names this catalog and exactly these keys."""
-    return parse_record(raw) == ManagementRecord(desired.catalog, desired.set_keys)
+    """The live management record already names this catalog and exactly these keys
+    (and, for an entry without a source, any build: see `_record_text`)."""
+    live = parse_record(raw)
+    if desired.data is None and live is not None:
+        return (live.catalog, live.keys) == (desired.catalog, desired.set_keys)
+    return live == ManagementRecord(desired.catalog, desired.set_keys)
+
+
+def _record_text(desired: DesiredImage, raw: Any) -> str:
+    """The record to write. An entry without `source:` does not manage the data (as a
+    core attribute left out): the build the live record names (written by a run that
+    declared one, issue 26: imported, then applied) is kept, so the manifest with the
+    source plans no rebuild for the same checksum. Only this catalog's own record: an
+    image taken over from another catalog starts without that catalog's build."""
+    if desired.data is None:
+        live = parse_record(raw)
+        if live is not None and live.build is not None and live.catalog == desired.catalog:
+            return encode_record(
+                desired.set_keys, desired.catalog, live.build, live.version, live.entry
+            )
+    return desired.record_text
 
 
 def desired_view(
@@ -69,8 +89,9 @@ def desired_view(
             view.pop(key, None)
         else:
             view[key] = value
-    if record and not _record_matches(live_view.get(MANAGED_RECORD), desired):
-        view[MANAGED_RECORD] = desired.record_text
+    raw = live_view.get(MANAGED_RECORD)
+    if record and not _record_matches(raw, desired):
+        view[MANAGED_RECORD] = _record_text(desired, raw)
     return view
 
 
@@ -99,7 +120,7 @@ def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record:
     listed = parse_record(raw)
     if listed and any(key in live_view for key in listed.keys - desired.declared_keys):
         return False
-    return not record or listed == ManagementRecord(desired.catalog, desired.set_keys)
+    return not record or _record_matches(raw, desired)
 
 
 def create_view(desired: DesiredImage) -> dict[str, Any]:

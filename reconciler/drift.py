@@ -144,6 +144,9 @@ class DriftDocument(_Frozen):
     format_version: Literal[1] = 1
     tool_version: str = __version__
     generated_at: str = Field(description="UTC time of the report, ISO 8601")
+    duration_seconds: float | None = Field(
+        None, description="how long the run took, reading the manifests and every target"
+    )
     targets: list[TargetDrift]
 
 

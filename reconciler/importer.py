@@ -57,9 +57,20 @@ def others_managed(images: Iterable[LiveImage], catalog: str) -> list[LiveImage]
     return [image for image in images if ownership(image.view, catalog)[0] is Ownership.OTHER]
 
 
+# Properties other tools own: openstacksdk's `owner_specified.openstack.*` (the build's
+# sha256 and object name, which the tool itself writes on a build for sdk users) are
+# never the manifests' to manage; imported, a later apply would record them as managed.
+NOT_IMPORTED_PREFIXES = ("owner_specified.",)
+
+
 def importable_property(key: str, value: Any, schema: ImageSchema) -> bool:
-    """A string property a manifest may name (the validator's own rule)."""
-    return isinstance(value, str) and property_key_problem(key, schema) is None
+    """A string property a manifest may name (the validator's own rule) and should:
+    not one another tool owns."""
+    return (
+        isinstance(value, str)
+        and not key.startswith(NOT_IMPORTED_PREFIXES)
+        and property_key_problem(key, schema) is None
+    )
 
 
 def entry_for(image: LiveImage, schema: ImageSchema, *, pin_id: bool) -> dict[str, Any]:

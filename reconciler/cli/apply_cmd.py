@@ -106,7 +106,11 @@ def _exit_code(report: ApplyReport) -> int:
 
 @cloud_command
 def apply(
-    paths: list[Path] = typer.Argument(..., help="A plan file (plan --out) or manifests."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        metavar="PLAN_FILE|PATHS",
+        help="A plan file (plan --out FILE) or manifest files or folders.",
+    ),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Do not ask."),
     parallelism: int = typer.Option(
         4, "--parallelism", "-p", min=1, max=64, help="Images applied at once."
@@ -116,10 +120,21 @@ def apply(
         IMPORT_WAIT,
         "--import-timeout",
         min=1,
+        metavar="SECONDS",
         help="Seconds an image's data may take to become active (imports are polled).",
     ),
-    fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
-    journal_path: Path | None = typer.Option(None, "--journal", help="Journal file to write."),
+    fmt: ReportFormat = typer.Option(
+        ReportFormat.text,
+        "--format",
+        "-f",
+        help="The report of what was done: a table (text) or a JSON document.",
+    ),
+    journal_path: Path | None = typer.Option(
+        None,
+        "--journal",
+        metavar="FILE",
+        help="Journal file to write (default: .reconciler/journals/apply-<time>.jsonl).",
+    ),
     catalog: str | None = CatalogOption,
     take_over: bool = TakeOver,
     show_orphans: bool = ShowOrphans,
@@ -328,8 +343,15 @@ class AmountColumn(ProgressColumn):
 
 @cloud_command
 def rollback(
-    journal_file: Path = typer.Argument(..., help="The journal of an apply run."),
-    fmt: ReportFormat = typer.Option(ReportFormat.text, "--format", "-f"),
+    journal_file: Path = typer.Argument(
+        ..., metavar="JOURNAL", help="The journal of an apply run."
+    ),
+    fmt: ReportFormat = typer.Option(
+        ReportFormat.text,
+        "--format",
+        "-f",
+        help="The report of what was undone: a table (text) or a JSON document.",
+    ),
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Undo what an apply run recorded in its journal (after a crash, say)."""

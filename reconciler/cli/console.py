@@ -25,12 +25,16 @@ def _no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+PAGE_WIDTH = 100
+
+
 def stdout_console() -> Console:
     from rich.console import Console
 
-    # Off a terminal rich assumes 80 columns, which folds tables in CI logs; use COLUMNS
-    # when set, else a wide page.
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+    # Off a terminal rich assumes 80 columns, which folds the apply table in CI logs; use
+    # COLUMNS when set, else a page of 100 (the table is made to fit it). Text views do
+    # not wrap whatever the width (soft_wrap).
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PAGE_WIDTH
     return Console(no_color=_no_color(), highlight=False, soft_wrap=True, width=width)
 
 

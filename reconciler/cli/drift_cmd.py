@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,14 +82,38 @@ def _parse_reports(reports: list[str]) -> list[tuple[DriftFormat, Path]]:
     return parsed
 
 
+def write_report(path: Path, text: str) -> None:
+    """Write the file whole or not at all (a temporary file renamed over it): the
+    textfile collector may read it at any moment, and a half-written file is a scrape
+    error."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write the report to {path}: {err.strerror}") from None
+
+
 @cloud_command
 def drift(
     paths: list[Path] = Paths,
     fmt: DriftFormat = typer.Option(DriftFormat.text, "--format", "-f", help="Output format."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        metavar="FILE",
+        help="Write the report (in --format) to this file instead of stdout.",
+    ),
     reports: list[str] = typer.Option(
         [],
         "--report",
-        help="Also write FORMAT=PATH (repeatable), e.g. --report junit=drift.xml.",
+        metavar="FORMAT=FILE",
+        help=(
+            "Also write the report in FORMAT to FILE (repeatable), e.g. --report "
+            "junit=drift.xml or --report openmetrics=drift.prom."
+        ),
     ),
     fail_on: FailOn = typer.Option(
         FailOn.any,
@@ -111,7 +137,10 @@ def drift(
 ) -> None:
     """Report drift between the manifests and the cloud (reads only). Exit 0 no drift,
     2 drift found, 1 error."""
+    started = time.monotonic()
     extra = _parse_reports(reports)
+    if out is not None:
+        extra.insert(0, (fmt, out))
     policy, _manifests = run_policy(paths, policies, catalog)
     as_warnings = policy_level is PolicyLevel.warning
     results = plan_targets(
@@ -126,12 +155,14 @@ def drift(
         raise results[0].error
     document = DriftDocument(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        duration_seconds=round(time.monotonic() - started, 3),
         targets=[_report_of(r, unmanaged, policy, as_warnings) for r in results],
     )
-    emit(render_drift(document, fmt, show_in_sync=show_in_sync))
+    if out is None:
+        emit(render_drift(document, fmt, show_in_sync=show_in_sync))
     for extra_fmt, path in extra:
         view = render_drift(document, extra_fmt, show_in_sync=show_in_sync)
-        path.write_text(view if isinstance(view, str) else view.plain)
+        write_report(path, view if isinstance(view, str) else view.plain)
         info(f"{extra_fmt} drift report written to {path}")
     report_failed(results)
     if has_errors(document):

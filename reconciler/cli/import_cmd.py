@@ -18,9 +18,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from reconciler.cli.console import info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
-    CatalogOption,
     OnlyTargets,
     TargetsFileOption,
+    catalog_name,
     cloud_command,
 )
 from reconciler.cli.pipeline import Scope, glance_client, plan_targets
@@ -41,6 +41,28 @@ from reconciler.manifests.glance_schema import snapshot
 from reconciler.manifests.schema_ref import with_schema_comment
 from reconciler.plan import Action
 from reconciler.views import DEFAULT_CATALOG
+
+# import reads no manifests (except with --update): its catalog is the one it writes.
+ImportCatalogOption = typer.Option(
+    None,
+    "--catalog",
+    metavar="NAME",
+    callback=catalog_name,
+    help=(
+        "The catalog the written manifests name (catalog:); images another catalog "
+        "manages are skipped (see --include-other-catalogs). With --update, the run's "
+        "catalog, as --catalog of plan. Default: 'default'."
+    ),
+)
+
+
+class Visibility(StrEnum):
+    """Glance's image visibilities (`--visibility`): another value matches no image."""
+
+    public = "public"
+    private = "private"
+    shared = "shared"
+    community = "community"
 
 
 class Layout(StrEnum):
@@ -100,24 +122,36 @@ def _replace(path: Path, text: str) -> None:
 
 @cloud_command
 def import_images(
-    names: list[str] = typer.Option([], "--name", help="Name glob (repeatable), e.g. 'ubuntu-*'."),
-    tags: list[str] = typer.Option([], "--tag", help="Images with this tag (repeatable)."),
-    owners: list[str] = typer.Option([], "--owner", help="Owner project id (repeatable)."),
-    visibilities: list[str] = typer.Option([], "--visibility", help="public, private, ..."),
-    ids: list[str] = typer.Option([], "--id", help="Image id (repeatable)."),
+    names: list[str] = typer.Option(
+        [], "--name", metavar="GLOB", help="Name glob (repeatable), e.g. 'ubuntu-*'."
+    ),
+    tags: list[str] = typer.Option(
+        [], "--tag", metavar="TAG", help="Images with this tag (repeatable)."
+    ),
+    owners: list[str] = typer.Option(
+        [], "--owner", metavar="PROJECT_ID", help="Owner project id (repeatable)."
+    ),
+    visibilities: list[Visibility] = typer.Option(
+        [], "--visibility", help="Images with this visibility (repeatable)."
+    ),
+    ids: list[str] = typer.Option([], "--id", metavar="ID", help="Image id (repeatable)."),
     mine: bool = typer.Option(False, "--mine", help="Only images this project owns."),
     members: bool = typer.Option(
         True, "--members/--no-members", help="Include the members of shared images."
     ),
     out_dir: Path | None = typer.Option(
-        None, "--out-dir", "-o", help="Write into this folder (default: stdout)."
+        None, "--out-dir", "-o", metavar="DIR", help="Write into this folder (default: stdout)."
     ),
-    layout: Layout = typer.Option(Layout.single, "--layout", help="single or per-image."),
+    layout: Layout = typer.Option(
+        Layout.single,
+        "--layout",
+        help="single: one images.yaml; per-image: one file per image, named after it.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
     update: Path | None = typer.Option(
-        None, "--update", help="Merge live values into this manifest, in place."
+        None, "--update", metavar="FILE", help="Merge live values into this manifest, in place."
     ),
-    catalog: str | None = CatalogOption,
+    catalog: str | None = ImportCatalogOption,
     other_catalogs: bool = typer.Option(
         False,
         "--include-other-catalogs",
@@ -138,7 +172,7 @@ def import_images(
     live = list(list_images(client).values())
     owner_filter = (*owners, connection.project_id) if mine and connection.project_id else owners
     selection = Selection(
-        tuple(names), tuple(tags), tuple(owner_filter), tuple(visibilities), tuple(ids)
+        tuple(names), tuple(tags), tuple(owner_filter), tuple(map(str, visibilities)), tuple(ids)
     )
     chosen = select(live, selection)
     theirs = others_managed(chosen, catalog or DEFAULT_CATALOG)

@@ -97,6 +97,8 @@ def load_command(name: str) -> Any:
     """Import the module of the command `name` and convert the command as typer would
     have converted it registered on the root app (a click command, or a group for a
     typer.Typer of subcommands)."""
+    from reconciler.cli import help_text
+
     spec = COMMANDS[name]
     with _without_pydantic_plugins():
         target = getattr(importlib.import_module(spec.module), spec.attribute)
@@ -104,9 +106,9 @@ def load_command(name: str) -> Any:
     if isinstance(target, typer.Typer):
         holder.add_typer(target, name=name)
         group: Any = typer.main.get_command(holder)
-        return group.commands[name]
+        return help_text.finish(group.commands[name], name)
     holder.command(name)(target)
-    return typer.main.get_command(holder)
+    return help_text.finish(typer.main.get_command(holder), name)
 
 
 @contextmanager
@@ -213,9 +215,15 @@ app = typer.Typer(
     help="GitOps for OpenStack image catalogs: plan and apply YAML manifests to Glance.",
     cls=LazyGroup,
     # The root's help in click's plain layout: typer's rich panels import rich, which
-    # alone takes longer than the start-up budget. Commands keep typer's rich help.
+    # alone takes longer than the start-up budget. Commands have the same layout
+    # (cli/help_text.py), so every help reads alike.
     rich_markup_mode=None,
     no_args_is_help=True,
+    epilog=(
+        "\b\nExit codes (each command's --help says its own, with examples):\n"
+        "  0  success\n  1  an error\n  2  changes (plan --detailed-exitcode) or drift\n"
+        "  3  partly applied (apply, rollback)"
+    ),
     pretty_exceptions_enable=False,
     add_completion=True,  # --install-completion, --show-completion (bash, zsh, fish)
 )
@@ -235,7 +243,9 @@ def global_options(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Log every Image API request (method, path, status, time)."
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     from reconciler.cli.console import SETTINGS
 

@@ -19,11 +19,18 @@ import typer
 from reconciler.cloud.options import CloudOptions
 from reconciler.views import CATALOG_PATTERN
 
-Paths = typer.Argument(..., help="Manifest files or folders (*.yaml, *.yml, recursive).")
-TargetsFileOption = typer.Option(
-    None, "--targets", help="A targets file (clouds/regions) for manifests without targets:."
+Paths = typer.Argument(
+    ..., metavar="PATHS", help="Manifest files or folders (*.yaml, *.yml, recursive)."
 )
-OnlyTargets = typer.Option([], "--target", "-t", help="Run only this target (repeat for several).")
+TargetsFileOption = typer.Option(
+    None,
+    "--targets",
+    metavar="FILE",
+    help="A targets file (clouds/regions) for manifests without targets:.",
+)
+OnlyTargets = typer.Option(
+    [], "--target", "-t", metavar="NAME", help="Run only this target (repeat for several)."
+)
 # How many targets a run reads and plans at once (cli/pipeline.py): each is a thread and
 # a connection; a CI runner's few cores gain nothing from more.
 TARGET_PARALLELISM = 8
@@ -35,7 +42,7 @@ TargetParallelismOption = typer.Option(
 )
 
 
-def _catalog_name(value: str | None) -> str | None:
+def catalog_name(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(CATALOG_PATTERN, value):
         raise typer.BadParameter(
             f"{value!r}: lower-case letters, digits, '.', '_', '-'; 1-63 characters"
@@ -46,7 +53,8 @@ def _catalog_name(value: str | None) -> str | None:
 CatalogOption = typer.Option(
     None,
     "--catalog",
-    callback=_catalog_name,
+    metavar="NAME",
+    callback=catalog_name,
     help=(
         "The catalog (manifest set) of this run; must agree with the manifests' catalog:. "
         "Default: what the manifests name, else 'default'."
@@ -60,6 +68,7 @@ TakeOver = typer.Option(
 PolicyOption = typer.Option(
     [],
     "--policy",
+    metavar="NAME|FILE",
     help=(
         "Check images against a policy: a built-in name (scs-0102) or a policy file "
         "(repeatable; adds to the manifests' policy:)."
@@ -91,13 +100,17 @@ _CLOUD_GROUP: tuple[tuple[str, Any, Any, str], ...] = (
     (
         "os_cloud",
         str | None,
-        typer.Option(None, "--os-cloud", envvar="OS_CLOUD", help="clouds.yaml entry."),
+        typer.Option(
+            None, "--os-cloud", envvar="OS_CLOUD", metavar="NAME", help="clouds.yaml entry."
+        ),
         "cloud",
     ),
     (
         "os_region_name",
         str | None,
-        typer.Option(None, "--os-region-name", envvar="OS_REGION_NAME", help="Region."),
+        typer.Option(
+            None, "--os-region-name", envvar="OS_REGION_NAME", metavar="NAME", help="Region."
+        ),
         "region",
     ),
     (
@@ -107,6 +120,7 @@ _CLOUD_GROUP: tuple[tuple[str, Any, Any, str], ...] = (
             None,
             "--os-interface",
             envvar="OS_INTERFACE",
+            metavar="INTERFACE",
             help="Endpoint interface (public, internal, admin).",
         ),
         "interface",
@@ -114,7 +128,9 @@ _CLOUD_GROUP: tuple[tuple[str, Any, Any, str], ...] = (
     (
         "os_cacert",
         str | None,
-        typer.Option(None, "--os-cacert", envvar="OS_CACERT", help="CA bundle for TLS."),
+        typer.Option(
+            None, "--os-cacert", envvar="OS_CACERT", metavar="FILE", help="CA bundle for TLS."
+        ),
         "cacert",
     ),
     (
@@ -126,7 +142,7 @@ _CLOUD_GROUP: tuple[tuple[str, Any, Any, str], ...] = (
     (
         "timeout",
         float,
-        typer.Option(60.0, "--timeout", help="Seconds per HTTP request."),
+        typer.Option(60.0, "--timeout", metavar="SECONDS", help="Seconds per HTTP request."),
         "timeout",
     ),
 )

@@ -38,6 +38,8 @@ from reconciler.render.plan import PlanFormat, render_plan
 
 if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
     from reconciler.cli.pipeline import TargetResult
+    from reconciler.cloud.auth import Connection
+    from reconciler.manifests.models import DesiredImage
     from reconciler.plan import Plan
 
 
@@ -57,11 +59,13 @@ def validate(
     violations at file:line with the rule id; errors exit 1."""
     schema = None
     enabled: frozenset[str] | None = None
+    connection = None
     if online:
         from reconciler.cli.pipeline import glance_client
         from reconciler.cloud.auth import connect
 
-        client = glance_client(connect(cloud), cloud.timeout)
+        connection = connect(cloud)
+        client = glance_client(connection, cloud.timeout)
         schema = ImageSchema(client.image_schema())
         enabled = enabled_methods(client.import_info())
     manifests = load_manifests(paths, schema, catalog)
@@ -77,6 +81,8 @@ def validate(
             if image.data is not None
             and (problem := disabled_method(image.data.method, enabled)) is not None
         ]
+        if connection is not None:
+            problems += _member_problems(manifests.images, connection)
         if problems:
             raise ManifestError(problems)
     if failing:
@@ -97,6 +103,30 @@ def validate(
         + (" (checked against the server's schema)" if online else "")
         + checked
     )
+
+
+def _member_problems(images: list[DesiredImage], connection: Connection) -> list[str]:
+    """Members Keystone says do not exist, at each entry naming them; the ones these
+    credentials may not look up are counted in one line, not guessed at."""
+    from reconciler.cloud.projects import check_projects
+
+    members = {m for image in images for m in image.members or ()}
+    if not members:
+        return []
+    found = check_projects(connection.session, connection.interface, members)
+    if found.unchecked:
+        info(
+            f"{len(found.unchecked)} member project(s) not checked: these credentials may "
+            "not look them up in Keystone (a reader role on the domain or system may)"
+        )
+    missing = set(found.missing)
+    return [
+        f"{image.source}: member {member!r}: no such project in Keystone "
+        f"(cloud {connection.cloud or '-'})"
+        for image in images
+        for member in image.members or ()
+        if member in missing
+    ]
 
 
 def print_plans(
@@ -126,7 +156,9 @@ def out_path(out: Path, result: TargetResult, several: bool) -> Path:
 def plan(
     paths: list[Path] = Paths,
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", "-f", help="Output format."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Save the plan for `apply`."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", metavar="FILE", help="Save the plan for `apply FILE`."
+    ),
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help="Exit 0 no changes, 2 changes, 1 error."
     ),

@@ -21,16 +21,25 @@ class Database(StrEnum):
     mariadb = "mariadb"
 
 
-DirOption = typer.Option(manager.DEFAULT_DIR, "--dir", help="State folder of the sandbox.")
+DirOption = typer.Option(
+    manager.DEFAULT_DIR,
+    "--dir",
+    metavar="DIR",
+    help="State folder of the sandbox (relative to the current folder).",
+)
 
 
 @app.command("up")
 def up_cmd(
     dir: Path = DirOption,
-    keystone_port: int | None = typer.Option(None, help="Keystone port (default: a free one)."),
-    glance_port: int | None = typer.Option(None, help="Glance port (default: a free one)."),
+    keystone_port: int | None = typer.Option(
+        None, metavar="PORT", help="Keystone port (default: a free one)."
+    ),
+    glance_port: int | None = typer.Option(
+        None, metavar="PORT", help="Glance port (default: a free one)."
+    ),
     mirror_port: int | None = typer.Option(
-        None, help="Port of the loopback HTTP mirror (default: a free one)."
+        None, metavar="PORT", help="Port of the loopback HTTP mirror (default: a free one)."
     ),
     tls: bool = typer.Option(
         False, "--tls", help="Serve both over HTTPS with a CA made for this sandbox."
@@ -114,7 +123,12 @@ def status_cmd(dir: Path = DirOption) -> None:
 @app.command("env")
 def env_cmd(
     dir: Path = DirOption,
-    cloud: str = typer.Option("sandbox", help="clouds.yaml entry for OS_CLOUD."),
+    cloud: str = typer.Option(
+        "sandbox",
+        metavar="NAME",
+        help="clouds.yaml entry for OS_CLOUD: sandbox, sandbox-reader, sandbox-other or "
+        "sandbox-admin.",
+    ),
     mirror: bool = typer.Option(
         False,
         "--mirror",

@@ -58,7 +58,7 @@ def render_text(rows: list[dict[str, Any]]) -> str:
 
 def targets(
     paths: list[Path] = typer.Argument(
-        None, help="Manifest files or folders (optional with --targets)."
+        None, metavar="PATHS", help="Manifest files or folders (optional with --targets)."
     ),
     targets_file: Path | None = TargetsFileOption,
     output: TargetsFormat = typer.Option(

@@ -126,7 +126,7 @@ def _param_name(param: Any) -> str:
         opts = [*param.opts, *getattr(param, "secondary_opts", [])]
         longs = [o for o in opts if o.startswith("--")]
         return str((longs or opts)[0])
-    return str(param.name or "argument").upper()
+    return str(param.metavar or param.name or "argument").upper()
 
 
 def _close(option: str, possibilities: Sequence[str]) -> list[str]:

@@ -9,6 +9,7 @@ TLS is verified by default and `cacert` is honoured. Nothing here logs a secret.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import warnings
@@ -65,9 +66,57 @@ def _cloud_region(options: CloudOptions) -> Any:
     try:
         return os_config.OpenStackConfig().get_one(cloud=options.cloud, **kwargs)
     except os_exc.ConfigException as err:
-        raise CloudConfigError(f"cloud configuration: {err}") from err
+        raise CloudConfigError(config_message(str(err), options.cloud)) from err
     except ks_exc.ClientException as err:
-        raise CloudConfigError(f"cloud configuration: {err}") from err
+        raise CloudConfigError(config_message(str(err), options.cloud)) from err
+
+
+NO_CLOUD = (
+    "no cloud selected: set OS_CLOUD or --os-cloud (a clouds.yaml entry), or the OS_* "
+    "variables (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, ...)"
+)
+_NOT_GIVEN = re.compile(r"requires parameters which were not given: (?P<names>.+)$")
+_NOT_FOUND = re.compile(r"^Cloud (?P<name>\S+) was not found")
+_REQUIRED = re.compile(r"^(?P<names>\w+) is a required attribute$")
+
+
+def _from_environment() -> bool:
+    """Whether the OS_* variables say anything about auth (OS_CLOUD aside)."""
+    return any(key.startswith("OS_") and key != "OS_CLOUD" for key in os.environ)
+
+
+def config_message(detail: str, cloud: str | None) -> str:
+    """A configuration problem in the words of where the user sets it: the clouds.yaml
+    entry they chose, the OS_* variables, or neither (then how to choose a cloud)."""
+    text = " ".join(detail.split())
+    unknown = _NOT_FOUND.search(text)
+    if unknown is not None:
+        return (
+            f"cloud {unknown.group('name')!r} is in no clouds.yaml (OS_CLIENT_CONFIG_FILE, "
+            "./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml)"
+        )
+    missing = _NOT_GIVEN.search(text) or _REQUIRED.search(text)
+    if missing is None:
+        return f"cloud configuration: {text}"
+    names = [name.strip() for name in missing.group("names").split(",") if name.strip()]
+    if cloud is not None:
+        return f"cloud {cloud!r} in clouds.yaml does not give {', '.join(names)} (under its auth:)"
+    if not _from_environment():
+        return NO_CLOUD
+    variables = ", ".join(f"OS_{name.upper()}" for name in names)
+    return f"the OS_* variables do not give {', '.join(names)}: set {variables}"
+
+
+def credentials_hint(cloud: str | None) -> str:
+    """Where the credentials that were refused come from, to check them there."""
+    if cloud is not None:
+        return f"check the credentials of cloud {cloud!r} in clouds.yaml"
+    if _from_environment():
+        return (
+            "check the credentials in the OS_* variables (OS_USERNAME, OS_PASSWORD, "
+            "OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, or an application credential)"
+        )
+    return "check the credentials"
 
 
 class SessionPool:
@@ -141,8 +190,7 @@ def connect(options: CloudOptions, pool: SessionPool | None = None) -> Connectio
         "admin_token",
     ):
         raise CloudConfigError(
-            "no cloud selected: set OS_CLOUD or --os-cloud (clouds.yaml), or the OS_* "
-            "variables (OS_AUTH_URL, ...)"
+            config_message("requires parameters which were not given: auth_url", options.cloud)
         )
     if options.insecure:
         warnings.warn(
@@ -168,8 +216,7 @@ def connect(options: CloudOptions, pool: SessionPool | None = None) -> Connectio
         project_id = session.get_project_id()
     except ks_exc.Unauthorized as err:
         raise AuthenticationFailed(
-            "authentication refused (401): check the credentials of "
-            f"cloud {options.cloud or region.name!r}"
+            f"authentication refused (401): {credentials_hint(options.cloud)}"
         ) from err
     except ks_exc.EndpointNotFound as err:
         raise CloudError(f"no image endpoint in the service catalog: {err}") from err
@@ -182,6 +229,12 @@ def connect(options: CloudOptions, pool: SessionPool | None = None) -> Connectio
         raise CloudConfigError(f"cloud configuration: {err}") from err
     except ks_exc.ClientException as err:
         raise CloudError(f"authentication failed: {transport_message(err)}") from err
+    except Exception as err:
+        # keystoneauth's password plugin raises a bare Exception for a missing password
+        # ("password is a required attribute"); anything else is not ours to word.
+        if type(err) is not Exception or not _REQUIRED.search(str(err)):
+            raise
+        raise CloudConfigError(config_message(str(err), options.cloud)) from err
     return Connection(
         session=session,
         image_endpoint=image_endpoint_root(endpoint),

@@ -72,10 +72,82 @@ def _one_line(text: str) -> str:
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
 
+_HOST_PORT = re.compile(r"host='(?P<host>[^']*)', port=(?P<port>\d+)")
+_URL = re.compile(r"(?P<scheme>https?)://(?P<host>\[[^\]]+\]|[^\s:/'\"]+)(?::(?P<port>\d+))?")
+_ERRNO = re.compile(r"\[Errno -?\d+\] (?P<reason>[^'\"()\[\]]+)")
+_TIMEOUT = re.compile(r"(?P<what>connect|read) timeout=(?P<seconds>[\d.]+)", re.I)
+_KNOWN = (
+    "connection reset by peer",
+    "remote end closed connection without response",
+    "connection aborted",
+    "connection refused",
+)
+_NOISE = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:? ?")
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from or wraps (urllib3's MaxRetryError
+    keeps its cause in `reason`, requests' errors in `args`), outermost first."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [err]
+    while todo and len(found) < 20:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked += [arg for arg in current.args if isinstance(arg, BaseException)]
+        todo += [e for e in linked if isinstance(e, BaseException)]
+    return found
+
+
+def _reason(chain: list[BaseException], text: str) -> str | None:
+    """Why the connection failed, in the socket's words where one says it."""
+    for err in reversed(chain):  # innermost first: the socket's own error
+        if isinstance(err, OSError) and err.strerror:
+            if type(err).__name__ == "gaierror":
+                return f"host name not found ({err.strerror})"
+            return str(err.strerror)
+    timeout = _TIMEOUT.search(text)
+    if timeout:
+        return f"{timeout.group('what').lower()} timed out after {timeout.group('seconds')} s"
+    if "timed out" in text.lower():
+        return "timed out"
+    errno = _ERRNO.search(text)
+    if errno:
+        return errno.group("reason").strip().rstrip(".")
+    lowered = text.lower()
+    return next((known for known in _KNOWN if known in lowered), None)
+
+
+def _where(text: str) -> str | None:
+    """`host H, port P` of the failed connection, from urllib3's or keystoneauth's text."""
+    pool = _HOST_PORT.search(text)
+    if pool:
+        return f"host {pool.group('host')}, port {pool.group('port')}"
+    url = _URL.search(text)
+    if url:
+        port = url.group("port") or ("443" if url.group("scheme") == "https" else "80")
+        return f"host {url.group('host')}, port {port}"
+    return None
+
+
 def transport_message(err: BaseException, limit: int = 200) -> str:
-    """A transport failure (requests', keystoneauth's) as one line of at most `limit`
-    characters, for the message of the error built from it."""
-    return " ".join(str(err).split())[:limit]
+    """A transport failure (requests', keystoneauth's) as one line: the host and port it
+    could not reach and why (`host 127.0.0.1, port 5000: Connection refused`), else the
+    library's text without object reprs, cut at a word with `…` past `limit`."""
+    chain = _chain(err)
+    text = " ".join(" ".join(str(e) for e in chain).split())
+    where, reason = _where(text), _reason(chain, text)
+    if where and reason:
+        return f"{where}: {reason}"
+    line = _NOISE.sub("", " ".join(str(err).split()))
+    if reason:
+        line = reason
+    if len(line) <= limit:
+        return f"{where}: {line}" if where else line
+    cut = line[: limit - 1].rsplit(" ", 1)[0]
+    return f"{cut}…"
 
 
 def error_from_response(

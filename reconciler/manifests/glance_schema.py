@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -57,17 +58,7 @@ def snapshot() -> ImageSchema:
 
 def check_image(image: DesiredImage, schema: ImageSchema) -> list[tuple[tuple[str, ...], str]]:
     """Problems of one desired image: (field path inside the entry, message)."""
-    problems: list[tuple[tuple[str, ...], str]] = []
-    core = image.core_dict
-    for attribute in ("visibility", "disk_format", "container_format"):
-        allowed = schema.enum(attribute)
-        if attribute in core and allowed and core[attribute] not in allowed:
-            problems.append(
-                (
-                    (attribute,),
-                    f"{attribute} {core[attribute]!r} is not one of {', '.join(allowed)}",
-                )
-            )
+    problems = enum_problems(image.core_dict, schema)
     name_max = schema.max_length("name")
     if name_max and len(image.name) > name_max:
         problems.append((("name",), f"name is longer than {name_max} characters"))
@@ -79,6 +70,25 @@ def check_image(image: DesiredImage, schema: ImageSchema) -> list[tuple[tuple[st
         problem = property_key_problem(key, schema)
         if problem is not None:
             problems.append((("properties", key), problem))
+    return problems
+
+
+ENUM_ATTRIBUTES = ("visibility", "disk_format", "container_format")
+
+
+def enum_problems(
+    block: Mapping[str, Any], schema: ImageSchema
+) -> list[tuple[tuple[str, ...], str]]:
+    """The enum attributes of an entry (or of a raw entry or defaults block, read before
+    the rest of its document is valid) whose value Glance does not allow."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for attribute in ENUM_ATTRIBUTES:
+        allowed = schema.enum(attribute)
+        value = block.get(attribute)
+        if isinstance(value, str) and allowed and value not in allowed:
+            problems.append(
+                ((attribute,), f"{attribute} {value!r} is not one of {', '.join(allowed)}")
+            )
     return problems
 
 

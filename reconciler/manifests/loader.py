@@ -7,6 +7,8 @@ gets either the images or a `ManifestError` listing all problems.
 from __future__ import annotations
 
 import difflib
+import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,13 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from reconciler.errors import ManifestError
-from reconciler.manifests.glance_schema import ImageSchema, check_image, snapshot
+from reconciler.manifests.glance_schema import (
+    ImageSchema,
+    check_image,
+    enum_problems,
+    property_key_problem,
+    snapshot,
+)
 from reconciler.manifests.models import (
     Defaults,
     DesiredImage,
@@ -166,7 +174,7 @@ def _normalise_removals(value: Any) -> Any:
 
 
 def _validate_document(
-    file: str, document: Document, read_only: frozenset[str]
+    file: str, document: Document, schema: ImageSchema
 ) -> tuple[ManifestDocument | None, list[Problem]]:
     value = _normalise_removals(document.value)
     if not isinstance(value, dict):
@@ -177,6 +185,7 @@ def _validate_document(
                 "a manifest document must be a mapping with version: 1 and images:",
             )
         ]
+    read_only = schema.read_only_names
     try:
         return ManifestDocument.model_validate(value), []
     except ValidationError as err:
@@ -190,7 +199,32 @@ def _validate_document(
             is_key = error["type"] == "extra_forbidden"
             where = document.where(loc, key=is_key)
             problems.append(Problem(file, where, _describe(error, _section(loc), read_only)))
+        problems += _raw_enum_problems(file, document, value, schema)
         return None, _unique(problems)
+
+
+def _raw_enum_problems(
+    file: str, document: Document, value: dict[str, Any], schema: ImageSchema
+) -> list[Problem]:
+    """Glance's enums (visibility, disk_format, ...) and the custom property names
+    checked on the raw blocks of a document the models refused, so that one run reports
+    these too (a valid document has them checked on its merged entries, `check_image`)."""
+    blocks: list[tuple[tuple[str | int, ...], Any]] = [(("defaults",), value.get("defaults"))]
+    images = value.get("images")
+    if isinstance(images, list):
+        blocks += [(("images", index), entry) for index, entry in enumerate(images)]
+    found = []
+    for at, block in blocks:
+        if isinstance(block, dict):
+            for field_path, message in enum_problems(block, schema):
+                found.append(Problem(file, document.where((*at, *field_path)), message))
+            properties = block.get("properties")
+            for key in properties if isinstance(properties, dict) else ():
+                problem = property_key_problem(str(key), schema)
+                if problem is not None:
+                    where = document.where((*at, "properties", key), key=True)
+                    found.append(Problem(file, where, problem))
+    return found
 
 
 def _unique(items: Iterable[T]) -> list[T]:
@@ -232,7 +266,7 @@ def load_manifests(
     or ManifestError with every problem, sorted by file and line."""
     schema = schema or snapshot()
     files, problems = manifest_files(paths)
-    parsed = _parse_files(files, schema.read_only_names, problems)
+    parsed = _parse_files(files, schema, problems)
     chosen = _resolve_catalog(parsed, catalog, problems)
     policies = _resolve_policies(parsed)
     warnings: list[Problem] = []
@@ -245,7 +279,7 @@ def load_manifests(
 
 
 def _parse_files(
-    files: Sequence[Path], read_only: frozenset[str], problems: list[Problem]
+    files: Sequence[Path], schema: ImageSchema, problems: list[Problem]
 ) -> list[_Parsed]:
     """Every document that parses and validates; the problems of the others."""
     parsed: list[_Parsed] = []
@@ -270,7 +304,7 @@ def _parse_files(
             problems.append(Problem(file, Position(1, 1), "empty manifest (no documents)"))
             continue
         for document in documents:
-            model, found = _validate_document(file, document, read_only)
+            model, found = _validate_document(file, document, schema)
             problems.extend(found)
             if model is not None:
                 parsed.append(_Parsed(file, document, model))
@@ -341,6 +375,7 @@ def _merge_all(
                     where = document.where(("images", index, "source", *field_path))
                     warnings.append(Problem(file, where, message))
             desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog, data)
+            warnings += _member_warnings(file, document, index, entry, model.defaults)
             problems += _rotation_problems(file, document, index, entry, model)
             if entry.source is not None:
                 core = desired.core_dict
@@ -369,6 +404,39 @@ def _merge_all(
                     )
             images.append(desired)
     return images
+
+
+# Keystone makes project ids of 32 lower-case hex digits (uuid4().hex); Glance takes
+# any string as a member and keeps it pending, shared with no one.
+PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
+MEMBER_CHECK_ENV = "RECONCILER_MEMBER_IDS"  # `any`: this cloud's ids look otherwise
+
+
+def _member_warnings(
+    file: str, document: Document, index: int, entry: ImageEntry, defaults: Defaults | None
+) -> list[Problem]:
+    """A warning for each member that does not look like a Keystone project id, at the
+    entry's `members:` item (or the defaults')."""
+    if os.environ.get(MEMBER_CHECK_ENV, "").strip().lower() == "any":
+        return []
+    at: tuple[str | int, ...]
+    if entry.members is not None:
+        members, at = entry.members, ("images", index, "members")
+    elif defaults is not None and defaults.members is not None:
+        members, at = defaults.members, ("defaults", "members")
+    else:
+        return []
+    return [
+        Problem(
+            file,
+            document.where((*at, position)),
+            f"member {member!r} is not a Keystone project id (32 lower-case hex digits): Glance "
+            "would keep it as a pending member of no project; if this cloud's ids look "
+            f"otherwise, set {MEMBER_CHECK_ENV}=any",
+        )
+        for position, member in enumerate(members)
+        if not PROJECT_ID.match(member)
+    ]
 
 
 def _rotation_problems(

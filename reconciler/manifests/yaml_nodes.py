@@ -491,6 +491,34 @@ def _compose_all(text: str, use_c: bool | None = None) -> list[Node]:
     return list(YAML(typ="rt", pure=True).compose_all(text))
 
 
+# What the parser was inside when it gave up -> what was opened there, and the words
+# of the problems that mean it was never closed (not a bad escape in a quoted string).
+_UNCLOSED = {
+    "while parsing a flow sequence": ("'['", ("expected ','", "expected ']'")),
+    "while parsing a flow mapping": ("'{'", ("expected ','", "expected '}'")),
+    "while scanning a quoted scalar": ("quote", ("end of stream", "document separator")),
+}
+
+
+def _marked_problem(err: MarkedYAMLError) -> YamlProblem:
+    """The parser's error at the place to fix: for a bracket or quote never closed, where
+    it was opened (the parser reports where it gave up, often lines later), else where
+    the parser stopped."""
+    problem_mark, context_mark = err.problem_mark, err.context_mark
+    opened, closing_words = _UNCLOSED.get(str(err.context or ""), ("", ()))
+    if any(w in str(err.problem) for w in closing_words) and context_mark is not None:
+        where = Position(context_mark.line + 1, context_mark.column + 1)
+        gave_up = (
+            f" (the parser gave up at {problem_mark.line + 1}:{problem_mark.column + 1})"
+            if problem_mark is not None
+            else ""
+        )
+        return YamlProblem(f"invalid YAML: this {opened} is never closed{gave_up}", where)
+    mark = problem_mark or context_mark
+    where = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
+    return YamlProblem(f"invalid YAML: {err.problem or err.context or 'invalid YAML'}", where)
+
+
 def parse_documents(text: str, text_paths: tuple[str, ...] = ("properties",)) -> list[Document]:
     """Every non-empty document of a YAML stream: built from the C parser's events
     (no node graph kept) when the C parser is there and the nesting is safe for it,
@@ -503,10 +531,7 @@ def parse_documents(text: str, text_paths: tuple[str, ...] = ("properties",)) ->
                 pass
         nodes = _compose_all(text)
     except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
-        problem = err.problem or err.context or "invalid YAML"
-        raise YamlProblem(f"invalid YAML: {problem}", where) from None
+        raise _marked_problem(err) from None
     except ReaderError as err:  # a character YAML does not allow: point at it
         before = text[: max(0, int(err.position))]
         where = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)

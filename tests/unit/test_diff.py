@@ -243,3 +243,17 @@ def test_deactivation_is_planned_only_from_the_right_state() -> None:
     queued = live(status="queued", **{MANAGED_RECORD: record()})
     result = plan_image(desired(deactivated=True), queued, PROJECT)
     assert result.activation is None and any("active" in w for w in result.warnings)
+
+
+def test_an_entry_without_source_keeps_only_its_own_catalogs_build() -> None:
+    """Issue 26, 1: the build an image's record names survives an entry without
+    `source:`; taken over from another catalog, the image starts without its build."""
+    built = json.dumps(
+        {"catalog": "team", "keys": [], "build": "sha256:" + "a" * 64, "entry": "img"},
+        separators=(",", ":"),
+    )
+    image = live(**{"reconciler.managed": built})
+    assert ops_of(desired(catalog="team"), image) == []
+    taken = plan_image(desired(), image, PROJECT, take_over_from="team")
+    [record_op] = [op for op in taken.patch if op.path == RECORD_PATH]
+    assert record_op.value == "[]"  # the default catalog, no build

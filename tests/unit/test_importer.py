@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from reconciler.diff import diff
@@ -20,7 +21,12 @@ def test_entry_leaves_out_server_set_reserved_and_record_keys() -> None:
         tags=["b", "a"],
         os_distro="ubuntu",
         os_glance_importing_to_stores="",
-        **{"reconciler.managed": record("os_distro")},
+        **{
+            "reconciler.managed": record("os_distro"),
+            # openstacksdk's, written by the tool on a build: another tool's (issue 26, 1)
+            "owner_specified.openstack.sha256": "ab" * 32,
+            "owner_specified.openstack.object": "images/ubuntu",
+        },
     )
     entry = entry_for(image, snapshot(), pin_id=False)
     assert entry == {
@@ -116,3 +122,39 @@ def test_update_writes_live_values_and_keeps_comments(tmp_path: Path) -> None:
     path.write_text(text)
     again = diff(load([path]), LiveCatalog((img, other)), TARGET)
     assert {str(i.action) for i in again.images} <= {"noop", "adopt"}
+
+
+def test_a_build_imported_and_applied_keeps_its_record_and_plans_no_rebuild(
+    tmp_path: Path,
+) -> None:
+    """Issue 26, 1: a build from a `source:`, imported (no source: the tool cannot know
+    it) and applied, lost the build its record names; the manifest with the source then
+    planned a rebuild for the same checksum."""
+    import yaml as pyyaml
+
+    digest = "cd" * 32
+    built = json.dumps(
+        {
+            "catalog": "default",
+            "keys": ["os_distro"],
+            "build": f"sha256:{digest}",
+            "version": "20261101",
+            "entry": "ubuntu",
+        },
+        separators=(",", ":"),
+    )
+    image = live("id-1", name="ubuntu", os_distro="ubuntu", **{"reconciler.managed": built})
+    imported = {"version": 1, "images": [entry_for(image, snapshot(), pin_id=False)]}
+    path = tmp_path / "imported.yaml"
+    path.write_text(pyyaml.safe_dump(imported))
+    plan = diff(load([path]), LiveCatalog((image,)), TARGET)
+    assert [str(i.action) for i in plan.images] == ["noop"]  # the record is left as it is
+    assert plan.images[0].patch == ()
+
+    imported["images"][0]["properties"]["os_version"] = "24.04"
+    path.write_text(pyyaml.safe_dump(imported))
+    [update] = diff(load([path]), LiveCatalog((image,)), TARGET).images
+    [record_op] = [op for op in update.patch if op.key == "reconciler.managed"]
+    kept = json.loads(str(record_op.value))
+    assert kept["build"] == f"sha256:{digest}" and kept["version"] == "20261101"
+    assert kept["entry"] == "ubuntu" and kept["keys"] == ["os_distro", "os_version"]

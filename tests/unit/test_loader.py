@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifests.loader import load
+from reconciler.manifests.loader import load, load_manifests
 from reconciler.manifests.schema_export import SCHEMA_DIR, rendered
 
 
@@ -105,7 +105,12 @@ def test_every_error_has_file_line_col_and_all_are_reported(tmp_path: Path) -> N
     assert any(f.startswith(f"{p}:6:15: min_disk") for f in found)
     assert any(f.startswith(f"{p}:9:12: property 'bad' must be a string") for f in found)
     assert any(f.startswith(f"{p}:13:12: tags[0]") and "quote it" in f for f in found)
-    assert len(found) == 5
+    # Glance's enum and the property names too, although the models refused the
+    # document (issue 26, 2).
+    assert any(f.startswith(f"{p}:7:17: visibility 'secret' is not one of") for f in found)
+    assert f"{p}:10:7: 'checksum' is a read-only attribute set by the server" in found
+    assert any(f.startswith(f"{p}:11:7: 'os_glance_foo' is reserved") for f in found)
+    assert len(found) == 8
 
 
 def test_schema_checks_point_at_the_value(tmp_path: Path) -> None:
@@ -194,3 +199,94 @@ def test_examples_are_valid() -> None:
     images = load([Path(__file__).resolve().parents[2] / "manifests"])
     names = {image.name for image in images}
     assert {"demo-ubuntu-24.04", "base-debian-12"} <= names
+
+
+def test_every_problem_of_a_refused_document_is_reported_at_once(tmp_path: Path) -> None:
+    """Issue 26, 2: Glance's enum and the property names were checked only once the
+    models accepted the document, so a wrong visibility showed only after the other
+    problems were fixed."""
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        defaults:
+          disk_format: qcow3
+        images:
+          - name: a
+            visibility: Public
+            min_ram: -5
+            visiblity: private
+            properties:
+              os_glance_x: y
+        """,
+    )
+    p = str(path)
+    assert problems([path]) == [
+        f"{p}:3:16: disk_format 'qcow3' is not one of "
+        "ami, ari, aki, vhd, vhdx, vmdk, raw, qcow2, vdi, iso, ploop",
+        f"{p}:6:17: visibility 'Public' is not one of community, public, private, shared",
+        f"{p}:7:14: min_ram: Input should be greater than or equal to 0 (got -5)",
+        f"{p}:8:5: unknown key 'visiblity'; did you mean 'visibility'?",
+        f"{p}:10:7: 'os_glance_x' is reserved by Glance (os_glance*)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "version: 1\nimages:\n  - name: a\n    tags: [one, two\n    min_ram: 5\n  - name: b\n",
+            ":4:11: invalid YAML: this '[' is never closed (the parser gave up at 5:12)",
+        ),
+        (
+            "version: 1\nimages:\n  - {name: a\n  - name: b\n",
+            ":3:5: invalid YAML: this '{' is never closed (the parser gave up at 4:9)",
+        ),
+        (
+            'version: 1\nimages:\n  - name: "abc\n    min_ram: 5\n',
+            ":3:11: invalid YAML: this quote is never closed (the parser gave up at 5:1)",
+        ),
+        ('version: 1\nimages:\n  - name: "a\\qc"\n', ":3:13: invalid YAML: found unknown escape"),
+    ],
+)
+def test_unclosed_bracket_or_quote_is_reported_where_it_opened(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """Issue 26, 5: the parser's position is where it gave up, lines later."""
+    path = write(tmp_path, text)
+    [found] = problems([path])
+    assert found.startswith(f"{path}{expected}"), found
+
+
+MEMBERS = """\
+version: 1
+defaults:
+  visibility: shared
+  members: [team-b]
+images:
+  - name: a
+    members: [not-a-project, 0123456789abcdef0123456789abcdef]
+  - name: b
+  - name: c
+"""
+
+
+def test_members_that_are_no_keystone_id_warn_at_their_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 26, 9: Glance keeps any string as a pending member; validate, plan and
+    apply said nothing."""
+    monkeypatch.delenv("RECONCILER_MEMBER_IDS", raising=False)
+    path = write(tmp_path, MEMBERS)
+    found = load_manifests([path])
+    reason = (
+        "is not a Keystone project id (32 lower-case hex digits): Glance would keep it as "
+        "a pending member of no project; if this cloud's ids look otherwise, set "
+        "RECONCILER_MEMBER_IDS=any"
+    )
+    assert found.warnings == (
+        f"{path}:7:15: member 'not-a-project' {reason}",
+        f"{path}:4:13: member 'team-b' {reason}",  # once, though two entries inherit it
+    )
+    monkeypatch.setenv("RECONCILER_MEMBER_IDS", "any")
+    assert load_manifests([path]).warnings == ()

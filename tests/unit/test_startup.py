@@ -113,7 +113,7 @@ def test_version_alone_is_answered_before_typer_is_imported() -> None:
 def test_help_lists_every_command() -> None:
     done, _ = imported("--help")
     assert done.stdout.startswith("Usage: reconciler [OPTIONS] COMMAND [ARGS]...")
-    listed = done.stdout.split("Commands:\n", 1)[1]
+    listed = done.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]  # the epilog after
     names = [line.split()[0] for line in listed.splitlines() if line[:4].strip()]
     assert names == list(COMMANDS)
     assert "--install-completion" in done.stdout and "--version" in done.stdout

@@ -101,7 +101,7 @@ def test_from_the_command_line() -> None:
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "error: unknown option --nosuch",
-        "Usage: reconciler validate [OPTIONS] {paths}...",
+        "Usage: reconciler validate [OPTIONS] PATHS...",
         "See 'reconciler validate --help'.",
     ]
 
@@ -138,3 +138,13 @@ def test_completion_answers_the_shell() -> None:
 
     assert complete("reconciler pl", 1) == ["plan"]
     assert complete("reconciler plan --format ", 3) == ["text", "json", "markdown"]
+
+
+def test_import_visibility_is_one_of_glances(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26, 6: `--visibility secret` was taken and then matched no image."""
+    error, usage = usage_error(capsys, "import", "--visibility", "secret")
+    assert error == (
+        "error: invalid value for --visibility: 'secret' "
+        "(choose from public, private, shared, community)"
+    )
+    assert usage.startswith("Usage: reconciler import [OPTIONS]")

@@ -8,7 +8,12 @@ from enum import StrEnum
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from reconciler.render.apply.views import render_json, render_table, summary_line
+from reconciler.render.apply.views import (
+    render_json,
+    render_reasons,
+    render_table,
+    summary_line,
+)
 from reconciler.report import ApplyReport
 
 
@@ -21,5 +26,9 @@ def render_report(report: ApplyReport, fmt: ReportFormat, title: str) -> str | R
     if fmt is ReportFormat.json:
         return render_json(report)
     if report.results:
-        return Group(render_table(report, title), Text(summary_line(report)))
-    return Text(summary_line(report) + "\n")
+        reasons = render_reasons(report, title)
+        parts: list[RenderableType] = [render_table(report, title)]
+        if reasons is not None:
+            parts += [reasons, Text()]
+        return Group(*parts, Text(summary_line(report, title)))
+    return Text(summary_line(report, title) + "\n")

@@ -1,5 +1,5 @@
-"""Views of a drift report: text, JSON (`schemas/drift.schema.json`), Markdown, JUnit XML
-and one HTML page, chosen in `render_drift`. Pure."""
+"""Views of a drift report: text, JSON (`schemas/drift.schema.json`), Markdown, JUnit XML,
+one HTML page and OpenMetrics text, chosen in `render_drift`. Pure."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from reconciler.drift import DriftDocument
 from reconciler.render.drift.html import render_drift_html
 from reconciler.render.drift.junit import render_drift_junit
 from reconciler.render.drift.markdown import render_drift_markdown
+from reconciler.render.drift.openmetrics import render_drift_openmetrics
 from reconciler.render.drift.text import render_drift_text
 
 
@@ -21,6 +22,7 @@ class DriftFormat(StrEnum):
     markdown = "markdown"
     junit = "junit"
     html = "html"
+    openmetrics = "openmetrics"
 
 
 def _json(document: DriftDocument) -> str:
@@ -32,6 +34,7 @@ VIEWS: dict[DriftFormat, Callable[[DriftDocument], str]] = {
     DriftFormat.markdown: render_drift_markdown,
     DriftFormat.junit: render_drift_junit,
     DriftFormat.html: render_drift_html,
+    DriftFormat.openmetrics: render_drift_openmetrics,
 }
 
 
