@@ -557,31 +557,47 @@ def roll_back_journal(
     records: tuple[dict[str, Any] | None, dict[str, ImageHistory]],
 ) -> ApplyReport:
     """Undo what a run recorded in its journal (a run killed half-way, say): every step
-    that may have happened and was not undone, newest first per image; then compare each
-    image with its original. Undone steps are appended to the journal, so a second
-    rollback is a no-op."""
+    that may have happened and was not undone, newest first across the whole run (by
+    the journal's seq, so a unit's images are undone in the reverse of the order they
+    were changed: a rebuild's new build gives the name back before the old build takes
+    it again, and no two images hold the plain name); then compare each image with its
+    original. Undone steps are appended to the journal, so a second rollback is a
+    no-op."""
     _run, images = records
+    pending = sorted(
+        (
+            (record["seq"], image_id, from_record(record["kind"], record.get("step") or {}))
+            for image_id, history in images.items()
+            for record in history.to_undo()
+        ),
+        key=lambda item: item[0],
+        reverse=True,
+    )
+    problems: dict[str, list[str]] = {image_id: [] for image_id in images}
+    for seq, image_id, step in pending:
+        problems[image_id] += undo_steps(client, journal, [(image_id, seq, step)])
     results = []
     for image_id, history in images.items():
-        done = [
-            (record["seq"], from_record(record["kind"], record.get("step") or {}))
-            for record in history.to_undo()
-        ]
         members = history.original_members
         before = Original(
             history.original,
             history.original_status,
             tuple(members) if members is not None else None,
         )
-        problems, left = roll_back_image(client, journal, image_id, done, before)
-        status = Status.ROLLBACK_FAILED if problems or left else Status.ROLLED_BACK
+        found = problems[image_id]
+        try:
+            left = left_changed(client, image_id, before)
+        except CloudError as err:
+            found.append(f"read back failed: {err.message}")
+            left = []
+        status = Status.ROLLBACK_FAILED if found or left else Status.ROLLED_BACK
         results.append(
             ImageResult(
                 history.name or image_id,
                 image_id,
                 "rollback",
                 status,
-                "; ".join(problems),
+                "; ".join(found),
                 None,
                 tuple(left),
             )

@@ -428,3 +428,43 @@ def test_no_delete_follows_a_failed_verification(tmp_path: Path) -> None:
     assert "not deleted" in results["img"].reason
     assert fake.calls["delete_image"] == 0
     assert sum(1 for r in records if r["type"] == "end") == 1
+
+
+def test_a_rebuild_rolled_back_from_its_journal_never_has_two_plain_names(
+    tmp_path: Path,
+) -> None:
+    """Issue 28: the journal is undone newest first across the unit (by seq), so the new
+    build gives the name back before the old build takes it again."""
+    from reconciler.apply import Applier, roll_back_journal
+    from reconciler.journal import Journal, histories
+    from tests.fakes import Crash
+    from tests.unit.test_applier import client
+
+    fake = FakeGlance()
+    roll(fake, tmp_path, range(1, 2), rotation(keep=3))
+    (old,) = builds_of(fake)
+    plan = plan_for(fake, entry("img", source(tmp_path, 2), rotation(keep=3)))
+    fake.inject("patch_image", Fault.CRASH_AFTER, nth=2)  # killed once the name is taken
+    path = tmp_path / "killed.jsonl"
+    journal = Journal(path)
+    with pytest.raises(Crash):
+        Applier(client(fake), journal, parallelism=1).run(plan)
+    journal.close()
+    fake.revive()
+    assert sorted(i["name"] for i in fake.images()) == ["img", "img 1"]
+    plain_counts: list[int] = []
+    patch = fake.patch_image
+
+    def watched(image_id: str, ops: Any) -> Any:
+        answer = patch(image_id, ops)
+        plain_counts.append(sum(1 for i in fake.images() if i["name"] == "img"))
+        return answer
+
+    fake.patch_image = watched  # type: ignore[method-assign]
+    journal = Journal(path)
+    report = roll_back_journal(client(fake), journal, histories(path))
+    journal.close()
+    assert {r.status for r in report.results} == {Status.ROLLED_BACK}, report
+    assert plain_counts and max(plain_counts) <= 1, plain_counts
+    assert [i["id"] for i in fake.images()] == [old["id"]]
+    assert fake.stored(old["id"])["name"] == "img"  # type: ignore[index]
