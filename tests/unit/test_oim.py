@@ -246,7 +246,9 @@ def test_oims_here_be_dragons_pattern_becomes_a_version_template() -> None:
 
 
 def test_a_pattern_with_a_literal_tail_and_an_anchor() -> None:
-    pattern = "https://cloud.example/7/images/CentOS-7-x86_64-GenericCloud-HEREBE\\d+\\.qcow2$DRAGONS"
+    pattern = (
+        "https://cloud.example/7/images/CentOS-7-x86_64-GenericCloud-HEREBE\\d+\\.qcow2$DRAGONS"
+    )
     text = MULTI.replace("https://up.example/noble/current/noble.img", pattern)
     (entry,) = conversion(text).entries
     watch = entry.entry["source"]["watch"]
@@ -272,16 +274,17 @@ def test_latest_url_on_a_debian_or_ubuntu_file_notes_the_folder_listing() -> Non
     ]
 
 
+NEWEST = SHA256 + "\n        build_date: 2024-02-02"
+
+
 @pytest.mark.parametrize(
     ("change", "kind"),
     [
-        (("checksum: " + SHA256 + "\n        build_date: 2024-02-02", "build_date: 2024-02-02"),
-         "no-checksum"),
-        ((SHA256 + "\n        build_date: 2024-02-02", "sha1:" + "a" * 40 + "\n        build_date: 2024-02-02"),
-         "bad-checksum"),
+        (("checksum: " + NEWEST, "build_date: 2024-02-02"), "no-checksum"),
+        ((NEWEST, "sha1:" + "a" * 40 + "\n        build_date: 2024-02-02"), "bad-checksum"),
         (("    login: ubuntu\n", ""), "missing-key"),
     ],
-)  # fmt: skip
+)
 def test_what_cannot_be_converted_is_an_error_at_its_line(
     change: tuple[str, str], kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
