@@ -25,8 +25,8 @@ from reconciler.manifests.models import (
     RotationSpec,
     SourceSpec,
     TargetsFile,
-    WatchSpec,
     TargetSpec,
+    WatchSpec,
     merge,
 )
 from reconciler.manifests.rotation import template_problem
