@@ -55,6 +55,20 @@ VERSION_KEYS = frozenset(
     }
 )  # fmt: skip
 REQUIRED = ("name", "format", "login", "status", "versions", "visibility", "multi")
+# Every kind of note the conversion gives (the README's table lists each).
+WARNING_KINDS = frozenset(
+    {
+        "disabled", "shortname", "password", "older-version", "older-version-key",
+        "multi-id", "retire-by-flag", "uuid-validity-not-last", "keep", "watch-fixed-url",
+        "latest-incomplete", "latest-url-not-multi", "checksum-url", "version-checksum-url",
+        "pattern-url", "mirror-not-http", "min-disk-raised", "hidden", "version-source",
+        "version-image-description", "unknown-key",
+    }
+)  # fmt: skip
+ERROR_KINDS = frozenset(
+    {"missing-key", "no-checksum", "bad-checksum", "no-versions", "not-a-mapping", "no-images",
+     "pattern-url"}
+)  # fmt: skip
 _PATTERN = re.compile(r"HEREBE(?P<regex>.*?)DRAGONS")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 
@@ -120,9 +134,11 @@ class _File:
         return f"{self.path}:{self.document.where(tuple(path), key=key).line}"
 
     def warn(self, path: Sequence[str | int], kind: str, message: str) -> None:
+        assert kind in WARNING_KINDS, kind
         self.out.notes.append(Note(self.at(path, key=True), kind, message))
 
     def fail(self, path: Sequence[str | int], kind: str, message: str) -> None:
+        assert kind in ERROR_KINDS, kind
         self.out.notes.append(Note(self.at(path, key=True), kind, message, error=True))
 
 

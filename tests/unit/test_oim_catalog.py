@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.cli.main import run
 from reconciler.cli.oim_import import oim_files, read_documents
-from reconciler.oim import Options, convert
+from reconciler.oim import ERROR_KINDS, WARNING_KINDS, Options, convert
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "tests" / "fixtures" / "oim" / "etc" / "images"
@@ -52,6 +52,9 @@ def test_every_warning_kind_is_in_the_readme_table() -> None:
     listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.M))
     assert kinds <= listed, sorted(kinds - listed)
     assert {"shortname", "password", "watch-fixed-url", "retire-by-flag"} <= kinds
+    # and every kind the conversion can give, not only those of this catalog
+    possible = WARNING_KINDS | ERROR_KINDS
+    assert possible <= listed, sorted(possible - listed)
 
 
 @pytest.mark.parametrize("flags", [[], ["--include-disabled"]])
