@@ -48,6 +48,18 @@ $(FAULTS_VENV)/bin/mitmdump:
 	$(PYTHON) -m venv $(FAULTS_VENV)
 	$(FAULTS_VENV)/bin/pip install -q 'mitmproxy==11.0.2'
 
+# openstack-image-manager, the fixture of tests/sandbox/test_oim_switch.py, needs
+# Python >= 3.12 (a pinned dependency) and lives in its own venv: the first Python >= 3.12
+# found (OIM_PYTHON= to choose one).
+OIM_VENV ?= .venv-oim
+OIM_VERSION ?= 0.20261007.0
+OIM_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $$p && break; done)
+$(OIM_VENV)/bin/openstack-image-manager:
+	@test -n "$(OIM_PYTHON)" || { echo "no Python >= 3.12 found for openstack-image-manager: set OIM_PYTHON"; exit 1; }
+	$(OIM_PYTHON) -m venv $(OIM_VENV)
+	$(OIM_VENV)/bin/pip install -q 'openstack-image-manager==$(OIM_VERSION)'
+
 # The sandbox tests run in SANDBOX_WORKERS pytest-xdist workers, a file at a time each
 # (they mostly wait on Keystone and Glance); the first worker uses $(SANDBOX_DIR), each
 # other one starts a sandbox of its own beside it ($(SANDBOX_DIR)-gw1), so no test sees
@@ -55,7 +67,8 @@ $(FAULTS_VENV)/bin/mitmdump:
 # sandbox tests'. TEST_ARGS are passed to both (e.g. TEST_ARGS=--durations=20).
 TEST_ARGS ?=
 SANDBOX_WORKERS ?= 2
-test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump sandbox-up
+test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump \
+  $(OIM_VENV)/bin/openstack-image-manager sandbox-up
 	@mkdir -p test-artifacts
 	@$(BIN)/pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS) > test-artifacts/unit.log 2>&1 & \
 	unit=$$!; start=$$(date +%s); \
@@ -76,7 +89,7 @@ schemas: $(VENV)/.installed-sandbox
 	$(BIN)/python -m reconciler.manifests.schema_export
 
 clean: sandbox-down
-	rm -rf $(VENV) $(FAULTS_VENV) $(SANDBOX_DIR) $(SANDBOX_DIR)-gw* .sandbox-tls test-artifacts
+	rm -rf $(VENV) $(FAULTS_VENV) $(OIM_VENV) $(SANDBOX_DIR) $(SANDBOX_DIR)-gw* .sandbox-tls test-artifacts
 
 # Benchmarks (not part of make test): a separate sandbox (.sandbox-bench) on MariaDB with
 # 2 Glance workers and 10 regions (Debian's mariadb-server installed when missing; sqlite

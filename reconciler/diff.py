@@ -187,7 +187,7 @@ def plan_image(
             data=data_plan(desired.data) if desired.data is not None else None,
             builds=builds,
         )
-    oim_current = adopted is not None and oim.adoptable_current(desired, live)
+    oim_current = oim.adoptable_current(desired, live)
     notes = oim.recognised(
         desired,
         live if oim_current else None,
