@@ -17,10 +17,11 @@ from reconciler.manifests.loader import load_manifests
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import DataSource
 from reconciler.plan import Action
+from reconciler.render.plan.text import render_text
 from reconciler.views import MANAGED_RECORD, parse_record
 from tests.fakes import FakeGlance
 from tests.unit.test_applier import TARGET, client, plan_for, run
-from tests.unit.test_oim import MULTI
+from tests.unit.test_oim import MULTI, SINGLE
 
 NAME = "Ubuntu 24.04"
 
@@ -147,3 +148,26 @@ def test_without_oims_tag_or_with_another_version_nothing_is_adopted(tmp_path: P
     stale.seed(oim_image(entry, NAME, "20231212"), status="active")
     (image,) = diff([entry], read_catalog(client(stale), [entry]), TARGET).images
     assert image.action is Action.REBUILD
+
+
+def test_a_multi_false_build_is_adopted_with_its_data(tmp_path: Path) -> None:
+    files = tmp_path / "etc"
+    files.mkdir()
+    (files / "talos.yml").write_text(SINGLE.replace("visibility: public", "visibility: community"))
+    out = tmp_path / "manifests"
+    assert cli(["import", "--from", "oim", str(files), "-o", str(out)]) == 0
+    entries = {i.name: i for i in load_manifests([out / "images.yaml"]).images}
+    talos = entries["Talos Linux-1.11.3"]
+    assert talos.rotation is None and talos.id is not None
+    fake = FakeGlance()
+    image: dict[str, Any] = dict(talos.core)
+    image.update(id=talos.id, tags=list(talos.tags or ()), **talos.set_properties)
+    fake.seed(image, status="deactivated")
+    (plan,) = plan_for(fake, talos).images
+    assert plan.action is Action.ADOPT and [op.key for op in plan.patch] == [MANAGED_RECORD]
+    assert plan.warnings[0].startswith("openstack-image-manager's build recognised")
+    shown = render_text(plan_for(fake, talos)).plain
+    assert "openstack-image-manager's build recognised" in shown and "1.11.3" in shown
+    results, _journal = run(fake, plan_for(fake, talos), tmp_path)
+    assert results["Talos Linux-1.11.3"].status == "applied"
+    assert [i.action for i in plan_for(fake, talos).images] == [Action.NOOP]
