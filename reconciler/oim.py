@@ -30,7 +30,6 @@ from typing import Any
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import compression_of, parse_checksum
 from reconciler.manifests.yaml_nodes import Document
-from reconciler.upstream.versions import natural_key
 from reconciler.views import MANAGED_RECORD, LiveImage, encode_record
 
 OIM_TAG = "managed_by_osism"  # OIM's `--tag` default: the tag it recognises its images by
@@ -161,6 +160,14 @@ def convert(files: Iterable[tuple[str, Document]], options: Options = Options())
     return out
 
 
+def oim_order(version: str) -> tuple[str | int, ...]:
+    """OIM's version order (natsort's default): text and numbers alternate, numbers
+    compare as numbers, and a version starting with a digit comes before one starting
+    with a letter (so `latest` is the newest)."""
+    parts = re.split(r"(\d+)", version)
+    return tuple(int(part) if number % 2 else part for number, part in enumerate(parts))
+
+
 def _text(value: Any) -> str:
     """A value as OIM writes it into a property (`str()` of what PyYAML read)."""
     return str(value)
@@ -209,7 +216,7 @@ def _image(src: _File, at: tuple[str | int, ...], image: Any, options: Options) 
             for number, v in enumerate(versions)
             if isinstance(v, dict) and "version" in v
         ),
-        key=lambda item: natural_key(item[0]),
+        key=lambda item: oim_order(item[0]),
     )
     if len(ordered) != len(versions):
         src.fail((*at, "versions"), "missing-key", "every version needs a `version:`")

@@ -343,3 +343,74 @@ def test_the_written_manifests_validate_and_describe_the_same_images(
     assert images["Talos Linux-1.11.3"].data.compression == "xz"  # type: ignore[union-attr]
     err = capsys.readouterr().err
     assert "2 OIM definition(s): 3 manifest entries" in err
+
+
+V2 = "      - version: '20240202'\n"
+ID = "0b6a4a2e-4f6e-4d3e-9d4b-1c2d3e4f5a6b"
+LATEST = "    latest_url: https://up.example/noble/current/noble.img\n"
+
+
+@pytest.mark.parametrize(
+    ("base", "old", "new", "kind", "needle"),
+    [
+        (MULTI, V2, V2 + f"        id: {ID}\n", "multi-id", "id: 0b6a"),
+        (MULTI, V2, V2 + "        hidden: false\n", "hidden", "hidden: false"),
+        (MULTI, V2, V2 + "        source: private\n", "version-source", "source: private"),
+        (MULTI, V2, V2 + "        image_description: x\n", "version-image-description",
+         "image_description: x"),
+        (MULTI, V2, V2 + "        checksums_url: https://up.example/SUMS\n",
+         "version-checksum-url", "checksums_url:"),
+        (MULTI, V2, V2 + "        colour: red\n", "unknown-key", "colour: red"),
+        (MULTI, "    multi: true\n", "    multi: true\n    flavour: x\n", "unknown-key",
+         "flavour: x"),
+        (MULTI, "        mirror_url: https://mirror.example/ubuntu/20240202-noble.qcow2\n",
+         "        mirror_url: ftp://mirror.example/noble.qcow2\n", "mirror-not-http",
+         "mirror_url: ftp"),
+        (MULTI, LATEST, "", "latest-incomplete", "latest_checksum_url:"),
+        (SINGLE, "    tags: []\n", "    tags: []\n" + LATEST, "latest-url-not-multi",
+         "latest_url:"),
+        (SINGLE, "    multi: false\n", "    multi: false\n    keep: true\n", "keep", "keep: true"),
+    ],
+)  # fmt: skip
+def test_each_warning_kind_at_the_line_of_its_key(
+    base: str, old: str, new: str, kind: str, needle: str
+) -> None:
+    assert old in base
+    text = base.replace(old, new)
+    result = conversion(text)
+    assert result.errors == []
+    assert f"images.yml:{line_of(text, needle)}" in kinds(result)[kind]
+
+
+def test_uuid_validity_other_than_last_n_keeps_one_with_a_warning() -> None:
+    text = MULTI.replace("uuid_validity: last-3", "uuid_validity: forever")
+    result = conversion(text, retire=frozenset({"deactivate"}))
+    assert result.entries[0].entry["rotation"]["keep"] == 1
+    assert kinds(result)["uuid-validity-not-last"] == [f"images.yml:{line_of(text, 'forever')}"]
+
+
+def test_a_latest_version_with_a_checksums_url_is_watched() -> None:
+    text = (
+        MULTI.replace("'20240202'", "latest")
+        .replace(LATEST, "")
+        .replace("    latest_checksum_url: https://up.example/noble/current/SHA256SUMS\n", "")
+    )
+    text = text.replace(
+        "        build_date: 2024-02-02\n",
+        "        build_date: 2024-02-02\n        checksums_url: https://up.example/SUMS\n",
+    )
+    result = conversion(text)
+    (entry,) = result.entries
+    assert entry.entry["source"]["watch"] == {
+        "url": "https://up.example/noble/20240202/noble.img",
+        "checksums": "https://up.example/SUMS",
+    }
+    text = text.replace("checksums_url:", "checksum_url:")
+    assert f"images.yml:{line_of(text, 'checksum_url:')}" in kinds(conversion(text))["checksum-url"]
+
+
+def test_versions_in_oims_order() -> None:
+    from reconciler.oim import oim_order
+
+    ordered = sorted(["1.10.0", "latest", "1.9.2", "20240101", "v2"], key=oim_order)
+    assert ordered == ["1.9.2", "1.10.0", "20240101", "latest", "v2"]
