@@ -59,6 +59,7 @@ $(OIM_VENV)/bin/openstack-image-manager:
 	@test -n "$(OIM_PYTHON)" || { echo "no Python >= 3.12 found for openstack-image-manager: set OIM_PYTHON"; exit 1; }
 	$(OIM_PYTHON) -m venv $(OIM_VENV)
 	$(OIM_VENV)/bin/pip install -q 'openstack-image-manager==$(OIM_VERSION)'
+test: $(OIM_VENV)/bin/openstack-image-manager
 
 # The sandbox tests run in SANDBOX_WORKERS pytest-xdist workers, a file at a time each
 # (they mostly wait on Keystone and Glance); the first worker uses $(SANDBOX_DIR), each
@@ -67,8 +68,7 @@ $(OIM_VENV)/bin/openstack-image-manager:
 # sandbox tests'. TEST_ARGS are passed to both (e.g. TEST_ARGS=--durations=20).
 TEST_ARGS ?=
 SANDBOX_WORKERS ?= 2
-test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump \
-  $(OIM_VENV)/bin/openstack-image-manager sandbox-up
+test: $(VENV)/.installed-dev $(CHROMIUM) $(QEMU_IMG) $(FAULTS_VENV)/bin/mitmdump sandbox-up
 	@mkdir -p test-artifacts
 	@$(BIN)/pytest -q -p no:cacheprovider tests/unit $(TEST_ARGS) > test-artifacts/unit.log 2>&1 & \
 	unit=$$!; start=$$(date +%s); \
