@@ -132,7 +132,7 @@ def import_images(
         "reads files only.",
     ),
     oim_paths: list[Path] = typer.Argument(
-        None, metavar="[FILES_OR_DIRS]...", help="With --from oim: OIM image files or folders."
+        None, metavar="FILES_OR_DIRS", help="With --from oim: OIM image files or folders."
     ),
     include_disabled: bool = typer.Option(
         False, "--include-disabled", help="With --from oim: also images with enable: false."
@@ -147,6 +147,8 @@ def import_images(
 ) -> None:
     """Write manifests describing live images (reads only; never writes to the cloud)."""
     if from_ is not None or oim_paths:
+        if names or tags or owners or visibilities or ids or mine or update or other_catalogs:
+            raise UsageError("--from reads files: it takes no live selection and no --update")
         _from_files(from_, oim_paths, out_dir, layout, catalog, force, include_disabled, retire)
         return
     if update is not None:

@@ -313,6 +313,10 @@ def test_bad_yaml_and_missing_paths_are_one_line(
     assert "only other source is oim" in capsys.readouterr().err
     assert run(["import", "--from", "oim", str(path), "--retire", "nuke"]) == 1
     assert "--retire 'nuke'" in capsys.readouterr().err
+    assert run(["import", "--from", "oim", str(path), "--name", "x*"]) == 1
+    assert "takes no live selection" in capsys.readouterr().err
+    assert run(["import", str(path)]) == 1
+    assert "FILES need --from oim" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("layout", ["single", "per-image"])
