@@ -248,7 +248,8 @@ def test_switching_from_oim_adopts_its_builds_and_rotates_them(
     path = manifests / "images.yaml"
     assert run_cli(sandbox, "validate", str(path)).returncode == 0
 
-    done = run_cli(sandbox, "plan", "--detailed-exitcode", str(path))
+    saved = tmp_path / "adopt.plan.json"
+    done = run_cli(sandbox, "plan", "--detailed-exitcode", "--out", str(saved), str(path))
     assert done.returncode == 0, done.stdout + done.stderr
     code, plan = plan_json(sandbox, path)
     actions = {i["name"]: i["action"] for i in plan["images"] if i["name"].startswith(unique)}
@@ -257,7 +258,7 @@ def test_switching_from_oim_adopts_its_builds_and_rotates_them(
     assert any("previous build" in w and "(20251123)" in w for w in planned[name]["warnings"])
     assert any("build recognised" in w for w in planned[single]["warnings"])
 
-    done = run_cli(sandbox, "apply", "--auto-approve", str(path))
+    done = run_cli(sandbox, "apply", "--auto-approve", str(saved))  # as CI applies a plan
     assert done.returncode == 0, done.stdout + done.stderr
     after = _ours(sandbox, unique)
     assert sorted(after) == sorted(oims)
