@@ -247,6 +247,9 @@ def test_switching_from_oim_adopts_its_builds_and_rotates_them(
     assert "[older-version]" in done.stderr and "[shortname]" in done.stderr
     path = manifests / "images.yaml"
     assert run_cli(sandbox, "validate", str(path)).returncode == 0
+    # OIM ran with its own SCS check (its schema) on: the manifests hold scs-0102
+    done = run_cli(sandbox, "validate", "--policy", "scs-0102", str(path))
+    assert done.returncode == 0, done.stderr
 
     saved = tmp_path / "adopt.plan.json"
     done = run_cli(sandbox, "plan", "--detailed-exitcode", "--out", str(saved), str(path))
