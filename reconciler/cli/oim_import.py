@@ -15,7 +15,7 @@ from reconciler.cli.console import info, warning
 from reconciler.errors import ManifestError, UsageError
 from reconciler.importer import manifest_for
 from reconciler.manifests.yaml_nodes import Document, YamlProblem, parse_documents
-from reconciler.oim import RETIRE_FLAGS, Conversion, Entry, Options, convert
+from reconciler.oim import RETIRE_FLAGS, Conversion, Entry, Note, Options, convert
 
 SUFFIXES = (".yml", ".yaml")
 
@@ -89,6 +89,12 @@ def render(entries: Sequence[Entry], header: str, catalog: str | None) -> str:
     return out.getvalue()
 
 
+def _place(note: Note) -> tuple[str, int]:
+    """File, then line: the order a reader goes through the files."""
+    path, _sep, line = note.where.rpartition(":")
+    return path, int(line) if line.isdigit() else 0
+
+
 def run_oim_import(
     paths: Sequence[Path],
     out_dir: Path | None,
@@ -113,10 +119,11 @@ def run_oim_import(
         read_documents(files),
         Options(include_disabled=include_disabled, retire=frozenset(retire)),
     )
-    for note in conversion.warnings:
+    for note in sorted(conversion.warnings, key=_place):
         warning(f"{note.where}: {note.message} [{note.kind}]")
     if conversion.errors:
-        raise ManifestError([f"{n.where}: {n.message} [{n.kind}]" for n in conversion.errors])
+        errors = sorted(conversion.errors, key=_place)
+        raise ManifestError([f"{n.where}: {n.message} [{n.kind}]" for n in errors])
     if not conversion.entries:
         raise UsageError(
             f"no image to convert: {conversion.left_out} of {conversion.definitions} "
