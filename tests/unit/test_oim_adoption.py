@@ -171,3 +171,32 @@ def test_a_multi_false_build_is_adopted_with_its_data(tmp_path: Path) -> None:
     results, _journal = run(fake, plan_for(fake, talos), tmp_path)
     assert results["Talos Linux-1.11.3"].status == "applied"
     assert [i.action for i in plan_for(fake, talos).images] == [Action.NOOP]
+
+
+def test_builds_oim_already_retired_are_adopted_as_they_are(tmp_path: Path) -> None:
+    """OIM run with --deactivate under uuid_validity last-3 left the fourth build
+    deactivated; converted with --retire deactivate, that is the rotation's state."""
+    files = tmp_path / "etc"
+    files.mkdir()
+    (files / "ubuntu.yml").write_text(COMMUNITY)
+    out = tmp_path / "manifests"
+    argv = ["import", "--from", "oim", str(files), "-o", str(out), "--retire", "deactivate"]
+    assert cli(argv) == 0
+    (entry,) = load_manifests([out / "images.yaml"]).images
+    assert entry.rotation is not None and entry.rotation.keep == 3
+    fake = FakeGlance()
+    old = ["20231001", "20231101", "20240101"]  # oldest first: creation order
+    ids = [fake.seed(oim_image(entry, f"{NAME} ({v})", v), status="active") for v in old]
+    fake.seed(oim_image(entry, NAME, "20240202"), status="active")
+    fake.edit(ids[0], status="deactivated")  # what OIM's --deactivate did
+    (image,) = plan_for(fake, entry).images
+    assert image.action is Action.ADOPT
+    assert {b.id for b in image.builds} == set(ids)
+    assert all([op.key for op in b.patch] == [MANAGED_RECORD] for b in image.builds)
+    assert all(b.activation is None for b in image.builds)
+    # OIM had not yet deactivated it: the plan retires it, a change (not an adoption)
+    fake.edit(ids[0], status="active")
+    (image,) = plan_for(fake, entry).images
+    assert image.action is Action.ROTATE
+    (retired,) = [b for b in image.builds if b.activation is not None]
+    assert retired.id == ids[0]
