@@ -66,7 +66,7 @@ WARNING_KINDS = frozenset(
 )  # fmt: skip
 ERROR_KINDS = frozenset(
     {"missing-key", "no-checksum", "bad-checksum", "no-versions", "not-a-mapping", "no-images",
-     "pattern-url"}
+     "pattern-url", "bad-value"}
 )  # fmt: skip
 _PATTERN = re.compile(r"HEREBE(?P<regex>.*?)DRAGONS")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
@@ -181,8 +181,10 @@ def _image(src: _File, at: tuple[str | int, ...], image: Any, options: Options) 
     if missing:
         src.fail(at, "missing-key", f"lacks {', '.join(missing)} (OIM needs them)")
         return
+    if _bad_values(src, at, image):
+        return
     name = str(image["name"])
-    if image.get("enable") is False and not options.include_disabled:
+    if "enable" in image and not image["enable"] and not options.include_disabled:
         src.out.left_out += 1
         src.warn(
             (*at, "enable"),
@@ -222,7 +224,7 @@ def _image(src: _File, at: tuple[str | int, ...], image: Any, options: Options) 
         src.fail((*at, "versions"), "missing-key", "every version needs a `version:`")
         return
     separator = str(image.get("separator", DEFAULT_SEPARATOR))
-    if image["multi"] is True:
+    if image["multi"]:  # truthy, as OIM reads it
         _multi(src, at, image, name, separator, ordered, options)
     else:
         for keyword in ("latest_url", "latest_checksum_url"):
@@ -245,6 +247,36 @@ def _image(src: _File, at: tuple[str | int, ...], image: Any, options: Options) 
             if "id" in spec:
                 entry["id"] = str(spec["id"])
             src.out.entries.append(Entry(src.at((*at, "versions", number)), _ordered(entry)))
+
+
+# The types OIM's schema gives the keys the conversion reads as values.
+_IMAGE_TYPES: dict[str, tuple[type, ...]] = {
+    "min_disk": (int,), "min_ram": (int,), "tags": (list,), "meta": (dict,),
+    "versions": (list,), "separator": (str,),
+}  # fmt: skip
+_VERSION_TYPES: dict[str, tuple[type, ...]] = {"meta": (dict,), "mirror_url": (str,)}
+
+
+def _bad_values(src: _File, at: tuple[str | int, ...], image: dict[str, Any]) -> bool:
+    """Values of a type OIM's schema does not allow (errors at their lines)."""
+    bad = False
+    checks = [((*at, key), image.get(key), types) for key, types in _IMAGE_TYPES.items()]
+    for number, version in enumerate(image.get("versions") or ()):
+        if isinstance(version, dict):
+            here = (*at, "versions", number)
+            checks += [((*here, k), version.get(k), t) for k, t in _VERSION_TYPES.items()]
+    for path, value, types in checks:
+        wrong = isinstance(value, bool) or not isinstance(value, types)
+        if value is not None and wrong:
+            kind = " or ".join(t.__name__ for t in types)
+            src.fail(
+                path, "bad-value", f"{path[-1]} must be a {kind} (OIM's schema), not {value!r}"
+            )
+            bad = True
+    if isinstance(image.get("tags"), list) and not all(isinstance(t, str) for t in image["tags"]):
+        src.fail((*at, "tags"), "bad-value", "tags must be strings (OIM's schema)")
+        bad = True
+    return bad
 
 
 def _multi(

@@ -283,6 +283,12 @@ NEWEST = SHA256 + "\n        build_date: 2024-02-02"
         (("checksum: " + NEWEST, "build_date: 2024-02-02"), "no-checksum"),
         ((NEWEST, "sha1:" + "a" * 40 + "\n        build_date: 2024-02-02"), "bad-checksum"),
         (("    login: ubuntu\n", ""), "missing-key"),
+        (("    min_disk: 8\n", "    min_disk: eight\n"), "bad-value"),
+        (("    tags: [extra]\n", "    tags: extra\n"), "bad-value"),
+        (
+            ("      - version: '20240202'\n", "      - version: '20240202'\n        meta: x\n"),
+            "bad-value",
+        ),
     ],
 )
 def test_what_cannot_be_converted_is_an_error_at_its_line(
