@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler import gcpause, oim
+from reconciler import gcpause
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import DataSource
+from reconciler.oim import conventions as oim
 from reconciler.plan import (
     Action,
     Activation,
@@ -168,7 +169,7 @@ def plan_image(
     `take_over_from`: the other catalog the image is moved from (--take-over);
     `others`: the entry's other builds (see `reconciler.rotation`), `taken`: the live
     images by name (renamed builds get names of their own); `adopted`: the builds
-    without a record the entry adopts (OIM's, see `reconciler.oim`)."""
+    without a record the entry adopts (OIM's, see `reconciler.oim.conventions`)."""
     builds: tuple[BuildPlan, ...] = ()
     if desired.rotation is not None and others:
         builds = plan_builds(desired, None, others, taken or {}, adopted)
@@ -404,7 +405,7 @@ def _diff(
     rotating = any(entry.rotation is not None for entry in desired)
     builds = entry_builds(live.images, catalog, target.project_id) if rotating else {}
     # Unrecorded images carrying OIM's tag: builds OIM made, adopted by entries that keep
-    # its tag (`reconciler.oim`); looked for only when an entry keeps that tag.
+    # its tag (`reconciler.oim.conventions`); looked for only when an entry keeps that tag.
     oim_images = (
         [
             image

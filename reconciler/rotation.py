@@ -89,7 +89,7 @@ def rotated_name(
 
 
 # Builds without a record that the entry adopts (another tool's, recognised by the
-# diff: see `reconciler.oim`): image id -> (version, the record they are given).
+# diff: see `reconciler.oim.conventions`): image id -> (version, the record they are given).
 Adopted = Mapping[str, tuple[str, str]]
 
 

@@ -1,5 +1,5 @@
 """`reconciler import --from oim FILES_OR_DIRS...`: openstack-image-manager's image files
-converted into manifests (`reconciler.oim` does the mapping). Reads files only: nothing
+converted into manifests (`reconciler.oim.convert` does the mapping). Reads files only: nothing
 is sent to any cloud; writes the manifests to stdout or `--out-dir`."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from reconciler.cli.console import info, warning
 from reconciler.errors import ManifestError, UsageError
 from reconciler.importer import manifest_for
 from reconciler.manifests.yaml_nodes import Document, YamlProblem, parse_documents
-from reconciler.oim import RETIRE_FLAGS, Conversion, Entry, Note, Options, convert
+from reconciler.oim.convert import RETIRE_FLAGS, Conversion, Entry, Note, Options, convert
 
 SUFFIXES = (".yml", ".yaml")
 

@@ -12,7 +12,7 @@ import pytest
 from reconciler.cli.main import run
 from reconciler.manifests.loader import load_manifests
 from reconciler.manifests.yaml_nodes import parse_documents
-from reconciler.oim import Conversion, Options, convert
+from reconciler.oim.convert import Conversion, Options, convert
 
 SHA256 = "sha256:" + "ab" * 32
 SHA512 = "sha512:" + "cd" * 64
@@ -420,7 +420,7 @@ def test_a_latest_version_with_a_checksums_url_is_watched() -> None:
 
 
 def test_versions_in_oims_order() -> None:
-    from reconciler.oim import oim_order
+    from reconciler.oim.convert import oim_order
 
     ordered = sorted(["1.10.0", "latest", "1.9.2", "20240101", "v2"], key=oim_order)
     assert ordered == ["1.9.2", "1.10.0", "20240101", "latest", "v2"]

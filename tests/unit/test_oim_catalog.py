@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.cli.main import run
 from reconciler.cli.oim_import import oim_files, read_documents
-from reconciler.oim import ERROR_KINDS, WARNING_KINDS, Options, convert
+from reconciler.oim.convert import ERROR_KINDS, WARNING_KINDS, Options, convert
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "tests" / "fixtures" / "oim" / "etc" / "images"

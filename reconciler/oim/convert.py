@@ -1,6 +1,5 @@
 """openstack-image-manager (OIM) image files -> manifest entries (`reconciler import
---from oim`), and OIM's conventions as the diff recognises them on live images. Pure:
-no I/O (the files are read and parsed by `reconciler.cli.oim_import`).
+--from oim`). Pure: no I/O (the files are read and parsed by `reconciler.cli.oim_import`).
 
 The mapping follows what OIM's own code leaves on an image (`process_images`,
 `set_properties`, `rename_images`, `manage_outdated_images` of its `main.py`), so the
@@ -27,12 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import compression_of, parse_checksum
 from reconciler.manifests.yaml_nodes import Document
-from reconciler.views import MANAGED_RECORD, LiveImage, encode_record
+from reconciler.oim.conventions import OIM_TAG
 
-OIM_TAG = "managed_by_osism"  # OIM's `--tag` default: the tag it recognises its images by
 DEFAULT_SEPARATOR = " "
 RETIRE_FLAGS = ("hide", "deactivate", "delete")  # OIM's --hide, --deactivate, --delete
 # OIM's update job (contrib/update.py) reads these files' newest builds from a folder
@@ -616,103 +613,3 @@ def _ordered(entry: dict[str, Any]) -> dict[str, Any]:
     out["properties"] = dict(sorted(entry["properties"].items()))
     out["source"] = {key: entry["source"][key] for key in _SOURCE_ORDER if key in entry["source"]}
     return out
-
-
-# -- the conventions on live images, for the diff ------------------------------------
-
-
-def declares_oim(tags: Iterable[str] | None, tag: str = OIM_TAG) -> bool:
-    """The entry keeps OIM's management tag: its live images may be OIM's."""
-    return tags is not None and tag in tags
-
-
-def is_oim_current(live: LiveImage, version: str | None, tag: str = OIM_TAG) -> bool:
-    """The live image is the build OIM made of `version`: its tag, and its
-    `internal_version` (OIM's record of the version it imported) the declared one."""
-    return (
-        version is not None
-        and tag in (live.view.get("tags") or ())
-        and live.view.get("internal_version") == version
-        and live.status in ("active", "deactivated")
-    )
-
-
-def oim_previous_version(live: LiveImage, name: str, rename: str, tag: str = OIM_TAG) -> str | None:
-    """The version of an OIM previous build of entry `name` (named by `rename`, the
-    rotation's template, from its `internal_version`), else None."""
-    version = live.view.get("internal_version")
-    if not isinstance(version, str) or tag not in (live.view.get("tags") or ()):
-        return None
-    expected = rename.replace("{name}", name).replace("{version}", version)
-    if "{" in expected.replace("{{", "").replace("}}", ""):
-        return None  # a template with {build_date}: not OIM's form
-    expected = expected.replace("{{", "{").replace("}}", "}")
-    return version if live.name == expected else None
-
-
-def adoptable_current(desired: DesiredImage, live: LiveImage) -> bool:
-    """The entry's live image is the build OIM made of the declared source: no record
-    yet, the entry keeps OIM's tag and declares `internal_version` as its source's
-    version (as `import --from oim` writes it), and the image's `internal_version` is
-    that version. Its data is then adopted as the source's (OIM's web-download stores
-    what it fetched, which the tool cannot hash: Glance's hash is sha512, OIM's
-    checksums mostly sha256)."""
-    data = desired.data
-    return (
-        data is not None
-        and MANAGED_RECORD not in live.view
-        and declares_oim(desired.tags)
-        and desired.set_properties.get("internal_version") == data.version
-        and is_oim_current(live, data.version)
-    )
-
-
-def adoptions(
-    desired: DesiredImage, candidates: Iterable[LiveImage], current: LiveImage | None
-) -> tuple[list[LiveImage], dict[str, tuple[str, str]]]:
-    """OIM's builds of an entry that have no record yet: its previous builds (among
-    `candidates`: the project's unrecorded images with OIM's tag), each named by the
-    entry's rename template from its `internal_version`, and the current build when it
-    is OIM's (so a rebuild renames it by its version and keeps it a build of the
-    entry). Only for an entry with a source and a rotation that keeps OIM's tag. Each
-    with (its version, the record it gets: this catalog, the entry, Glance's hash)."""
-    rotation, data = desired.rotation, desired.data
-    if rotation is None or data is None or not declares_oim(desired.tags):
-        return [], {}
-    previous: list[LiveImage] = []
-    adopted: dict[str, tuple[str, str]] = {}
-    for image in candidates:
-        if current is not None and image.id == current.id:
-            continue
-        version = oim_previous_version(image, desired.name, rotation.rename)
-        if version is not None:
-            previous.append(image)
-            adopted[image.id] = (version, _build_record(desired, image, version))
-    if current is not None and MANAGED_RECORD not in current.view:
-        version = current.view.get("internal_version")
-        if isinstance(version, str) and OIM_TAG in (current.view.get("tags") or ()):
-            adopted[current.id] = (version, _build_record(desired, current, version))
-    return previous, adopted
-
-
-def _build_record(desired: DesiredImage, image: LiveImage, version: str) -> str:
-    keys = (key for key in desired.set_keys if key in image.view)
-    return encode_record(keys, desired.catalog, image.data_hash or "", version, desired.name)
-
-
-def recognised(
-    desired: DesiredImage, current: LiveImage | None, previous: Sequence[LiveImage]
-) -> tuple[str, ...]:
-    """What the plan says of the OIM conventions it recognised for this entry."""
-    notes: list[str] = []
-    if current is not None:
-        notes.append(
-            f"openstack-image-manager's build recognised (tag {OIM_TAG}, internal_version "
-            f"{current.view.get('internal_version')}): adopted with its data, as it is"
-        )
-    for image in previous:
-        notes.append(
-            f"openstack-image-manager's previous build {image.name!r} (internal_version "
-            f"{image.view.get('internal_version')}) adopted as a build of this entry"
-        )
-    return tuple(notes)
