@@ -36,16 +36,32 @@ def is_oim_current(live: LiveImage, version: str | None, tag: str = OIM_TAG) -> 
 
 
 def oim_previous_version(live: LiveImage, name: str, rename: str, tag: str = OIM_TAG) -> str | None:
-    """The version of an OIM previous build of entry `name` (named by `rename`, the
-    rotation's template, from its `internal_version`), else None."""
-    version = live.view.get("internal_version")
-    if not isinstance(version, str) or tag not in (live.view.get("tags") or ()):
+    """The version of an OIM previous build of entry `name`: an image with OIM's tag
+    named by `rename` (the rotation's template) from a version, which must be its
+    `internal_version` when it has one; else None. A template with `{build_date}` is
+    not OIM's form."""
+    if live.name is None or tag not in (live.view.get("tags") or ()):
         return None
-    expected = rename.replace("{name}", name).replace("{version}", version)
-    if "{" in expected.replace("{{", "").replace("}}", ""):
-        return None  # a template with {build_date}: not OIM's form
-    expected = expected.replace("{{", "{").replace("}}", "}")
-    return version if live.name == expected else None
+    parts = rename.split("{version}")
+    if len(parts) != 2 or any("{build_date}" in part for part in parts):
+        return None
+    prefix, suffix = (_filled(part, name) for part in parts)
+    text = live.name
+    if len(text) <= len(prefix) + len(suffix):
+        return None
+    if not (text.startswith(prefix) and text.endswith(suffix)):
+        return None
+    found = text[len(prefix) : len(text) - len(suffix)]
+    recorded = live.view.get("internal_version")
+    if isinstance(recorded, str):
+        return recorded if recorded == found else None
+    return found
+
+
+def _filled(piece: str, name: str) -> str:
+    """A piece of a rename template with `{name}` filled in and `{{`/`}}` unescaped."""
+    held = piece.replace("{{", "\0").replace("}}", "\1").replace("{name}", name)
+    return held.replace("\0", "{").replace("\1", "}")
 
 
 def adoptable_current(desired: DesiredImage, live: LiveImage) -> bool:

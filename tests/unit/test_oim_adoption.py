@@ -200,3 +200,23 @@ def test_builds_oim_already_retired_are_adopted_as_they_are(tmp_path: Path) -> N
     assert image.action is Action.ROTATE
     (retired,) = [b for b in image.builds if b.activation is not None]
     assert retired.id == ids[0]
+
+
+def test_a_previous_build_is_recognised_by_its_name_and_internal_version() -> None:
+    from reconciler.oim.conventions import oim_previous_version
+    from reconciler.views import LiveImage
+
+    def image(name: str, **view: Any) -> LiveImage:
+        return LiveImage("i", None, "active", {"name": name, "tags": ["managed_by_osism"], **view})
+
+    rename = "{name} ({version})"
+    assert oim_previous_version(image("A (1.2)", internal_version="1.2"), "A", rename) == "1.2"
+    assert oim_previous_version(image("A (1.2)"), "A", rename) == "1.2"  # from the name
+    assert oim_previous_version(image("A (1.2)", internal_version="1.3"), "A", rename) is None
+    assert oim_previous_version(image("A ()"), "A", rename) is None
+    assert oim_previous_version(image("B (1.2)"), "A", rename) is None
+    assert oim_previous_version(image("A_(1)"), "A", "{name}_({version})") == "1"
+    assert oim_previous_version(image("A {x} (1)"), "A {x}", rename) == "1"  # braces in names
+    assert oim_previous_version(image("A 20240101"), "A", "{name} {build_date}") is None
+    untagged = LiveImage("i", None, "active", {"name": "A (1)", "tags": []})
+    assert oim_previous_version(untagged, "A", rename) is None
