@@ -55,10 +55,14 @@ OIM_VENV ?= .venv-oim
 OIM_VERSION ?= 0.20261007.0
 OIM_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do \
   $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $$p && break; done)
+# Without one, the test skips loudly (CI sets RECONCILER_OIM_REQUIRED=1: there it fails).
 $(OIM_VENV)/bin/openstack-image-manager:
-	@test -n "$(OIM_PYTHON)" || { echo "no Python >= 3.12 found for openstack-image-manager: set OIM_PYTHON"; exit 1; }
-	$(OIM_PYTHON) -m venv $(OIM_VENV)
-	$(OIM_VENV)/bin/pip install -q 'openstack-image-manager==$(OIM_VERSION)'
+	@if [ -z "$(OIM_PYTHON)" ]; then \
+	  echo "!!! no Python >= 3.12 for openstack-image-manager (set OIM_PYTHON): the OIM switch test will skip"; \
+	else \
+	  $(OIM_PYTHON) -m venv $(OIM_VENV) && \
+	  $(OIM_VENV)/bin/pip install -q 'openstack-image-manager==$(OIM_VERSION)'; \
+	fi
 test: $(OIM_VENV)/bin/openstack-image-manager
 
 # The sandbox tests run in SANDBOX_WORKERS pytest-xdist workers, a file at a time each
