@@ -145,9 +145,14 @@ def test_without_oims_tag_or_with_another_version_nothing_is_adopted(tmp_path: P
     assert image.builds == ()
     # a current build of another version than the source's is rebuilt, not adopted
     stale = FakeGlance()
-    stale.seed(oim_image(entry, NAME, "20231212"), status="active")
+    outgoing = stale.seed(oim_image(entry, NAME, "20231212"), status="active")
     (image,) = diff([entry], read_catalog(client(stale), [entry]), TARGET).images
     assert image.action is Action.REBUILD
+    # ... and OIM's build it replaces keeps OIM's name form and becomes a build of the entry
+    assert image.rename_previous == f"{NAME} (20231212)"
+    (build,) = [b for b in image.builds if b.id == outgoing]
+    record = next(op.value for op in build.patch if op.key == MANAGED_RECORD)
+    assert parse_record(record).entry == NAME  # type: ignore[union-attr]
 
 
 def test_a_multi_false_build_is_adopted_with_its_data(tmp_path: Path) -> None:
