@@ -77,6 +77,23 @@ $(FAULTS_VENV)/bin/mitmdump:
 	$(PYTHON) -m venv $(FAULTS_VENV)
 	$(FAULTS_VENV)/bin/pip install -q 'mitmproxy==11.0.2'
 
+# openstack-image-manager, the fixture of tests/sandbox/test_oim_switch.py, needs
+# Python >= 3.12 (a pinned dependency) and lives in its own venv: the first Python >= 3.12
+# found (OIM_PYTHON= to choose one).
+OIM_VENV ?= .venv-oim
+OIM_VERSION ?= 0.20261007.0
+OIM_PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && echo $$p && break; done)
+# Without one, the test skips loudly (CI sets RECONCILER_OIM_REQUIRED=1: there it fails).
+$(OIM_VENV)/bin/openstack-image-manager:
+	@if [ -z "$(OIM_PYTHON)" ]; then \
+	  echo "!!! no Python >= 3.12 for openstack-image-manager (set OIM_PYTHON): the OIM switch test will skip"; \
+	else \
+	  $(OIM_PYTHON) -m venv $(OIM_VENV) && \
+	  $(OIM_VENV)/bin/pip install -q 'openstack-image-manager==$(OIM_VERSION)'; \
+	fi
+test: $(OIM_VENV)/bin/openstack-image-manager
+
 # The sandbox tests run in SANDBOX_WORKERS pytest-xdist workers, a file at a time each
 # (they mostly wait on Keystone and Glance); the first worker uses $(SANDBOX_DIR), each
 # other one starts a sandbox of its own beside it ($(SANDBOX_DIR)-gw1), so no test sees
@@ -105,7 +122,7 @@ schemas: $(VENV)/.installed-sandbox
 	$(BIN)/python -m reconciler.manifests.schema_export
 
 clean: sandbox-down
-	rm -rf $(VENV) $(FAULTS_VENV) $(SANDBOX_DIR) $(SANDBOX_DIR)-gw* .sandbox-tls test-artifacts
+	rm -rf $(VENV) $(FAULTS_VENV) $(OIM_VENV) $(SANDBOX_DIR) $(SANDBOX_DIR)-gw* .sandbox-tls test-artifacts
 
 # Benchmarks (not part of make test): a separate sandbox (.sandbox-bench) on MariaDB with
 # 2 Glance workers and 10 regions (Debian's mariadb-server installed when missing; sqlite

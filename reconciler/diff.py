@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler import gcpause
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import DataSource
+from reconciler.oim import conventions as oim
 from reconciler.plan import (
     Action,
     Activation,
@@ -29,7 +31,7 @@ from reconciler.plan import (
     escape_pointer,
     patch_ops,
 )
-from reconciler.rotation import entry_builds, plan_builds
+from reconciler.rotation import Adopted, entry_builds, newest_first, plan_builds
 from reconciler.views import (
     DEFAULT_CATALOG,
     MANAGED_RECORD,
@@ -182,14 +184,16 @@ def plan_image(
     take_over_from: str | None = None,
     taken: Mapping[str, object] | None = None,
     others: Sequence[LiveImage] = (),
+    adopted: Adopted | None = None,
 ) -> ImagePlan:
     """The plan of one desired image against its matched live image (None: create);
     `take_over_from`: the other catalog the image is moved from (--take-over);
     `others`: the entry's other builds (see `reconciler.rotation`), `taken`: the live
-    images by name (renamed builds get names of their own)."""
+    images by name (renamed builds get names of their own); `adopted`: the builds
+    without a record the entry adopts (OIM's, see `reconciler.oim.conventions`)."""
     builds: tuple[BuildPlan, ...] = ()
     if desired.rotation is not None and others:
-        builds = plan_builds(desired, None, others, taken or {})
+        builds = plan_builds(desired, None, others, taken or {}, adopted)
     if live is None:
         view = create_view(desired)
         ops = patch_ops({}, view)
@@ -205,8 +209,15 @@ def plan_image(
             data=data_plan(desired.data) if desired.data is not None else None,
             builds=builds,
         )
-    if desired.data is not None and not data_is_current(desired.data, live):
-        return plan_rebuild(desired, live, project_id, taken, others)
+    oim_current = oim.adoptable_current(desired, live)
+    notes = oim.recognised(
+        desired,
+        live if oim_current else None,
+        [b for b in others if adopted and b.id in adopted and b.id != live.id],
+    )
+    if desired.data is not None and not data_is_current(desired.data, live) and not oim_current:
+        rebuild = plan_rebuild(desired, live, project_id, taken, others, adopted)
+        return replace(rebuild, warnings=(*notes, *rebuild.warnings)) if notes else rebuild
     ours = project_id is None or live.owner in (None, project_id)
     unchanged = take_over_from is None and is_unchanged(desired, live.view, record=ours)
     rotating = any(build.has_work for build in builds)
@@ -238,7 +249,9 @@ def plan_image(
     if changing and not members and activation is None and _record_only(ops):
         action = Action.ADOPT
     if rotating and action in (Action.NOOP, Action.ADOPT):
-        action = Action.ROTATE
+        # Builds that only get their record (adopted) leave the entry an adoption.
+        moving = any(b.has_work and not _adopts_only(b) for b in builds)
+        action = Action.ROTATE if moving else Action.ADOPT
     return ImagePlan(
         name=desired.name,
         action=action,
@@ -251,7 +264,7 @@ def plan_image(
         activation=activation,
         status=live.status,
         protected=bool(live.view.get("protected")),
-        warnings=_warnings(desired, live, project_id, changing),
+        warnings=(*notes, *_warnings(desired, live, project_id, changing)),
         take_over_from=take_over_from if changing else None,
         # Only a change needs the stale check; unchanged images skip the digest.
         fingerprint=live.fingerprint if changing or rotating else None,
@@ -289,6 +302,7 @@ def plan_rebuild(
     project_id: str | None,
     taken: Mapping[str, object] | None = None,
     others: Sequence[LiveImage] = (),
+    adopted: Adopted | None = None,
 ) -> ImagePlan:
     """The source changed: Glance data is immutable once active, so a new image is built
     from it and takes the name once active and verified; the current build (`id`) is
@@ -310,7 +324,7 @@ def plan_rebuild(
         warnings=_warnings(desired, None, project_id, True),
         fingerprint=live.fingerprint,
         data=data_plan(desired.data),
-        builds=plan_builds(desired, live, others, taken or {}),
+        builds=plan_builds(desired, live, others, taken or {}, adopted),
     )
 
 
@@ -318,6 +332,11 @@ def _record_only(ops: Sequence[PatchOp]) -> bool:
     """The image already is as desired; only the management record is to be written
     (an image made by hand or by `import`, adopted on its first apply)."""
     return all(op.path == _RECORD_PATH for op in ops)
+
+
+def _adopts_only(build: BuildPlan) -> bool:
+    """A build whose only change is its record: adopted as it is."""
+    return not build.delete and build.activation is None and _record_only(build.patch)
 
 
 def _activation(deactivated: bool | None, status: str | None) -> Activation | None:
@@ -406,6 +425,19 @@ def _diff(
     by_id, by_name = live.by_id(), live.by_name()
     rotating = any(entry.rotation is not None for entry in desired)
     builds = entry_builds(live.images, catalog, target.project_id) if rotating else {}
+    # Unrecorded images carrying OIM's tag: builds OIM made, adopted by entries that keep
+    # its tag (`reconciler.oim.conventions`); looked for only when an entry keeps that tag.
+    oim_images = (
+        [
+            image
+            for image in live.images
+            if MANAGED_RECORD not in image.view
+            and oim.OIM_TAG in (image.view.get("tags") or ())
+            and (target.project_id is None or image.owner == target.project_id)
+        ]
+        if any(entry.rotation is not None and oim.declares_oim(entry.tags) for entry in desired)
+        else []
+    )
     images: list[ImagePlan] = []
     matched: set[str] = set()
     for entry in desired:
@@ -423,9 +455,16 @@ def _diff(
                 images.append(_error(entry, _conflict(found, catalog, other)))
                 continue
         others = [b for b in builds.get(entry.name, ()) if found is None or b.id != found.id]
+        adopted = None
+        if oim_images and entry.rotation is not None:
+            previous, adopted = oim.adoptions(
+                entry, (i for i in oim_images if i.id not in matched), found
+            )
+            if previous:
+                others = sorted([*others, *previous], key=newest_first)
         if entry.rotation is not None:
             matched.update(b.id for b in others)
-        images.append(plan_image(entry, found, target.project_id, other, by_name, others))
+        images.append(plan_image(entry, found, target.project_id, other, by_name, others, adopted))
     entries = {entry.name for entry in desired}
     images.extend(orphans(live.images, matched, target.project_id, prune, catalog, entries))
     return Plan(

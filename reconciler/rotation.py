@@ -72,19 +72,34 @@ def build_version(image: LiveImage) -> str | None:
 
 
 def rotated_name(
-    template: str, name: str, image: LiveImage, taken: set[str] | Mapping[str, Any]
+    template: str,
+    name: str,
+    image: LiveImage,
+    taken: set[str] | Mapping[str, Any],
+    version: str | None = None,
 ) -> str:
-    """The template filled in for this build (`{version}` falls back on the build
-    date); the id's start is added when another image has that name already."""
+    """The template filled in for this build (`{version}`: its recorded version, else
+    `version`, else the build date); the id's start is added when another image has
+    that name already."""
     date = build_date(image)
-    renamed = render(template, name, build_version(image) or date, date)
+    renamed = render(template, name, build_version(image) or version or date, date)
     if renamed in taken:
         renamed = f"{renamed} ({image.id[:8]})"[:255]
     return renamed
 
 
+# Builds without a record that the entry adopts (another tool's, recognised by the
+# diff: see `reconciler.oim.conventions`): image id -> (version, the record they are given).
+Adopted = Mapping[str, tuple[str, str]]
+
+
 def _rotated_view(
-    desired: DesiredImage, rotation: Rotation, image: LiveImage, name: str, retired: bool
+    desired: DesiredImage,
+    rotation: Rotation,
+    image: LiveImage,
+    name: str,
+    retired: bool,
+    adopted: Adopted,
 ) -> dict[str, Any]:
     view = dict(image.view)
     view["name"] = name
@@ -102,6 +117,8 @@ def _rotated_view(
         rewritten = with_entry(raw, desired.name)
         if rewritten is not None:
             view[MANAGED_RECORD] = rewritten
+    elif image.id in adopted:
+        view[MANAGED_RECORD] = adopted[image.id][1]
     return view
 
 
@@ -110,20 +127,22 @@ def plan_builds(
     outgoing: LiveImage | None,
     others: Sequence[LiveImage],
     taken: Mapping[str, Any],
+    adopted: Adopted | None = None,
 ) -> tuple[BuildPlan, ...]:
     """The changes to the entry's builds other than the one carrying the name: the
     `outgoing` build (a rebuild's current one, about to lose the name) first, then the
     `others` (its previous builds, newest first). Builds already in their rotated state
-    are left out, protected ones that should be deleted are kept with a note."""
+    are left out, protected ones that should be deleted are kept with a note. The
+    `adopted` builds have no record yet: their version is the one given, and their
+    record is written (a build already in its rotated state changes only by that)."""
+    adopted = adopted or {}
     rotation = desired.rotation or DEFAULT_ROTATION
     previous = [outgoing] if outgoing is not None else []
     if rotation.declared:
         previous += [image for image in others if outgoing is None or image.id != outgoing.id]
     own = {image.id for image in previous}
     # Names the renames must not take: every other image's, then those given out here.
-    names: set[str] = {
-        name for name, holders in taken.items() if not _only_builds(holders, own)
-    }
+    names: set[str] = {name for name, holders in taken.items() if not _only_builds(holders, own)}
     names.add(desired.name)
     kept = len(previous) if rotation.keep is None else max(rotation.keep - 1, 0)
     plans: list[BuildPlan] = []
@@ -136,15 +155,15 @@ def plan_builds(
             "role": role,
             "status": image.status,
             "protected": bool(image.view.get("protected")),
-            "version": build_version(image),
+            "version": build_version(image) or adopted.get(image.id, (None, ""))[0],
             "fingerprint": image.fingerprint,
         }
         if retired and rotation.retired == "delete" and not common["protected"]:
             plans.append(BuildPlan(delete=True, **common))
             continue
-        name = rotated_name(rotation.rename, desired.name, image, names)
+        name = rotated_name(rotation.rename, desired.name, image, names, common["version"])
         names.add(name)
-        ops = patch_ops(image.view, _rotated_view(desired, rotation, image, name, retired))
+        ops = patch_ops(image.view, _rotated_view(desired, rotation, image, name, retired, adopted))
         activation = None
         if retired and rotation.retired == "deactivate" and image.status == "active":
             activation = Activation.DEACTIVATE

@@ -159,9 +159,32 @@ def import_images(
     ),
     targets_file: Path | None = TargetsFileOption,
     only: list[str] = OnlyTargets,
+    from_: str | None = typer.Option(
+        None,
+        "--from",
+        help="oim: convert openstack-image-manager image files (FILES_OR_DIRS) instead; "
+        "reads files only.",
+    ),
+    oim_paths: list[Path] = typer.Argument(
+        None, metavar="FILES_OR_DIRS", help="With --from oim: OIM image files or folders."
+    ),
+    include_disabled: bool = typer.Option(
+        False, "--include-disabled", help="With --from oim: also images with enable: false."
+    ),
+    retire: list[str] = typer.Option(
+        [],
+        "--retire",
+        help="With --from oim: the flags the OIM job runs with (hide, deactivate, delete; "
+        "repeatable): how builds beyond uuid_validity's last-N retire.",
+    ),
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Write manifests describing live images (reads only; never writes to the cloud)."""
+    if from_ is not None or oim_paths:
+        if names or tags or owners or visibilities or ids or mine or update or other_catalogs:
+            raise UsageError("--from reads files: it takes no live selection and no --update")
+        _from_files(from_, oim_paths, out_dir, layout, catalog, force, include_disabled, retire)
+        return
     if update is not None:
         if names or tags or owners or visibilities or ids or mine or out_dir:
             raise UsageError("--update takes no selection or --out-dir: it updates FILE's images")
@@ -250,3 +273,27 @@ def _update(
     new_text = manifest_update.dump_documents(yaml, documents)
     _replace(path, new_text)
     info(f"{path}: updated {changed} image(s)")
+
+
+def _from_files(
+    kind: str | None,
+    paths: list[Path] | None,
+    out_dir: Path | None,
+    layout: Layout,
+    catalog: str | None,
+    force: bool,
+    include_disabled: bool,
+    retire: list[str],
+) -> None:
+    """`--from oim FILES_OR_DIRS...` (see `reconciler.cli.oim_import`)."""
+    if kind != "oim":
+        raise UsageError(
+            f"--from {kind!r}: the only other source is oim" if kind else "FILES need --from oim"
+        )
+    if not paths:
+        raise UsageError("--from oim needs OIM image files or folders (e.g. etc/images)")
+    from reconciler.cli.oim_import import run_oim_import
+
+    run_oim_import(
+        paths, out_dir, layout is Layout.per_image, catalog, force, include_disabled, retire
+    )
