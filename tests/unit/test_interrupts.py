@@ -23,6 +23,13 @@ from tests.unit.test_applier import client, plan_for, run
 from tests.unit.test_image_data import data_entry, stored_by_name
 
 
+def press_ctrl_c() -> None:
+    """What the SIGINT handler does, called directly: under pytest-xdist a test may not
+    run in the main thread, where Python delivers signals (the real signal's path is
+    tests/sandbox/test_interrupts.py's)."""
+    STOP._handle(signal.SIGINT, None)
+
+
 @pytest.fixture(autouse=True)
 def clean_stop() -> Iterator[None]:
     STOP.reset()
@@ -38,7 +45,7 @@ def test_after_the_first_signal_no_image_starts(tmp_path: Path) -> None:
     data = DataSource(str(disk), "sha256", hashlib.sha256(b"x" * 1000).hexdigest(), "upload")
     plan = plan_for(fake, data_entry("a", data), data_entry("b", data))
     with guarded():
-        os.kill(os.getpid(), signal.SIGINT)  # the handler runs in this, the main thread
+        press_ctrl_c()
         assert STOP.requested
         results, _records = run(fake, plan, tmp_path)
     assert {r.status for r in results.values()} == {Status.SKIPPED}
@@ -54,7 +61,7 @@ def test_a_transfer_past_the_grace_period_is_cut_and_rolled_back(tmp_path: Path)
     assert reader.read(1 << 20)
     STOP.grace = 0.0
     with guarded():
-        os.kill(os.getpid(), signal.SIGINT)
+        press_ctrl_c()
         with pytest.raises(Interrupted, match="the transfer was cut"):
             reader.read(1 << 20)
     reader.close()
@@ -67,7 +74,7 @@ def test_a_transfer_past_the_grace_period_is_cut_and_rolled_back(tmp_path: Path)
 
     def on_data(_image: object, done: int, _length: int | None) -> None:
         if done and not STOP.requested:
-            os.kill(os.getpid(), signal.SIGINT)
+            press_ctrl_c()
 
     with guarded():
         STOP.grace = 0.0
