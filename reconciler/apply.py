@@ -36,19 +36,16 @@ from reconciler.errors import CloudError, ResponseLost
 from reconciler.interrupts import STOP
 from reconciler.journal import ImageHistory, Journal
 from reconciler.live import read_members
-from reconciler.plan import Action, BuildRole, ImagePlan, Plan, unescape_pointer
+from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
 from reconciler.readahead import ReadAhead
 from reconciler.report import ApplyReport, ImageResult, Status, differences
 from reconciler.steps import (
     IMPORT_WAIT,
     DeleteImage,
     Step,
-    build_steps,
     from_record,
-    steps_for,
-    take_name,
-    temporary_name,
 )
+from reconciler.units import Phase, Unit, compile_unit
 from reconciler.views import LiveImage
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
@@ -56,6 +53,7 @@ from reconciler.views import LiveImage
 # seen failing 9 times in 11 s while the others won the lock. With backoff capped at
 # RetryPolicy.max_delay (5 s), 16 resends wait up to about a minute before giving up.
 LOST_ANSWER_RETRIES = 16
+TAIL_ATTEMPTS = 3  # sends of a step after the commit point before it is reported left
 INTERRUPTED = "interrupted: not started"
 UNDO_ATTEMPTS = 12
 
@@ -164,105 +162,94 @@ class Applier:
         return live
 
     def _apply_image(self, image: ImagePlan) -> ImageResult:
-        if image.action is Action.CREATE:
-            return self._with_builds(image, None) if image.builds else self._create(image)
-        assert image.id is not None
-        live = self._fresh(image)
-        if isinstance(live, ImageResult):
-            return live
-        if image.action is Action.REBUILD or image.builds:
-            return self._with_builds(image, live)
-        if image.action is Action.DELETE and live.view.get("protected"):
-            return self._result(image, Status.SKIPPED, "protected images are never pruned")
-        self._original(image, live)
-        outcome = self._run_steps(image.id, steps_for(image))
-        if outcome.error is not None:
-            return self._roll_back(image, image.id, outcome, live)
-        if image.action is Action.DELETE:
-            gone = self.client.find_image(image.id) is None
-            status = Status.APPLIED if gone else Status.DIVERGED
-            return self._end(image, image.id, status, "" if gone else "still there after delete")
-        return self._verify(image, image.id, live, outcome.answer)
-
-    def _create(self, image: ImagePlan) -> ImageResult:
-        new_id = str(uuid.uuid4())
-        self.journal.write("original", image=new_id, name=image.name, view=None, members=None)
-        outcome = self._run_steps(
-            new_id,
-            steps_for(
-                image, new_id, self.import_wait, None, self._watch(image), self._notice(image)
-            ),
-        )
-        if outcome.error is not None:
-            return self._roll_back(image, new_id, outcome, None)
-        return self._verify(image, new_id, None, outcome.answer)
-
-    def _with_builds(self, image: ImagePlan, live: LiveImage | None) -> ImageResult:
-        """An entry and its other builds as one unit. A new build (create, rebuild) is
-        created (under a temporary name when the current build still has the name),
-        filled and verified; then the previous builds are renamed and given their
-        metadata (the outgoing current build first), the new build takes the name, and
-        retired builds are hidden or deactivated. At no moment do two images carry the
-        plain name. A failure anywhere undoes every step, newest first, across all the
-        entry's images. Deletes of retired builds run last, once all else succeeded,
-        and are never undone."""
+        """Stale check, journal, run, verify: the one path of every entry (a unit)."""
+        live: LiveImage | None = None
+        if image.action is not Action.CREATE:
+            assert image.id is not None
+            fresh = self._fresh(image)
+            if isinstance(fresh, ImageResult):
+                return fresh
+            live = fresh
+            if image.action is Action.DELETE and live.view.get("protected"):
+                return self._result(image, Status.SKIPPED, "protected images are never pruned")
         originals = self._fresh_builds(image, live)
         if isinstance(originals, ImageResult):
             return originals
+        building = image.action in (Action.CREATE, Action.REBUILD)
+        main_id = str(uuid.uuid4()) if building else image.id
+        assert main_id is not None
+        unit = compile_unit(
+            image, main_id, self.import_wait, self._watch(image), self._notice(image)
+        )
         if live is not None:
             self._original(image, live)
         for build in originals.values():
             if live is None or build.id != live.id:
                 self._original(image, build, build.name)
-        building = image.action in (Action.CREATE, Action.REBUILD)
-        main_id = str(uuid.uuid4()) if building else image.id
-        assert main_id is not None
         if building:
             self.journal.write("original", image=main_id, name=image.name, view=None, members=None)
-        renaming = image.action is Action.REBUILD
-        temporary = temporary_name(image.name) if renaming else None
-        kept = [b for b in image.builds if not b.delete and b.role is BuildRole.PREVIOUS]
-        retired = [b for b in image.builds if not b.delete and b.role is BuildRole.RETIRED]
-        phases: list[tuple[str, list[Step]]] = [
-            (
-                main_id,
-                steps_for(
-                    image,
-                    main_id,
-                    self.import_wait,
-                    temporary,
-                    self._watch(image),
-                    self._notice(image),
-                ),
-            ),
-            *((b.id, build_steps(b)) for b in kept),
-        ]
-        if temporary is not None:
-            phases.append((main_id, [take_name(image.name, temporary)]))
-        phases += [(b.id, build_steps(b)) for b in retired]
+        return self._run_unit(unit, live, originals)
+
+    def _run_unit(
+        self, unit: Unit, live: LiveImage | None, originals: dict[str, LiveImage]
+    ) -> ImageResult:
+        """The unit's phases in order; a failure before the commit point undoes them all
+        (`_roll_back_unit`, newest first across the unit's images). Then the entry is
+        verified; only then does the tail run (`_run_tail`): never after a failure."""
+        image, main_id = unit.image, unit.main_id
         done: list[tuple[str, int, Step]] = []
         answer: dict[str, Any] | None = None
-        for image_id, steps in phases:
-            outcome = self._run_steps(image_id, steps)
-            done += [(image_id, seq, step) for seq, step in outcome.done]
+        for phase in unit.phases:
+            outcome = self._run_steps(phase.image_id, list(phase.steps))
+            done += [(phase.image_id, seq, step) for seq, step in outcome.done]
             if outcome.error is not None:
-                return self._roll_back_unit(image, live, main_id, originals, done, outcome.error)
-            if image_id == main_id and steps:
+                return self._roll_back_unit(unit, live, originals, done, outcome.error)
+            if phase.image_id == main_id:
                 answer = outcome.answer
-        status, reason = self._check(image, main_id, None if building else live, answer)
-        problems = self._verify_builds(image, originals)
+        if image.action is Action.DELETE:
+            gone = self.client.find_image(main_id) is None
+            status = Status.APPLIED if gone else Status.DIVERGED
+            return self._end(image, main_id, status, "" if gone else "still there after delete")
+        status, reason = self._check(image, main_id, None if unit.building else live, answer)
+        problems = self._verify_builds([p.build for p in unit.phases if p.build], originals)
         if status is not Status.APPLIED or problems:
-            # Deletes never follow a failed verification: a retired build stays until
-            # the entry is as asked (the next plan deletes it then).
-            held = [f"retired build {b.id} not deleted" for b in image.builds if b.delete]
+            # The tail never follows a failed verification: retired builds stay as they
+            # are until the entry is as asked (the next plan retires them then).
+            held = [f"retired build {p.image_id} not {_retirement(p)}" for p in unit.tail]
             detail = "; ".join(part for part in (reason, *problems, *held) if part)
             return self._end(image, main_id, Status.DIVERGED, detail)
-        left = self._delete_retired(image)
+        if not image.builds:
+            return self._end(image, main_id, status, reason)
+        left = self._run_tail(unit, originals)
         if left:
             note = _builds_note(image, main_id, kept=frozenset(left))
             detail = "; ".join([note, *left.values()])
             return self._end(image, main_id, Status.INCOMPLETE, detail + " (plan again)")
         return self._end(image, main_id, Status.APPLIED, _builds_note(image, main_id))
+
+    def _run_tail(self, unit: Unit, originals: dict[str, LiveImage]) -> dict[str, str]:
+        """The steps after the commit point (retirements, deletes last), each phase sent
+        up to TAIL_ATTEMPTS times, never undone; what is left undone, by build id."""
+        left: dict[str, str] = {}
+        for phase in unit.tail:
+            error: CloudError | None = None
+            for attempt in range(TAIL_ATTEMPTS):
+                error = self._run_steps(phase.image_id, list(phase.steps)).error
+                if error is None:
+                    break
+                if attempt + 1 < TAIL_ATTEMPTS:
+                    self.client.sleep(self.client.retry.delay(attempt))
+            what = _retirement(phase)
+            if error is not None:
+                left[phase.image_id] = f"retired build {phase.image_id} not {what}: {error.brief}"
+            elif what == "deleted" and self.client.find_image(phase.image_id) is not None:
+                left[phase.image_id] = f"retired build {phase.image_id} still there after delete"
+        kept = [p.build for p in unit.tail if p.build and not p.build.delete]
+        for problem_id, problem in self._verify_each_build(
+            [b for b in kept if b.id not in left], originals
+        ):
+            left[problem_id] = problem
+        return left
 
     def _notice(self, image: ImagePlan) -> Callable[[str], None]:
         """Where this image's data step tells what its report should add (a mirror
@@ -301,15 +288,20 @@ class Applier:
             found[build.id] = current
         return found
 
-    def _verify_builds(self, image: ImagePlan, originals: dict[str, LiveImage]) -> list[str]:
+    def _verify_builds(self, builds: list[BuildPlan], originals: dict[str, LiveImage]) -> list[str]:
         """What differs between each changed build and its planned state."""
-        problems: list[str] = []
-        for build in image.builds:
+        return [problem for _id, problem in self._verify_each_build(builds, originals)]
+
+    def _verify_each_build(
+        self, builds: list[BuildPlan], originals: dict[str, LiveImage]
+    ) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        for build in builds:
             if build.delete or not build.has_work:
                 continue
             current = self._current(build.id, False)
             if current is None:
-                problems.append(f"build {build.id} is gone after apply")
+                problems.append((build.id, f"build {build.id} is gone after apply"))
                 continue
             ops = [op.to_json_patch() for op in build.patch]
             expected = jsonpatch.apply_patch(copy.deepcopy(originals[build.id].view), ops)
@@ -317,32 +309,21 @@ class Applier:
             if build.activation is not None and current.status != build.activation.status:
                 diverged.append(f"status: want {build.activation.status!r}")
             if diverged:
-                problems.append(f"build {build.id}: " + "; ".join(diverged[:3]))
-        return problems
-
-    def _delete_retired(self, image: ImagePlan) -> dict[str, str]:
-        """Delete the retired builds (last, never undone; a protected one never: the
-        plan does not ask); the problem met, by build id."""
-        problems: dict[str, str] = {}
-        for build in image.builds:
-            if not build.delete:
-                continue
-            outcome = self._run_steps(build.id, [DeleteImage()])
-            if outcome.error is not None:
-                problems[build.id] = f"retired build {build.id} not deleted: {outcome.error.brief}"
-            elif self.client.find_image(build.id) is not None:
-                problems[build.id] = f"retired build {build.id} still there after delete"
+                problems.append((build.id, f"build {build.id}: " + "; ".join(diverged[:3])))
         return problems
 
     def _roll_back_unit(
         self,
-        image: ImagePlan,
+        unit: Unit,
         live: LiveImage | None,
-        main_id: str,
         originals: dict[str, LiveImage],
         done: list[tuple[str, int, Step]],
         err: CloudError,
     ) -> ImageResult:
+        """The one rollback after a failure: every step done, newest first across the
+        unit's images; then each image compared with its original."""
+        image, main_id = unit.image, unit.main_id
+        labelled = bool(image.builds) or image.action is Action.REBUILD
         problems = undo_steps(self.client, self.journal, reversed(done))
         left: list[str] = []
         befores: list[tuple[str, str, Original]] = [
@@ -353,7 +334,7 @@ class Applier:
         if live is not None:
             befores.insert(0, ("", live.id, Original.of(live, image.members_managed)))
         if main_id not in originals and (live is None or main_id != live.id):
-            befores.append(("new build", main_id, Original(None)))
+            befores.append(("new build" if labelled else "", main_id, Original(None)))
         for label, image_id, before in befores:
             try:
                 changed = left_changed(self.client, image_id, before)
@@ -418,31 +399,6 @@ class Applier:
                     raise
                 self.client.sleep(self.client.retry.delay(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _roll_back(
-        self,
-        image: ImagePlan,
-        image_id: str,
-        outcome: StepsOutcome,
-        original: LiveImage | None,
-    ) -> ImageResult:
-        err = outcome.error
-        assert err is not None
-        before = Original.of(original, image.members_managed)
-        problems, left = roll_back_image(
-            self.client, self.journal, image_id, reversed(outcome.done), before
-        )
-        if problems or left:
-            detail = "; ".join(problems) or "see left_changed"
-            return self._end(
-                image,
-                image_id,
-                Status.ROLLBACK_FAILED,
-                f"{err.brief}; rollback incomplete: {detail}",
-                err.request_id,
-                tuple(left),
-            )
-        return self._end(image, image_id, Status.ROLLED_BACK, err.brief, err.request_id)
 
     def _verify(
         self,
@@ -528,6 +484,15 @@ def skipped_entries(plan: Plan) -> list[ImageResult]:
         for i in plan.images
         if i.action is Action.ERROR
     ]
+
+
+def _retirement(phase: Phase) -> str:
+    """What a tail phase does to its build, as the report says it."""
+    if any(isinstance(step, DeleteImage) for step in phase.steps):
+        return "deleted"
+    if phase.build is not None and phase.build.activation is not None:
+        return "deactivated"
+    return "retired"
 
 
 def _builds_note(image: ImagePlan, main_id: str, kept: frozenset[str] = frozenset()) -> str:

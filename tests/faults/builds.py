@@ -292,6 +292,27 @@ def expected_builds(entry: DataEntry) -> dict[str, dict[str, Any] | None]:
     return expected
 
 
+def retired_ids(entry: DataEntry) -> set[str]:
+    """The builds a successful run retires (hides, deactivates or deletes)."""
+    if entry.rotation is None:
+        return set()
+    builds = sorted(entry.before.values(), key=lambda i: i["created_at"], reverse=True)
+    return {before["id"] for rank, before in enumerate(builds, 1) if rank >= KEEP}
+
+
+def _about(problem: str) -> str:
+    """The build id an `is_desired` problem is about ("" when none, or when the build
+    is gone: a build deleted against the declaration is never a tail left undone)."""
+    if "deleted, not retired so" in problem or "is gone" in problem:
+        return ""
+    words = problem.split()
+    if problem.startswith("retired build "):
+        return words[2]
+    if problem.startswith("build "):
+        return words[1].rstrip(":")
+    return ""
+
+
 def is_desired(entry: DataEntry, live: dict[str, dict[str, Any]]) -> list[str]:
     """What keeps the entry from being as the manifest asks ([] when it is)."""
     problems = []
@@ -361,8 +382,8 @@ def verify(
     must_be: str | None = None,
 ) -> dict[str, str]:
     """Each entry exactly desired or exactly original (or `must_be` that one), or
-    committed with only retired builds' deletes left (reported `incomplete`, naming
-    them); never two images with the plain name, never a build deleted but a retired
+    committed with only retired builds' retirements left (reported `incomplete`,
+    naming them); never two images with the plain name, never a build deleted but a retired
     one of a successful rotation; the report (when there is one) says which. Returns
     name -> state."""
     live = live_builds(sandbox, entries, zombies)
@@ -381,12 +402,10 @@ def verify(
             state = "original"
         elif not not_desired:
             state = "desired"
-        elif all(
-            p.startswith("retired build ") and p.endswith(" not deleted") for p in not_desired
-        ):
-            # Committed: the new build in place and verified, a retired build's delete
-            # refused or lost after it (the tail is never undone); the report must say
-            # `incomplete` and name it.
+        elif all(_about(p) in retired_ids(entry) for p in not_desired):
+            # Committed: the new build in place and verified, a retired build's
+            # retirement (hide, deactivate, delete) refused after it (the tail is never
+            # undone); the report must say `incomplete` and name each such build.
             state = "committed"
         else:
             state = "neither"
@@ -414,7 +433,7 @@ def verify(
             or (
                 state == "committed"
                 and status == "incomplete"
-                and all(p.split()[2] in reason for p in not_desired)
+                and all(_about(p) in reason for p in not_desired)
             )
         )
         if not truthful:

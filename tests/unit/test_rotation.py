@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.apply import Status
+from reconciler.apply import TAIL_ATTEMPTS, Status
 from reconciler.diff import diff
 from reconciler.drift import Kind, target_drift
 from reconciler.errors import ManifestError
@@ -402,7 +402,8 @@ def test_a_refused_delete_of_a_retired_build_leaves_the_entry_committed_incomple
     roll(fake, tmp_path, range(1, 4), rotation(keep=3))
     plan = plan_for(fake, entry("img", source(tmp_path, 4), rotation(2, "delete")))
     refused = next(b for b in plan.images[0].builds if b.delete)  # the first delete sent
-    fake.inject("delete_image", Fault.FORBIDDEN, nth=1)
+    # Refused every time it is sent (the tail is retried: TAIL_ATTEMPTS sends).
+    fake.inject("delete_image", Fault.FORBIDDEN, nth=1, times=TAIL_ATTEMPTS)
     results, records = run(fake, plan, tmp_path)
     result = results["img"]
     assert result.status is Status.INCOMPLETE, result
@@ -416,6 +417,17 @@ def test_a_refused_delete_of_a_retired_build_leaves_the_entry_committed_incomple
     (image,) = again.images
     assert image.action is Action.ROTATE
     assert [(b.id, b.delete) for b in image.builds] == [(refused.id, True)]
+
+
+def test_a_tail_step_refused_once_is_sent_again(tmp_path: Path) -> None:
+    fake = FakeGlance()
+    roll(fake, tmp_path, range(1, 4), rotation(keep=3))
+    plan = plan_for(fake, entry("img", source(tmp_path, 4), rotation(2, "hide")))
+    fake.inject("patch_image", Fault.FORBIDDEN, nth=3)  # the retired build's hide, once
+    results, records = run(fake, plan, tmp_path)
+    assert results["img"].status is Status.APPLIED, results["img"].reason
+    assert not any(r["type"] == "undone" for r in records)  # the tail is never undone
+    assert [b["os_hidden"] for b in builds_of(fake)] == [False, False, True, True]
 
 
 def test_no_delete_follows_a_failed_verification(tmp_path: Path) -> None:
