@@ -555,6 +555,12 @@ def roll_back_journal(
         except CloudError as err:
             found.append(f"read back failed: {err.message}")
             left = []
+        deleted = any(step["kind"] == DeleteImage.kind for step in history.steps)
+        if deleted and left == ["the image is gone"]:
+            found.append(
+                "deleted by the run (a retired build or a pruned image): Glance cannot "
+                "bring a deleted image back"
+            )
         status = Status.ROLLBACK_FAILED if found or left else Status.ROLLED_BACK
         results.append(
             ImageResult(

@@ -252,8 +252,11 @@ def _differences(want: dict[str, Any], have: dict[str, Any], skip: set[str]) -> 
     )
 
 
-def is_original(entry: DataEntry, live: dict[str, dict[str, Any]]) -> list[str]:
-    """What keeps the entry from being exactly as before ([] when it is)."""
+def is_original(
+    entry: DataEntry, live: dict[str, dict[str, Any]], gone_ok: frozenset[str] = frozenset()
+) -> list[str]:
+    """What keeps the entry from being exactly as before ([] when it is); `gone_ok`:
+    builds a rollback reported deleted by the run (Glance cannot bring them back)."""
     problems = []
     for image_id in live.keys() - entry.before.keys():
         image = live[image_id]
@@ -261,7 +264,8 @@ def is_original(entry: DataEntry, live: dict[str, dict[str, Any]]) -> list[str]:
     for image_id, before in entry.before.items():
         now = live.get(image_id)
         if now is None:
-            problems.append(f"build {image_id} {before['name']!r} deleted")
+            if image_id not in gone_ok:
+                problems.append(f"build {image_id} {before['name']!r} deleted")
         elif _comparable(now, MOVING) != _comparable(before, MOVING):
             problems.append(f"build {image_id} changed: {_differences(before, now, MOVING)}")
     return problems
@@ -380,6 +384,7 @@ def verify(
     violations: list[str],
     zombies: set[str],
     must_be: str | None = None,
+    gone_ok: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Each entry exactly desired or exactly original (or `must_be` that one), or
     committed with only retired builds' retirements left (reported `incomplete`,
@@ -396,7 +401,7 @@ def verify(
         plain = [i["id"] for i in mine.values() if i["name"] == entry.name]
         if len(plain) > 1:
             violations.append(f"{entry.name}: {len(plain)} images with the plain name: {plain}")
-        not_original = is_original(entry, mine)
+        not_original = is_original(entry, mine, gone_ok)
         not_desired = is_desired(entry, mine) if not_original else ["original"]
         if not not_original:
             state = "original"

@@ -387,8 +387,12 @@ def settle(api: Any, image_id: str, wait: float = 60.0) -> dict[str, Any]:
     while True:
         image: dict[str, Any] = api.get_image(image_id)
         tasks = api.image_tasks(image_id)
-        busy = image.get("status") in ("saving", "importing") or (
-            tasks and tasks[0].get("status") in ("pending", "processing")
+        # While an import runs Glance names its task on the image (os_glance_import_task),
+        # before the status says `importing` too (seen under load: `uploading` then).
+        busy = (
+            image.get("status") in ("saving", "importing")
+            or "os_glance_import_task" in image
+            or (tasks and tasks[0].get("status") in ("pending", "processing"))
         )
         if not busy or time.monotonic() > deadline:
             return image
