@@ -19,12 +19,12 @@ import requests
 
 from reconciler import gcpause
 from reconciler.apply import Applier
+from reconciler.apply.journal import Journal
 from reconciler.cli.pipeline import make_plan
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
 from reconciler.cloud.options import CloudOptions
 from reconciler.diff import diff
-from reconciler.journal import Journal
 from reconciler.live import read_catalog
 from reconciler.manifests.loader import load
 from reconciler.manifests.models import DesiredImage

@@ -237,9 +237,7 @@ def plan_from_dict(data: Any) -> Plan:
             Action.REBUILD,
             Action.ROTATE,
             Action.DELETE,
-        ) and (
-            not item.id or not item.fingerprint
-        ):
+        ) and (not item.id or not item.fingerprint):
             raise PlanFileError(
                 f"not a valid plan file: image {item.name!r} to {item.action} "
                 "has no id or fingerprint"

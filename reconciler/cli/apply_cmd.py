@@ -24,6 +24,8 @@ from rich.text import Text as RichText
 
 from reconciler import planfile
 from reconciler.apply import INTERRUPTED, Applier, roll_back_journal, skipped_entries
+from reconciler.apply.journal import Journal, default_path, histories
+from reconciler.apply.steps import IMPORT_WAIT
 from reconciler.cli.console import SETTINGS, emit, error, info, is_tty
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -50,13 +52,11 @@ from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
 from reconciler.interrupts import STOP, guarded
-from reconciler.journal import Journal, default_path, histories
 from reconciler.plan import ImagePlan, Plan
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
 from reconciler.render.plan.describe import human_size
 from reconciler.report import ApplyReport, ImageResult, Status
-from reconciler.steps import IMPORT_WAIT
 
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130

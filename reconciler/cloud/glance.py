@@ -11,7 +11,7 @@ failures, 429 and 5xx for reads and idempotent writes (GET, PUT, DELETE); only 4
 503 for POST and PATCH. A POST or PATCH whose answer was lost, or was a 500/502/504
 (Glance on sqlite has answered 500 after committing), is not retried blindly:
 `ResponseLost` tells the caller to read the image before deciding. Write methods are
-called only through the step kinds of `reconciler.steps`, which `reconciler.apply`
+called only through the step kinds of `reconciler.apply.steps`, which `reconciler.apply`
 runs: nothing else writes to the cloud.
 """
 
@@ -240,7 +240,7 @@ class GlanceClient:
         schema: dict[str, Any] = self.request("GET", "/v2/schemas/image")
         return schema
 
-    # -- writes (called by reconciler.steps, run by reconciler.apply) ------------
+    # -- writes (called by reconciler.apply.steps, run by reconciler.apply) ------------
 
     def create_image(self, body: dict[str, Any]) -> dict[str, Any]:
         image: dict[str, Any] = self.request("POST", "/v2/images", json=body)

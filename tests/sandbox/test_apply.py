@@ -360,7 +360,7 @@ def test_sigkill_mid_apply_then_rollback_restores_and_apply_converges(
 
 
 def test_truncated_journal_is_read_to_the_last_whole_record(tmp_path: Path) -> None:
-    from reconciler.journal import histories
+    from reconciler.apply.journal import histories
 
     path = tmp_path / "j.jsonl"
     path.write_text(

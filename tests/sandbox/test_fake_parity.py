@@ -29,13 +29,13 @@ from typing import Any
 import pytest
 
 from reconciler.apply import Applier
+from reconciler.apply.journal import Journal, read_records
 from reconciler.cli.pipeline import glance_client
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient
 from reconciler.cloud.options import CloudOptions
 from reconciler.diff import diff
 from reconciler.errors import CloudError, Forbidden
-from reconciler.journal import Journal, read_records
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Target
 from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, image_view

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from reconciler.apply import Applier, ApplyReport, ImageResult, Status, roll_back_journal
+from reconciler.apply.journal import Journal, histories, read_records
 from reconciler.cloud.api import GlanceAPI
 from reconciler.cloud.glance import GlanceClient
 from reconciler.diff import diff
-from reconciler.journal import Journal, histories, read_records
 from reconciler.live import read_catalog
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Plan, Target

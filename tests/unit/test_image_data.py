@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import Status, roll_back_journal
+from reconciler.apply.journal import Journal, histories
 from reconciler.errors import ConnectionFailed
-from reconciler.journal import Journal, histories
 from reconciler.manifests.models import DesiredImage
 from reconciler.manifests.source import DataSource
 from reconciler.plan import Action

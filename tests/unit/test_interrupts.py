@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.apply import INTERRUPTED, Applier, Status
+from reconciler.apply.journal import Journal, read_records
 from reconciler.errors import Interrupted
 from reconciler.interrupts import STOP, guarded
-from reconciler.journal import Journal, read_records
 from reconciler.manifests.source import DataSource
 from reconciler.sources import open_source
 from tests.fakes import FakeGlance

@@ -448,7 +448,7 @@ def test_a_rebuild_rolled_back_from_its_journal_never_has_two_plain_names(
     """Issue 28: the journal is undone newest first across the unit (by seq), so the new
     build gives the name back before the old build takes it again."""
     from reconciler.apply import Applier, roll_back_journal
-    from reconciler.journal import Journal, histories
+    from reconciler.apply.journal import Journal, histories
     from tests.fakes import Crash
     from tests.unit.test_applier import client
 

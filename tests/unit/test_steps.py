@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.plan import Action, Activation, ImagePlan, MemberChanges, Op, PatchOp
-from reconciler.steps import (
+from reconciler.apply.steps import (
     KINDS,
     AddMember,
     CreateImage,
@@ -20,6 +19,7 @@ from reconciler.steps import (
     remaining,
     steps_for,
 )
+from reconciler.plan import Action, Activation, ImagePlan, MemberChanges, Op, PatchOp
 
 OPS = (
     PatchOp(Op.ADD, "/new", "n"),

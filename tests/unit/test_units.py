@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.apply.units import compile_unit
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action
-from reconciler.units import compile_unit
 from reconciler.views import MANAGED_RECORD
 from tests.fakes import FakeGlance
 from tests.unit.test_applier import plan_for, record

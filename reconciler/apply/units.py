@@ -21,9 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan
-from reconciler.sources import Progress
-from reconciler.steps import (
+from reconciler.apply.steps import (
     IMPORT_WAIT,
     DeleteImage,
     Step,
@@ -32,6 +30,8 @@ from reconciler.steps import (
     take_name,
     temporary_name,
 )
+from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan
+from reconciler.sources import Progress
 
 
 @dataclass(frozen=True)

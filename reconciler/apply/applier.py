@@ -1,6 +1,6 @@
-"""Carry out a plan: the one module that writes to the cloud.
+"""Carry out a plan: the interpreter of units, the only code that writes to the cloud.
 
-Per image, the plan runs as a small transaction (see `reconciler.steps` for the order):
+Per image, the plan runs as a small transaction (see `reconciler.apply.steps` for the order):
 1. re-read the image and compare its fingerprint with the plan's; a changed image is
    skipped as `stale` (Glance has no ETag or conditional PATCH, so this re-read shortly
    before writing is the only guard; images are re-read in small chunks, see
@@ -31,21 +31,21 @@ from typing import Any
 
 import jsonpatch
 
-from reconciler.cloud.api import GlanceAPI
-from reconciler.errors import CloudError, ResponseLost
-from reconciler.interrupts import STOP
-from reconciler.journal import ImageHistory, Journal
-from reconciler.live import read_members
-from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
-from reconciler.readahead import ReadAhead
-from reconciler.report import ApplyReport, ImageResult, Status, differences
-from reconciler.steps import (
+from reconciler.apply.journal import ImageHistory, Journal
+from reconciler.apply.steps import (
     IMPORT_WAIT,
     DeleteImage,
     Step,
     from_record,
 )
-from reconciler.units import Phase, Unit, compile_unit
+from reconciler.apply.units import Phase, Unit, compile_unit
+from reconciler.cloud.api import GlanceAPI
+from reconciler.errors import CloudError, ResponseLost
+from reconciler.interrupts import STOP
+from reconciler.live import read_members
+from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
+from reconciler.readahead import ReadAhead
+from reconciler.report import ApplyReport, ImageResult, Status, differences
 from reconciler.views import LiveImage
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
