@@ -297,6 +297,16 @@ class GlanceClient:
         info: dict[str, Any] = self.request("GET", "/v2/info/import")
         return info
 
+    def store_info(self) -> list[dict[str, Any]]:
+        """`GET /v2/info/stores`: the stores of a multi-store Glance (`id`, `default`,
+        `description`). A Glance without `enabled_backends` answers 404 (none listed)."""
+        try:
+            body = self.request("GET", "/v2/info/stores") or {}
+        except NotFound:
+            return []
+        stores: list[dict[str, Any]] = body.get("stores", [])
+        return stores
+
     def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
         """The image's import tasks, newest first (API 2.12+)."""
         body = self.request("GET", f"/v2/images/{image_id}/tasks") or {}
