@@ -148,14 +148,19 @@ class StorePlan:
 
     wanted: tuple[str, ...]  # the declared stores (`all` resolved), sorted
     live: tuple[str, ...] = ()  # where Glance says the data is when planned
-    copy: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     prune: tuple[str, ...] = ()
     all_stores: bool = False  # declared as `all`
 
     @property
     def has_work(self) -> bool:
-        return bool(self.copy or self.prune)
+        return bool(self.missing or self.prune)
+
+    @property
+    def reported(self) -> bool:
+        """Something to show even when nothing changes: a store not declared."""
+        return self.has_work or bool(self.extra)
 
 
 class BuildRole(StrEnum):
@@ -237,6 +242,11 @@ class ImagePlan:
         )
 
     @property
+    def shown(self) -> bool:
+        """Views list it even without --show-unchanged (a change, or a store report)."""
+        return self.action is not Action.NOOP or (self.stores is not None and self.stores.reported)
+
+    @property
     def has_work(self) -> bool:
         """`apply` writes something: a change, or adopting an image (its record)."""
         return self.has_changes or self.action is Action.ADOPT
@@ -276,6 +286,12 @@ class Plan:
             "orphaned": counts[Action.ORPHAN],
             "errors": counts[Action.ERROR],
             "take_over": sum(1 for image in self.images if image.take_over_from is not None),
+            # Images in stores not declared whose copies this plan keeps (reported).
+            "extra_stores": sum(
+                1
+                for image in self.images
+                if image.stores is not None and set(image.stores.extra) - set(image.stores.prune)
+            ),
             "other_catalogs": sum(count for _catalog, count in self.others),
         }
 

@@ -66,14 +66,17 @@ def plan_stores(
     if wanted is None:
         return None
     present = live.stores if live is not None else ()
-    copy = tuple(name for name in wanted if name not in present)
+    # copy-image copies an active image's data: a queued or deactivated one has none
+    # to copy (the store is reported missing by drift, not planned).
+    copyable = live is None or live.status == "active"
+    missing = tuple(name for name in wanted if name not in present) if copyable else ()
     extra = tuple(name for name in present if name not in wanted)
     kept = [name for name in present if name in wanted]
     prune_from = extra if prune and kept else ()
     return StorePlan(
         wanted=wanted,
         live=present,
-        copy=copy,
+        missing=missing,
         extra=extra,
         prune=prune_from,
         all_stores=desired.all_stores,
@@ -91,7 +94,7 @@ def with_stores(
     """The image's plan with its store changes. An image that is otherwise unchanged
     but needs a copy or a prune becomes an update (with the stale check's
     fingerprint); an error or a rebuild's old build is left as it is (a rebuild's new
-    build is imported into the wanted stores: `copy` is every wanted store)."""
+    build is imported into the wanted stores: `missing` is every wanted store)."""
     if plan.action is Action.ERROR:
         return plan
     rebuilding = plan.action is Action.REBUILD

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from reconciler import planfile
 from reconciler.diff import diff
-from reconciler.errors import ManifestError
+from reconciler.errors import ManifestError, PlanFileError
 from reconciler.manifests.loader import load
 from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, StorePlan, Target
+from reconciler.plan import Action, Plan, StorePlan, Target
+from reconciler.render.plan.markdown import render_markdown
+from reconciler.render.plan.text import render_text
 from reconciler.stores import plan_stores, store_ids, unknown_stores
 from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage
 
@@ -134,7 +137,7 @@ def test_missing_stores_are_copied_and_undeclared_ones_reported() -> None:
     assert stores == StorePlan(
         wanted=("store1", "store2"),
         live=("store1", "store3"),
-        copy=("store2",),
+        missing=("store2",),
         extra=("store3",),
     )
     assert stores.has_work  # the copy
@@ -142,16 +145,16 @@ def test_missing_stores_are_copied_and_undeclared_ones_reported() -> None:
 
 def test_prune_stores_deletes_extras_but_never_the_last_copy() -> None:
     pruned = plan_stores(desired(("store1",)), live("store1,store3"), AVAILABLE, prune=True)
-    assert pruned is not None and pruned.prune == ("store3",) and pruned.copy == ()
+    assert pruned is not None and pruned.prune == ("store3",) and pruned.missing == ()
     # In none of the declared stores yet: the extra copy is the only one; kept.
     only = plan_stores(desired(("store2",)), live("store3"), AVAILABLE, prune=True)
-    assert only is not None and only.copy == ("store2",) and only.prune == ()
+    assert only is not None and only.missing == ("store2",) and only.prune == ()
     assert only.extra == ("store3",)
 
 
 def test_all_means_every_store_glance_lists() -> None:
     stores = plan_stores(desired(None, all_stores=True), live("store2"), AVAILABLE)
-    assert stores is not None and stores.copy == ("store1", "store3") and stores.all_stores
+    assert stores is not None and stores.missing == ("store1", "store3") and stores.all_stores
 
 
 def test_an_unchanged_image_missing_a_store_becomes_an_update_with_a_fingerprint() -> None:
@@ -159,7 +162,7 @@ def test_an_unchanged_image_missing_a_store_becomes_an_update_with_a_fingerprint
     plan = diff([desired(("store1", "store2"))], LiveCatalog((image,)), TARGET, stores=AVAILABLE)
     [planned] = plan.images
     assert planned.action is Action.UPDATE and planned.patch == ()
-    assert planned.stores is not None and planned.stores.copy == ("store2",)
+    assert planned.stores is not None and planned.stores.missing == ("store2",)
     assert planned.fingerprint == image.fingerprint
     assert plan.has_changes
 
@@ -179,7 +182,7 @@ def test_a_new_image_is_imported_into_every_declared_store() -> None:
     plan = diff([desired(("store1", "store3"))], LiveCatalog(()), TARGET, stores=AVAILABLE)
     [planned] = plan.images
     assert planned.action is Action.CREATE and planned.stores is not None
-    assert planned.stores.copy == ("store1", "store3") and planned.stores.live == ()
+    assert planned.stores.missing == ("store1", "store3") and planned.stores.live == ()
 
 
 def test_an_entry_without_stores_gets_no_store_plan() -> None:
@@ -190,3 +193,43 @@ def test_an_entry_without_stores_gets_no_store_plan() -> None:
 def test_live_stores_are_read_from_the_comma_separated_attribute() -> None:
     assert live("store2, store1").stores == ("store1", "store2")
     assert live(None).stores == ()
+
+
+def _store_plan() -> Plan:
+    image = live("store1,store3")
+    return diff(
+        [desired(("store1", "store2"))],
+        LiveCatalog((image,)),
+        TARGET,
+        stores=AVAILABLE,
+        prune_stores=True,
+    )
+
+
+def test_views_show_each_store_copy_and_prune() -> None:
+    plan = _store_plan()
+    out = render_text(plan).plain
+    assert "    + store store2: copy (copy-image)\n" in out
+    assert "    - store store3: delete the copy (--prune-stores)\n" in out
+    assert "| ~ | `img` | update | 2 |" in render_markdown(plan)
+    kept = diff(
+        [desired(("store1",))], LiveCatalog((live("store1,store3"),)), TARGET, stores=AVAILABLE
+    )
+    text = render_text(kept).plain
+    assert "# store store3: not declared (--prune-stores deletes the copy)" in text
+    assert "1 in stores their entries do not declare" in text
+    assert kept.summary["extra_stores"] == 1 and not kept.has_changes
+
+
+def test_the_plan_file_keeps_the_store_plan_and_refuses_pruning_the_last_copy(
+    tmp_path: Path,
+) -> None:
+    plan = _store_plan()
+    path = tmp_path / "plan.json"
+    planfile.save(plan, path)
+    assert planfile.read(path) == plan
+    data = json.loads(path.read_text())
+    assert data["images"][0]["stores"]["missing"] == ["store2"]
+    data["images"][0]["stores"]["prune"] = ["store1", "store3"]
+    with pytest.raises(PlanFileError, match="last copy"):
+        planfile.plan_from_dict(data)
