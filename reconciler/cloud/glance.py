@@ -287,10 +287,28 @@ class GlanceClient:
         if outcome.status_code >= 400:
             raise self._refusal("PUT", self.endpoint + path, outcome)
 
-    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
-        """Start an interoperable import (`{"name": "glance-direct"}` or
-        `{"name": "web-download", "uri": URL}`); Glance answers 202 and works on."""
-        self.request("POST", f"/v2/images/{image_id}/import", json={"method": method})
+    def import_image(
+        self,
+        image_id: str,
+        method: dict[str, Any],
+        stores: list[str] | None = None,
+        all_stores_must_succeed: bool = True,
+    ) -> None:
+        """Start an interoperable import (`{"name": "glance-direct"}`,
+        `{"name": "web-download", "uri": URL}` or `{"name": "copy-image"}`); Glance
+        answers 202 and works on. `stores` (multi-store) names the stores the data goes
+        to; with `all_stores_must_succeed` false a store that fails is listed in the
+        image's `os_glance_failed_import` and the others keep their copy."""
+        body: dict[str, Any] = {"method": method}
+        if stores is not None:
+            body["stores"] = stores
+            body["all_stores_must_succeed"] = all_stores_must_succeed
+        self.request("POST", f"/v2/images/{image_id}/import", json=body)
+
+    def delete_from_store(self, image_id: str, store: str) -> None:
+        """`DELETE /v2/stores/{store}/{image}`: the image's data in one store (Glance
+        refuses the only copy with 403)."""
+        self.request("DELETE", f"/v2/stores/{store}/{image_id}")
 
     def import_info(self) -> dict[str, Any]:
         """`GET /v2/info/import`: the import methods this Glance has enabled."""
