@@ -355,11 +355,19 @@ class BuildData(Step):
     # Told what the report should say of the data's way in (a mirror that failed and
     # was passed over); not journalled.
     notice: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    # The stores the data goes to (multi-store): an import asks for all of them at once
+    # (all must succeed, or the build fails and is rolled back); an upload goes to the
+    # first, and the image's store steps copy it into the others.
+    stores: tuple[str, ...] = ()
 
     kind: ClassVar[str] = "data"
 
     def payload(self) -> dict[str, Any]:
-        return {"data": asdict(self.data), "wait": self.wait}
+        stores = {"stores": list(self.stores)} if self.stores else {}
+        return {"data": asdict(self.data), "wait": self.wait, **stores}
+
+    def _import(self, client: GlanceAPI, image_id: str, method: dict[str, Any]) -> None:
+        client.import_image(image_id, method, list(self.stores) or None, True)
 
     @property
     def _algorithm(self) -> str:
@@ -421,7 +429,8 @@ class BuildData(Step):
         body = reader if reader.length is not None else iter(lambda: reader.read(BLOCK), b"")
         try:
             target = "file" if self.data.method == "upload" else "stage"
-            client.put_data(image_id, target, body)
+            store = self.stores[0] if self.stores and target == "file" else None
+            client.put_data(image_id, target, body, store)
         finally:
             reader.close()
         return reader
@@ -430,7 +439,7 @@ class BuildData(Step):
         """Glance fetches each mirror in turn, then the provenance: a failed import puts
         the image back to queued (os_glance_failed_import), so the next can be asked."""
         for location in self._locations:
-            client.import_image(image_id, {"name": "web-download", "uri": location})
+            self._import(client, image_id, {"name": "web-download", "uri": location})
             try:
                 return self._finish(client, image_id, None)
             except ImportFailed as err:
@@ -444,13 +453,13 @@ class BuildData(Step):
         self._check_declared(reader)
         if self.data.method == "glance-direct":
             try:
-                client.import_image(image_id, {"name": "glance-direct"})
+                self._import(client, image_id, {"name": "glance-direct"})
             except ResponseLost:
                 # Settled here, where the bytes' hashes are known: an import that did
                 # not start (still staged, no task) is asked for once more.
                 staged = client.get_image(image_id).get("status") == "uploading"
                 if staged and not client.image_tasks(image_id):
-                    client.import_image(image_id, {"name": "glance-direct"})
+                    self._import(client, image_id, {"name": "glance-direct"})
         return self._finish(client, image_id, reader)
 
     def converge(self, client: GlanceAPI, image_id: str) -> Answer:
@@ -462,7 +471,7 @@ class BuildData(Step):
         if status == "importing" or client.image_tasks(image_id):
             return self._finish(client, image_id, None)
         if status == "uploading" and self.data.method == "glance-direct":
-            client.import_image(image_id, {"name": "glance-direct"})
+            self._import(client, image_id, {"name": "glance-direct"})
             return self._finish(client, image_id, None)
         return self.send(client, image_id)
 
@@ -602,7 +611,11 @@ def from_record(kind: str, payload: Mapping[str, Any]) -> Step:
     if cls is RemoveMember:
         return RemoveMember(payload["member"])
     if cls is BuildData:
-        return BuildData(DataPlan(**payload["data"]), float(payload.get("wait", IMPORT_WAIT)))
+        return BuildData(
+            DataPlan(**payload["data"]),
+            float(payload.get("wait", IMPORT_WAIT)),
+            stores=tuple(payload.get("stores", ())),
+        )
     if cls is CopyToStores:
         return CopyToStores(tuple(payload["stores"]), float(payload.get("wait", IMPORT_WAIT)))
     if cls is DeleteFromStore:
@@ -677,7 +690,13 @@ def steps_for(
         body, publish = unpublished(body, image.name)
         return [
             CreateImage(body),
-            BuildData(image.data, import_wait, watch, notice),
+            BuildData(
+                image.data,
+                import_wait,
+                watch,
+                notice,
+                stores=image.stores.missing if image.stores is not None else (),
+            ),
             *([PatchImage(publish)] if publish else []),
             *(AddMember(m) for m in image.members.add),
         ]

@@ -81,8 +81,9 @@ class GlanceAPI(Protocol):
 
     # -- data --------------------------------------------------------------------
 
-    def put_data(self, image_id: str, target: str, stream: Any) -> None:
-        """Stream bytes to the image's `file` (upload) or `stage` (glance-direct), once."""
+    def put_data(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
+        """Stream bytes to the image's `file` (upload; into `store` when given) or
+        `stage` (glance-direct), once."""
         ...
 
     def import_image(

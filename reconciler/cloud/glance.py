@@ -272,7 +272,7 @@ class GlanceClient:
 
     # -- data ------------------------------------------------------------------
 
-    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+    def put_data(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         """Stream the bytes to `/file` (upload: the image becomes active) or `/stage`
         (glance-direct's first half), once: a stream cannot be replayed, so the caller
         decides what to do after a failure (reopen the source and send again)."""
@@ -281,6 +281,8 @@ class GlanceClient:
         # connection after (docs/image-data-probes.md, fact 7): an upload's connection is
         # never reused, so a refusal cannot break the next request.
         headers = {"Content-Type": "application/octet-stream", "Connection": "close"}
+        if store is not None:  # multi-store: the store an upload goes to (one only)
+            headers["X-Image-Meta-Store"] = store
         outcome = self._send("PUT", path, self.endpoint + path, None, None, headers, stream)
         if isinstance(outcome, CloudError):
             raise outcome

@@ -463,11 +463,11 @@ class FakeGlance:
         """What web-download finds at `url` (None: a 404)."""
         self._web[url] = data
 
-    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+    def put_data(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         self._call(
             "put_data",
             f"/v2/images/{image_id}/{target}",
-            lambda: self._put(image_id, target, stream),
+            lambda: self._put(image_id, target, stream, store),
         )
 
     def import_image(
@@ -525,7 +525,7 @@ class FakeGlance:
             lambda: [dict(t) for t in reversed(self._tasks.get(image_id, []))],
         )
 
-    def _put(self, image_id: str, target: str, stream: Any) -> None:
+    def _put(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         image = self._lookup(image_id, NO_IMAGE)
         if image["status"] != "queued":
             wanted = "saving" if target == "file" else "uploading"
@@ -544,7 +544,7 @@ class FakeGlance:
             chunks.extend(stream)
         data = b"".join(chunks)
         if target == "file":
-            self._store(image, data)
+            self._store(image, data, [store] if store is not None else None)
         else:
             self._staged[image_id] = data
             image["status"] = "uploading"

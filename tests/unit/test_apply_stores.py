@@ -4,6 +4,7 @@ copy-image into missing stores, retried then `copy_failed` with the image intact
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from reconciler.diff import diff
 from reconciler.journal import Journal, read_records
 from reconciler.live import read_catalog
 from reconciler.manifests.models import DesiredImage
+from reconciler.manifests.source import DataSource
 from reconciler.plan import Plan, Target
 from reconciler.steps import COPY_ATTEMPTS, CopyToStores, DeleteFromStore, from_record
 from reconciler.views import MANAGED_RECORD
@@ -156,3 +158,44 @@ def test_a_copy_resent_after_a_lost_answer_asks_only_for_what_is_missing() -> No
     fake.calls.clear()
     CopyToStores(("store2", "store3")).converge(fake, image_id)  # type: ignore[arg-type]
     assert fake.calls["import_image"] == 0
+
+
+def _new_build(tmp_path: Path, method: str) -> tuple[FakeGlance, DesiredImage]:
+    disk = tmp_path / "disk.raw"
+    disk.write_bytes(bytes(range(256)) * 100)
+    checksum = hashlib.sha256(disk.read_bytes()).hexdigest()
+    data = DataSource(str(disk), "sha256", checksum, method, "1")
+    desired = DesiredImage(
+        name="img",
+        source="images.yaml:1",
+        core=(("name", "img"), ("container_format", "bare"), ("disk_format", "raw")),
+        data=data,
+        stores=("store2", "store3"),
+    )
+    return glance(), desired
+
+
+def test_a_new_build_is_imported_into_every_declared_store_at_once(tmp_path: Path) -> None:
+    fake, desired = _new_build(tmp_path, "glance-direct")
+    result, records = run(fake, plan_for(fake, desired), tmp_path)
+    assert result.status is Status.APPLIED, result.reason
+    assert result.id is not None and stores_of(fake, result.id) == ["store2", "store3"]
+    assert fake.calls["import_image"] == 1  # one import, both stores; no copy needed
+    data_step = next(r for r in records if r["type"] == "begin" and r["kind"] == "data")
+    assert data_step["step"]["stores"] == ["store2", "store3"]
+
+
+def test_an_uploaded_new_build_goes_to_the_first_store_then_is_copied(tmp_path: Path) -> None:
+    fake, desired = _new_build(tmp_path, "upload")
+    result, _records = run(fake, plan_for(fake, desired), tmp_path)
+    assert result.status is Status.APPLIED, result.reason
+    assert result.id is not None and stores_of(fake, result.id) == ["store2", "store3"]
+    assert fake.calls["import_image"] == 1  # the copy into store3
+
+
+def test_a_new_build_whose_store_fails_is_rolled_back_with_it(tmp_path: Path) -> None:
+    fake, desired = _new_build(tmp_path, "glance-direct")
+    fake.broken_stores.add("store3")
+    result, _records = run(fake, plan_for(fake, desired), tmp_path)
+    assert result.status is Status.ROLLED_BACK, result.reason
+    assert fake.images() == []
