@@ -10,6 +10,8 @@ store containing it").
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 import uuid
@@ -164,3 +166,121 @@ def test_prune_stores_never_plans_deleting_the_only_copy(
     stores = by_name(plan)[name]["stores"]
     assert stores["missing"] == ["store2"] and stores["extra"] == ["store3"]
     assert stores["prune"] == []
+
+
+def _apply(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    done = run_cli(sandbox, "apply", "--auto-approve", "--format", "json", *args, cloud=ADMIN)
+    assert done.stdout, done.stderr
+    return done.returncode, {r["name"]: r for r in json.loads(done.stdout)["images"]}
+
+
+def _built(tmp_path: Path, name: str, stores: str, method: str = "glance-direct") -> Path:
+    payload = (name.encode() + os.urandom(64)) * 2048
+    (tmp_path / "disk.raw").write_bytes(payload)
+    checksum = hashlib.sha256(payload).hexdigest()
+    return write_manifest(
+        tmp_path,
+        f"""\
+        version: 1
+        images:
+          - name: {name}
+            disk_format: raw
+            container_format: bare
+            stores: {stores}
+            source: {{url: disk.raw, checksum: "sha256:{checksum}", method: {method}}}
+        """,
+    )
+
+
+def _in_store(sandbox: Sandbox, store: str, image_id: str) -> bytes | None:
+    """The bytes a file store keeps for the image (read from its folder), or None."""
+    path = sandbox.root / "glance" / "stores" / store / image_id
+    return path.read_bytes() if path.is_file() else None
+
+
+@pytest.mark.parametrize("method", ["glance-direct", "upload"])
+def test_a_new_build_goes_into_two_of_three_stores_then_a_third_is_copied(
+    method: str, stores_sandbox: Sandbox, tmp_path: Path, admin_images: list[str]
+) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}-build"
+    path = _built(tmp_path, name, "[store2, store3]", method)
+    payload = (tmp_path / "disk.raw").read_bytes()
+    code, applied = _apply(stores_sandbox, str(path))
+    result = applied[name]
+    admin_images.append(result["id"])
+    assert code == 0 and result["status"] == "applied", result
+    image = get_image(stores_sandbox, result["id"])
+    assert _stores_of(image) == {"store2", "store3"}
+    assert _in_store(stores_sandbox, "store2", result["id"]) == payload
+    assert _in_store(stores_sandbox, "store3", result["id"]) == payload
+    assert _in_store(stores_sandbox, "store1", result["id"]) is None
+    # The entry adds store1: one copy-image, the image as it was otherwise.
+    path.write_text(path.read_text().replace("[store2, store3]", "[store1, store2, store3]"))
+    code, applied = _apply(stores_sandbox, str(path))
+    assert code == 0 and applied[name]["status"] == "applied", applied[name]
+    image = _wait(stores_sandbox, result["id"], lambda i: len(_stores_of(i)) == 3)
+    assert _in_store(stores_sandbox, "store1", result["id"]) == payload
+    _, plan = plan_json(stores_sandbox, path, cloud=ADMIN)
+    assert by_name(plan)[name]["action"] == "noop"
+
+
+def test_a_copy_into_a_broken_store_is_reported_and_the_image_stays_usable(
+    stores_sandbox: Sandbox, tmp_path: Path, admin_images: list[str]
+) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}-broken"
+    image_id = _image_in(stores_sandbox, ["store1"], admin_images, name)
+    before = get_image(stores_sandbox, image_id)
+    path = write_manifest(
+        tmp_path, f"version: 1\nimages:\n  - name: {name}\n    stores: [store1, store3]\n"
+    )
+    # The tests run as root, for whom a folder's mode is no obstacle: the store's folder
+    # is replaced by a file, which no write gets past.
+    folder = stores_sandbox.root / "glance" / "stores" / "store3"
+    aside = folder.with_name("store3.aside")
+    folder.rename(aside)
+    folder.write_text("")
+    try:
+        code, applied = _apply(stores_sandbox, str(path))
+    finally:
+        folder.unlink()
+        aside.rename(folder)
+    result = applied[name]
+    assert code == 3 and result["status"] == "copy_failed", result
+    assert "store3" in result["reason"] and "intact in store1" in result["reason"]
+    after = get_image(stores_sandbox, image_id)
+    assert after["status"] == "active" and _stores_of(after) == {"store1"}
+    assert after["os_glance_failed_import"] == "store3"
+    assert {k: after[k] for k in ("name", "checksum", "size")} == {
+        k: before[k] for k in ("name", "checksum", "size")
+    }
+    data = stores_sandbox.session(ADMIN).get(
+        f"{stores_sandbox.glance_url}/v2/images/{image_id}/file"
+    )
+    assert data.content == b"s" * 4096  # still downloadable
+    # The store works again: the next apply copies.
+    code, applied = _apply(stores_sandbox, str(path))
+    assert code == 0 and applied[name]["status"] == "applied", applied[name]
+
+
+def test_apply_prune_stores_deletes_extras_but_never_the_only_copy(
+    stores_sandbox: Sandbox, tmp_path: Path, admin_images: list[str]
+) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}-prune"
+    image_id = _image_in(stores_sandbox, ["store1", "store3"], admin_images, name)
+    path = write_manifest(
+        tmp_path, f"version: 1\nimages:\n  - name: {name}\n    stores: [store1]\n"
+    )
+    code, applied = _apply(stores_sandbox, "--prune-stores", str(path))
+    assert code == 0 and applied[name]["status"] == "applied", applied[name]
+    assert _stores_of(get_image(stores_sandbox, image_id)) == {"store1"}
+    assert _in_store(stores_sandbox, "store3", image_id) is None
+    # Declared elsewhere only: store1 holds the only copy, so this run copies into
+    # store2 and keeps store1; the next run, planned with store2 holding a copy,
+    # deletes store1's.
+    path.write_text(path.read_text().replace("[store1]", "[store2]"))
+    code, applied = _apply(stores_sandbox, "--prune-stores", str(path))
+    assert code == 0, applied[name]
+    assert _stores_of(get_image(stores_sandbox, image_id)) == {"store1", "store2"}
+    code, applied = _apply(stores_sandbox, "--prune-stores", str(path))
+    assert code == 0, applied[name]
+    assert _stores_of(get_image(stores_sandbox, image_id)) == {"store2"}
