@@ -12,10 +12,12 @@ import pytest
 
 from reconciler import planfile
 from reconciler.diff import diff
+from reconciler.drift import DriftDocument, Kind, State, target_drift
 from reconciler.errors import ManifestError, PlanFileError
 from reconciler.manifests.loader import load
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Plan, StorePlan, Target
+from reconciler.render.drift import DriftFormat, render_drift
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
 from reconciler.stores import plan_stores, store_ids, unknown_stores
@@ -233,3 +235,41 @@ def test_the_plan_file_keeps_the_store_plan_and_refuses_pruning_the_last_copy(
     data["images"][0]["stores"]["prune"] = ["store1", "store3"]
     with pytest.raises(PlanFileError, match="last copy"):
         planfile.plan_from_dict(data)
+
+
+def test_drift_reports_stores_missing_from_and_extra_in_every_format() -> None:
+    plan = diff(
+        [desired(("store1", "store2"))],
+        LiveCatalog((live("store1,store3"),)),
+        TARGET,
+        stores=AVAILABLE,
+    )
+    report = target_drift(plan)
+    [image] = report.images
+    assert image.state is State.DRIFTED
+    [stores] = image.fields
+    assert (stores.field, stores.kind) == ("stores", Kind.STORES)
+    assert (stores.only_in_git, stores.only_in_cloud) == (["store2"], ["store3"])
+    doc = DriftDocument(generated_at="2026-12-03T18:00:00+00:00", targets=[report])
+    text = render_drift(doc, DriftFormat.text)
+    assert "stores: missing in the cloud: store2; extra in the cloud: store3" in str(
+        getattr(text, "plain", text)
+    )
+    for fmt in DriftFormat:
+        out = str(getattr(render_drift(doc, fmt), "plain", render_drift(doc, fmt)))
+        if fmt is DriftFormat.openmetrics:  # counts per state, no fields
+            assert 'state="drifted"' in out and "} 1" in out.split('state="drifted"')[1][:20]
+        else:
+            assert "stores" in out, fmt
+    assert json.loads(str(render_drift(doc, DriftFormat.json)))["targets"][0]["images"][0][
+        "fields"
+    ][0]["only_in_git"] == ["store2"]
+
+
+def test_an_image_only_in_an_extra_store_drifts_but_one_in_its_stores_does_not() -> None:
+    extra = diff(
+        [desired(("store1",))], LiveCatalog((live("store1,store2"),)), TARGET, stores=AVAILABLE
+    )
+    assert target_drift(extra).images[0].state is State.DRIFTED
+    same = diff([desired(("store1",))], LiveCatalog((live("store1"),)), TARGET, stores=AVAILABLE)
+    assert target_drift(same).images[0].state is State.IN_SYNC
