@@ -562,7 +562,7 @@ class FakeGlance:
         tasks = self._tasks.setdefault(image_id, [])
         unknown = [store for store in stores or () if store not in self.store_ids]
         if unknown:
-            raise _Refused(400, f"Unknown store {unknown[0]}")
+            raise _Refused(409, f"Store for identifier {unknown[0]} not found")
         if name == "copy-image":
             self._copy(image, stores or [], all_must)
             return
@@ -602,7 +602,7 @@ class FakeGlance:
         `os_glance_failed_import` and the task still succeeds (all_stores_must_succeed
         false); the image stays active either way."""
         if image["status"] != "active":
-            raise _Refused(409, "Image needs to be in 'active' state to use 'copy-image' method")
+            raise _Refused(409, "Only images with status active can be targeted for copying")
         if not stores:
             raise _Refused(400, "Stores parameter is required for copy-image")
         present = _store_list(image)

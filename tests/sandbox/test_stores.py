@@ -36,8 +36,8 @@ def stores_root() -> Path:
     return Path(os.environ.get("RECONCILER_STORES_SANDBOX_DIR", ROOT / name))
 
 
-@pytest.fixture(scope="module")
-def stores_sandbox() -> Sandbox:
+def stores_up() -> Sandbox:
+    """The multi-store sandbox, started or reused."""
     result = manager.up(stores_root(), stores=len(STORES))
     return Sandbox(
         root=stores_root().resolve(),
@@ -46,6 +46,11 @@ def stores_sandbox() -> Sandbox:
         base_image_ids=list(result.state.base_image_ids),
         glance_url=result.state.glance_url,
     )
+
+
+@pytest.fixture(scope="module")
+def stores_sandbox() -> Sandbox:
+    return stores_up()
 
 
 @pytest.fixture
@@ -99,9 +104,7 @@ def test_up_stores_3_gives_glance_three_file_stores(stores_sandbox: Sandbox) -> 
     info = stores_sandbox.session(ADMIN).get(f"{stores_sandbox.glance_url}/v2/info/stores")
     stores = info.json()["stores"]
     assert [store["id"] for store in stores] == list(STORES)
-    assert [store["id"] for store in stores if store.get("default") in (True, "true")] == [
-        "store1"
-    ]
+    assert [store["id"] for store in stores if store.get("default") in (True, "true")] == ["store1"]
     for name in STORES:
         assert (stores_sandbox.root / "glance" / "stores" / name).is_dir()
 
