@@ -287,3 +287,36 @@ def test_apply_prune_stores_deletes_extras_but_never_the_only_copy(
     code, applied = _apply(stores_sandbox, "--prune-stores", str(path))
     assert code == 0, applied[name]
     assert _stores_of(get_image(stores_sandbox, image_id)) == {"store2"}
+
+
+def test_a_copy_deleted_by_hand_is_drift(
+    stores_sandbox: Sandbox, tmp_path: Path, admin_images: list[str]
+) -> None:
+    name = f"t{uuid.uuid4().hex[:10]}-drift"
+    image_id = _image_in(stores_sandbox, ["store1", "store2"], admin_images, name)
+    path = write_manifest(
+        tmp_path, f"version: 1\nimages:\n  - name: {name}\n    stores: [store1, store2]\n"
+    )
+    done = run_cli(stores_sandbox, "drift", "--format", "json", str(path), cloud=ADMIN)
+    assert done.returncode == 0, done.stdout + done.stderr
+    stores_sandbox.session(ADMIN).delete(
+        f"{stores_sandbox.glance_url}/v2/stores/store2/{image_id}"
+    )
+    markdown = tmp_path / "drift.md"
+    done = run_cli(
+        stores_sandbox,
+        "drift",
+        "--format",
+        "json",
+        "--report",
+        f"markdown={markdown}",
+        str(path),
+        cloud=ADMIN,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    [image] = [i for i in json.loads(done.stdout)["targets"][0]["images"] if i["name"] == name]
+    assert image["state"] == "drifted"
+    [field] = image["fields"]
+    assert field["field"] == "stores" and field["kind"] == "stores"
+    assert (field["only_in_git"], field["only_in_cloud"]) == (["store2"], [])
+    assert "stores: missing in the cloud: store2" in markdown.read_text()
