@@ -32,6 +32,7 @@ from reconciler.plan import (
     patch_ops,
 )
 from reconciler.rotation import Adopted, entry_builds, newest_first, plan_builds
+from reconciler.stores import with_stores
 from reconciler.views import (
     DEFAULT_CATALOG,
     MANAGED_RECORD,
@@ -402,16 +403,20 @@ def diff(
     prune: bool = False,
     catalog: str | None = None,
     take_over: bool = False,
+    stores: Sequence[str] = (),
+    prune_stores: bool = False,
 ) -> Plan:
     """The plan: one ImagePlan per desired image, then the orphans (sorted by name).
 
     `catalog` is the run's (default: the entries', else `default`): only images whose
     record names it can be orphans. An entry matching another catalog's image is an
-    error unless `take_over` moves the image into this catalog."""
+    error unless `take_over` moves the image into this catalog. `stores`: the stores
+    Glance lists (what `stores: all` means); `prune_stores` deletes an image's data
+    from stores its entry does not declare (see `reconciler.stores`)."""
     chosen = catalog or (desired[0].catalog if desired else DEFAULT_CATALOG)
     # Acyclic values only: see reconciler.gcpause (about 30% of the CPU at 100k images).
     with gcpause.paused():
-        return _diff(desired, live, target, prune, chosen, take_over)
+        return _diff(desired, live, target, prune, chosen, take_over, stores, prune_stores)
 
 
 def _diff(
@@ -421,6 +426,8 @@ def _diff(
     prune: bool,
     catalog: str,
     take_over: bool,
+    stores: Sequence[str] = (),
+    prune_stores: bool = False,
 ) -> Plan:
     by_id, by_name = live.by_id(), live.by_name()
     rotating = any(entry.rotation is not None for entry in desired)
@@ -464,7 +471,10 @@ def _diff(
                 others = sorted([*others, *previous], key=newest_first)
         if entry.rotation is not None:
             matched.update(b.id for b in others)
-        images.append(plan_image(entry, found, target.project_id, other, by_name, others, adopted))
+        planned = plan_image(entry, found, target.project_id, other, by_name, others, adopted)
+        if entry.stores is not None or entry.all_stores:
+            planned = with_stores(planned, entry, found, stores, prune=prune_stores)
+        images.append(planned)
     entries = {entry.name for entry in desired}
     images.extend(orphans(live.images, matched, target.project_id, prune, catalog, entries))
     return Plan(

@@ -69,6 +69,7 @@ class Kind(StrEnum):
     STATUS = "status"  # active / deactivated
     DATA = "data"  # the image's data: the declared source's checksum vs the live build's
     BUILD = "build"  # one of the entry's other builds is not in its rotated state
+    STORES = "stores"  # the Glance stores holding the data (multi-store), compared as a set
 
 
 class FieldDrift(_Frozen):
@@ -190,10 +191,31 @@ def _build_field(build: BuildPlan) -> FieldDrift:
     )
 
 
+def _stores_field(image: ImagePlan) -> FieldDrift | None:
+    """The stores an existing image is missing from or is in but not declared in."""
+    stores = image.stores
+    if stores is None or image.action in (Action.CREATE, Action.REBUILD):
+        return None
+    wanted, live = set(stores.wanted), set(stores.live)
+    if wanted == live:
+        return None
+    return FieldDrift(
+        field="stores",
+        kind=Kind.STORES,
+        git=sorted(wanted),
+        live=sorted(live),
+        only_in_git=sorted(wanted - live),
+        only_in_cloud=sorted(live - wanted),
+    )
+
+
 def image_drift(image: ImagePlan) -> ImageDrift:
     """The drift of one planned image (see the module docstring)."""
     common = {"name": image.name, "id": image.id, "source": image.source, "owner": image.owner}
+    stores = _stores_field(image)
     if image.action in (Action.NOOP, Action.ADOPT):
+        if stores is not None:
+            return ImageDrift(state=State.DRIFTED, fields=[stores], **common)
         return ImageDrift(state=State.IN_SYNC, **common)
     if image.action is Action.CREATE:
         return ImageDrift(state=State.MISSING, message="in Git, not in the cloud", **common)
@@ -226,6 +248,7 @@ def image_drift(image: ImagePlan) -> ImageDrift:
         wanted = image.activation.status
         fields.append(FieldDrift(field="status", kind=Kind.STATUS, git=wanted, live=image.status))
     fields += [_build_field(build) for build in image.builds if build.has_work]
+    fields += [stores] if stores is not None else []
     if not fields:  # only the record differs: bookkeeping, not drift
         return ImageDrift(state=State.IN_SYNC, **common)
     return ImageDrift(state=State.DRIFTED, fields=fields, **common)

@@ -107,6 +107,12 @@ class ImportFailed(DataError):
     """Glance's import of the data failed or did not finish in time."""
 
 
+class CopyFailed(DataError):
+    """copy-image did not put the data into every store asked for (after its retries),
+    or a store's copy may not be deleted (the last one). The image stays as it was,
+    usable where its data is: a copy is never rolled back."""
+
+
 class Interrupted(DataError):
     """A data transfer or import wait cut because the run was interrupted (the image it
     was filling is rolled back)."""

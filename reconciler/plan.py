@@ -139,6 +139,30 @@ class DataPlan:
     answered: str | None = None  # which of mirrors + location answered the plan's probe
 
 
+@dataclass(frozen=True)
+class StorePlan:
+    """Where the image's data must be (Glance multi-store) against where it is: the
+    stores to copy it into (copy-image; for a new image, the stores its import goes
+    to), the stores it is in but not declared in (reported), and those of them its data
+    is deleted from (`--prune-stores`; never the last copy)."""
+
+    wanted: tuple[str, ...]  # the declared stores (`all` resolved), sorted
+    live: tuple[str, ...] = ()  # where Glance says the data is when planned
+    missing: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    prune: tuple[str, ...] = ()
+    all_stores: bool = False  # declared as `all`
+
+    @property
+    def has_work(self) -> bool:
+        return bool(self.missing or self.prune)
+
+    @property
+    def reported(self) -> bool:
+        """Something to show even when nothing changes: a store not declared."""
+        return self.has_work or bool(self.extra)
+
+
 class BuildRole(StrEnum):
     PREVIOUS = "previous"  # kept: renamed, with the previous builds' metadata
     RETIRED = "retired"  # beyond `keep`: hidden, deactivated or deleted
@@ -196,6 +220,7 @@ class ImagePlan:
     # then previous builds newest first, then retired ones.
     builds: tuple[BuildPlan, ...] = ()
     build_of: str | None = None  # an orphan that is a build of this (departed) entry
+    stores: StorePlan | None = None  # None: the entry does not manage stores
 
     @property
     def rename_previous(self) -> str | None:
@@ -213,7 +238,13 @@ class ImagePlan:
             self.action
             in (Action.CREATE, Action.UPDATE, Action.REBUILD, Action.ROTATE, Action.DELETE)
             or self.take_over_from is not None
+            or (self.stores is not None and self.stores.has_work)
         )
+
+    @property
+    def shown(self) -> bool:
+        """Views list it even without --show-unchanged (a change, or a store report)."""
+        return self.action is not Action.NOOP or (self.stores is not None and self.stores.reported)
 
     @property
     def has_work(self) -> bool:
@@ -255,6 +286,12 @@ class Plan:
             "orphaned": counts[Action.ORPHAN],
             "errors": counts[Action.ERROR],
             "take_over": sum(1 for image in self.images if image.take_over_from is not None),
+            # Images in stores not declared whose copies this plan keeps (reported).
+            "extra_stores": sum(
+                1
+                for image in self.images
+                if image.stores is not None and set(image.stores.extra) - set(image.stores.prune)
+            ),
             "other_catalogs": sum(count for _catalog, count in self.others),
         }
 

@@ -27,6 +27,7 @@ from reconciler.plan import (
     Op,
     PatchOp,
     Plan,
+    StorePlan,
     Target,
     unescape_pointer,
 )
@@ -66,6 +67,7 @@ def image_to_dict(image: ImagePlan) -> dict[str, Any]:
         "rename_previous": image.rename_previous,
         "builds": [build_to_dict(build) for build in image.builds],
         "build_of": image.build_of,
+        "stores": asdict(image.stores) if image.stores is not None else None,
     }
 
 
@@ -150,6 +152,29 @@ class _DataModel(_Strict):
     answered: str | None = None
 
 
+class _StoresModel(_Strict):
+    wanted: list[str] = Field(min_length=1)
+    live: list[str] = []
+    missing: list[str] = []
+    extra: list[str] = []
+    prune: list[str] = []
+    all_stores: bool = False
+
+    def plan(self) -> StorePlan:
+        """Pruning is checked again here: a hand-edited file may not delete the data
+        from every store it is in."""
+        if self.prune and not (set(self.live) - set(self.prune)):
+            raise ValueError("prune would delete the image's last copy")
+        return StorePlan(
+            tuple(self.wanted),
+            tuple(self.live),
+            tuple(self.missing),
+            tuple(self.extra),
+            tuple(self.prune),
+            self.all_stores,
+        )
+
+
 class _BuildModel(_Strict):
     id: str = Field(min_length=1)
     name: str
@@ -185,6 +210,7 @@ class _ImageModel(_Strict):
     rename_previous: str | None = Field(None, min_length=1, max_length=255)
     builds: list[_BuildModel] = []
     build_of: str | None = None
+    stores: _StoresModel | None = None
 
 
 class _TargetModel(_Strict):
@@ -262,6 +288,7 @@ def plan_from_dict(data: Any) -> Plan:
                 data=_data_plan(item.data) if item.data is not None else None,
                 builds=tuple(_build_of(b) for b in item.builds),
                 build_of=item.build_of,
+                stores=_store_plan(item),
             )
         )
     t = model.target
@@ -271,6 +298,15 @@ def plan_from_dict(data: Any) -> Plan:
         catalog=model.catalog,
         others=tuple(sorted(model.other_catalogs.items())),
     )
+
+
+def _store_plan(item: _ImageModel) -> StorePlan | None:
+    if item.stores is None:
+        return None
+    try:
+        return item.stores.plan()
+    except ValueError as err:
+        raise PlanFileError(f"not a valid plan file: image {item.name!r}: {err}") from None
 
 
 def _build_of(item: _BuildModel) -> BuildPlan:

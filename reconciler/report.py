@@ -20,6 +20,10 @@ class Status(StrEnum):
     # retired build) failed: not undone (what came before is what was asked), the
     # reason names the step left; the next plan shows it again.
     INCOMPLETE = "incomplete"
+    # Applied and verified, but the data could not be copied into (or deleted from)
+    # every store the plan named (multi-store): the image stays usable where its data
+    # is, nothing is undone; the reason names the stores.
+    COPY_FAILED = "copy_failed"
 
 
 @dataclass(frozen=True)

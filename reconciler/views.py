@@ -100,6 +100,15 @@ def is_custom_property(key: str) -> bool:
     return key not in CORE_ATTRIBUTES
 
 
+def live_stores(image: Mapping[str, Any]) -> tuple[str, ...]:
+    """The stores Glance says hold the image's data: its `stores` attribute, a
+    comma-separated list (absent on a single-store Glance and before data), sorted."""
+    raw = image.get("stores")
+    if not isinstance(raw, str):
+        return ()
+    return tuple(sorted({part.strip() for part in raw.split(",") if part.strip()}))
+
+
 def image_view(image: Mapping[str, Any]) -> dict[str, Any]:
     """The view of a Glance image as the API returns it (properties at top level)."""
     view: dict[str, Any] = {key: image.get(key) for key in MANAGED_CORE}
@@ -222,7 +231,17 @@ def fingerprint(
 class LiveImage:
     """One image as read from Glance: its id, owner, view, and members when read."""
 
-    __slots__ = ("created_at", "data_hash", "id", "members", "owner", "size", "status", "view")
+    __slots__ = (
+        "created_at",
+        "data_hash",
+        "id",
+        "members",
+        "owner",
+        "size",
+        "status",
+        "stores",
+        "view",
+    )
 
     def __init__(
         self,
@@ -234,6 +253,7 @@ class LiveImage:
         data_hash: str | None = None,
         size: int | None = None,
         created_at: str | None = None,
+        stores: tuple[str, ...] = (),
     ) -> None:
         self.id = id
         self.owner = owner
@@ -243,6 +263,7 @@ class LiveImage:
         self.data_hash = data_hash  # Glance's `os_hash_algo:os_hash_value`, once it has data
         self.size = size
         self.created_at = created_at
+        self.stores = stores  # where Glance says the data is (multi-store), sorted
 
     @classmethod
     def from_api(cls, image: Mapping[str, Any]) -> LiveImage:
@@ -255,6 +276,7 @@ class LiveImage:
             data_hash=f"{algo}:{value}" if algo and value else None,
             size=image.get("size"),
             created_at=image.get("created_at"),
+            stores=live_stores(image),
         )
 
     @property

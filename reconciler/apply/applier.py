@@ -26,7 +26,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jsonpatch
@@ -37,6 +37,7 @@ from reconciler.apply.steps import (
     DeleteImage,
     Step,
     from_record,
+    store_steps,
 )
 from reconciler.apply.units import Phase, Unit, compile_unit
 from reconciler.cloud.api import GlanceAPI
@@ -122,7 +123,7 @@ class Applier:
             self.on_done(result)
             return result
         try:
-            result = self._apply_image(image)
+            result = self._with_stores(image, self._apply_image(image))
         except CloudError as err:  # reading before any write failed
             result = ImageResult(
                 image.name,
@@ -250,6 +251,31 @@ class Applier:
         ):
             left[problem_id] = problem
         return left
+
+    def _with_stores(self, image: ImagePlan, result: ImageResult) -> ImageResult:
+        """An applied image's store changes (multi-store), after everything else: the
+        copies, then the prunes. A failure is `copy_failed` and undoes nothing: the
+        image is as applied, usable where its data is (the journal's `end` for the
+        image is written again with that status)."""
+        stores = image.stores
+        if stores is None or not stores.has_work or result.status is not Status.APPLIED:
+            return result
+        image_id = result.id
+        assert image_id is not None
+        outcome = self._run_steps(image_id, store_steps(stores, self.import_wait))
+        done = [f"in store(s) {', '.join(stores.wanted)}"] if stores.missing else []
+        done += [f"deleted from store {store}" for store in stores.prune]
+        if outcome.error is None:
+            reason = "; ".join(part for part in (result.reason, *done) if part)
+            return replace(result, reason=reason)
+        reason = "; ".join(part for part in (result.reason, outcome.error.brief) if part)
+        self.journal.write("end", image=image_id, status=str(Status.COPY_FAILED), reason=reason)
+        return replace(
+            result,
+            status=Status.COPY_FAILED,
+            reason=reason,
+            request_id=outcome.error.request_id,
+        )
 
     def _notice(self, image: ImagePlan) -> Callable[[str], None]:
         """Where this image's data step tells what its report should add (a mirror

@@ -33,6 +33,7 @@ from reconciler.errors import (
     BadRequest,
     ChecksumMismatch,
     ConnectionFailed,
+    CopyFailed,
     Forbidden,
     ImportFailed,
     Interrupted,
@@ -51,10 +52,11 @@ from reconciler.plan import (
     ImagePlan,
     Op,
     PatchOp,
+    StorePlan,
     escape_pointer,
 )
 from reconciler.sources import BLOCK, HashingReader, Progress, open_source, probe
-from reconciler.views import image_view
+from reconciler.views import image_view, live_stores
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
 
@@ -353,11 +355,19 @@ class BuildData(Step):
     # Told what the report should say of the data's way in (a mirror that failed and
     # was passed over); not journalled.
     notice: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    # The stores the data goes to (multi-store): an import asks for all of them at once
+    # (all must succeed, or the build fails and is rolled back); an upload goes to the
+    # first, and the image's store steps copy it into the others.
+    stores: tuple[str, ...] = ()
 
     kind: ClassVar[str] = "data"
 
     def payload(self) -> dict[str, Any]:
-        return {"data": asdict(self.data), "wait": self.wait}
+        stores = {"stores": list(self.stores)} if self.stores else {}
+        return {"data": asdict(self.data), "wait": self.wait, **stores}
+
+    def _import(self, client: GlanceAPI, image_id: str, method: dict[str, Any]) -> None:
+        client.import_image(image_id, method, list(self.stores) or None, True)
 
     @property
     def _algorithm(self) -> str:
@@ -419,7 +429,8 @@ class BuildData(Step):
         body = reader if reader.length is not None else iter(lambda: reader.read(BLOCK), b"")
         try:
             target = "file" if self.data.method == "upload" else "stage"
-            client.put_data(image_id, target, body)
+            store = self.stores[0] if self.stores and target == "file" else None
+            client.put_data(image_id, target, body, store)
         finally:
             reader.close()
         return reader
@@ -428,7 +439,7 @@ class BuildData(Step):
         """Glance fetches each mirror in turn, then the provenance: a failed import puts
         the image back to queued (os_glance_failed_import), so the next can be asked."""
         for location in self._locations:
-            client.import_image(image_id, {"name": "web-download", "uri": location})
+            self._import(client, image_id, {"name": "web-download", "uri": location})
             try:
                 return self._finish(client, image_id, None)
             except ImportFailed as err:
@@ -442,13 +453,13 @@ class BuildData(Step):
         self._check_declared(reader)
         if self.data.method == "glance-direct":
             try:
-                client.import_image(image_id, {"name": "glance-direct"})
+                self._import(client, image_id, {"name": "glance-direct"})
             except ResponseLost:
                 # Settled here, where the bytes' hashes are known: an import that did
                 # not start (still staged, no task) is asked for once more.
                 staged = client.get_image(image_id).get("status") == "uploading"
                 if staged and not client.image_tasks(image_id):
-                    client.import_image(image_id, {"name": "glance-direct"})
+                    self._import(client, image_id, {"name": "glance-direct"})
         return self._finish(client, image_id, reader)
 
     def converge(self, client: GlanceAPI, image_id: str) -> Answer:
@@ -460,7 +471,7 @@ class BuildData(Step):
         if status == "importing" or client.image_tasks(image_id):
             return self._finish(client, image_id, None)
         if status == "uploading" and self.data.method == "glance-direct":
-            client.import_image(image_id, {"name": "glance-direct"})
+            self._import(client, image_id, {"name": "glance-direct"})
             return self._finish(client, image_id, None)
         return self.send(client, image_id)
 
@@ -600,7 +611,15 @@ def from_record(kind: str, payload: Mapping[str, Any]) -> Step:
     if cls is RemoveMember:
         return RemoveMember(payload["member"])
     if cls is BuildData:
-        return BuildData(DataPlan(**payload["data"]), float(payload.get("wait", IMPORT_WAIT)))
+        return BuildData(
+            DataPlan(**payload["data"]),
+            float(payload.get("wait", IMPORT_WAIT)),
+            stores=tuple(payload.get("stores", ())),
+        )
+    if cls is CopyToStores:
+        return CopyToStores(tuple(payload["stores"]), float(payload.get("wait", IMPORT_WAIT)))
+    if cls is DeleteFromStore:
+        return DeleteFromStore(payload["store"])
     return cls()
 
 
@@ -671,7 +690,13 @@ def steps_for(
         body, publish = unpublished(body, image.name)
         return [
             CreateImage(body),
-            BuildData(image.data, import_wait, watch, notice),
+            BuildData(
+                image.data,
+                import_wait,
+                watch,
+                notice,
+                stores=image.stores.missing if image.stores is not None else (),
+            ),
             *([PatchImage(publish)] if publish else []),
             *(AddMember(m) for m in image.members.add),
         ]
@@ -687,3 +712,126 @@ def steps_for(
     if image.activation is Activation.DEACTIVATE:
         steps.append(Deactivate())
     return steps
+
+
+# -- stores (Glance multi-store, issue 25) ------------------------------------------
+
+COPY_ATTEMPTS = 3  # a copy into a store that failed is asked for again, then reported
+COPY_POLL_MAX = 2.0  # seconds between reads while Glance copies
+
+
+@dataclass(frozen=True)
+class CopyToStores(Step):
+    """copy-image: the image's data into the stores it is not in yet (read first, so
+    after a lost answer or for a new build that is already in some of them, only what
+    is missing is asked for), with `all_stores_must_succeed` false: a store that fails
+    is listed in `os_glance_failed_import` and the others keep their copy. Each failed
+    store is asked for again (COPY_ATTEMPTS in all), then CopyFailed. A copy is never
+    undone (`reversible = False`): the image stays usable where its data is, and
+    `--prune-stores` removes a copy the manifests no longer declare."""
+
+    stores: tuple[str, ...]
+    wait: float = IMPORT_WAIT
+
+    kind: ClassVar[str] = "copy-stores"
+    reversible: ClassVar[bool] = False
+
+    def payload(self) -> dict[str, Any]:
+        return {"stores": list(self.stores), "wait": self.wait}
+
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
+        failed: list[str] = []
+        reason = ""
+        for attempt in range(COPY_ATTEMPTS):
+            image = wait_for_import_lock(client, image_id, self.wait)
+            missing = [s for s in self.stores if s not in live_stores(image)]
+            if not missing:
+                return None
+            client.import_image(image_id, {"name": "copy-image"}, missing, False)
+            image = wait_for_import_lock(client, image_id, self.wait, started=True)
+            failed = [s for s in missing if s not in live_stores(image)]
+            if not failed:
+                return None
+            reason = _copy_reason(client, image_id, image)
+            if attempt + 1 < COPY_ATTEMPTS:
+                client.sleep(client.retry.delay(attempt))
+        raise CopyFailed(
+            f"copy into store(s) {', '.join(failed)} failed {COPY_ATTEMPTS} times{reason}; "
+            "the image is intact in " + (", ".join(live_stores(image)) or "no store")
+        )
+
+
+@dataclass(frozen=True)
+class DeleteFromStore(Step):
+    """`--prune-stores`: the image's data deleted from one store it is not declared in;
+    never the last copy (checked against the image as it is now, and Glance refuses it
+    too). Cannot be undone: runs after the copies, and only when they succeeded."""
+
+    store: str
+
+    kind: ClassVar[str] = "delete-from-store"
+    reversible: ClassVar[bool] = False
+
+    def payload(self) -> dict[str, Any]:
+        return {"store": self.store}
+
+    def send(self, client: GlanceAPI, image_id: str) -> Answer:
+        present = live_stores(client.get_image(image_id))
+        if self.store not in present:
+            return None  # gone already (a resend after a lost answer)
+        if len(present) <= 1:
+            raise CopyFailed(f"not deleted from store {self.store}: it holds the only copy")
+        try:
+            client.delete_from_store(image_id, self.store)
+        except NotFound:
+            return None
+        return None
+
+
+def wait_for_import_lock(
+    client: GlanceAPI, image_id: str, wait: float, *, started: bool = False
+) -> dict[str, Any]:
+    """The image once no import task holds it (`os_glance_import_task`, the lock Glance
+    sets before answering 202 and clears when the task ends) and, after a copy was
+    `started`, its newest task is finished: right after the answer
+    `os_glance_importing_to_stores` may still be empty (seen on Glance 33), so it alone
+    cannot say the copy is over. Polled with backoff up to COPY_POLL_MAX seconds."""
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        image = client.get_image(image_id)
+        busy = bool(image.get("os_glance_import_task")) or bool(
+            image.get("os_glance_importing_to_stores")
+        )
+        if not busy and started:
+            tasks = client.image_tasks(image_id)
+            busy = bool(tasks) and tasks[0].get("status") in ("pending", "processing")
+        if not busy:
+            return image
+        if time.monotonic() >= deadline:
+            raise CopyFailed(f"Glance still copies the data after {wait:.0f} s")
+        if STOP.transfer_expired():
+            raise Interrupted("the run was interrupted while Glance copied the data")
+        client.sleep(delay)
+        delay = min(delay * 2, COPY_POLL_MAX)
+
+
+def _copy_reason(client: GlanceAPI, image_id: str, image: Mapping[str, Any]) -> str:
+    """What Glance says of a failed copy: the stores it lists as failed, its task's
+    message."""
+    failed = image.get("os_glance_failed_import") or ""
+    tasks = client.image_tasks(image_id)
+    message = " ".join(str(tasks[0].get("message") or "").split())[:200] if tasks else ""
+    parts = [f"os_glance_failed_import {failed!r}" if failed else "", message]
+    shown = "; ".join(part for part in parts if part)
+    return f" (Glance: {shown})" if shown else ""
+
+
+def store_steps(stores: StorePlan, wait: float = IMPORT_WAIT) -> list[Step]:
+    """An image's store changes, after its other steps: the copies, then the prunes
+    (so that a prune never leaves an image whose copies failed with fewer copies)."""
+    steps: list[Step] = [CopyToStores(stores.missing, wait)] if stores.missing else []
+    return steps + [DeleteFromStore(store) for store in stores.prune]
+
+
+KINDS.update({CopyToStores.kind: CopyToStores, DeleteFromStore.kind: DeleteFromStore})

@@ -96,6 +96,7 @@ def _exit_code(report: ApplyReport) -> int:
         Status.STALE,
         Status.DIVERGED,
         Status.INCOMPLETE,
+        Status.COPY_FAILED,
     }
     if any(r.status in bad for r in report.results):
         return EXIT_PARTIAL
@@ -116,6 +117,12 @@ def apply(
         4, "--parallelism", "-p", min=1, max=64, help="Images applied at once."
     ),
     prune: bool = typer.Option(False, "--prune", help="Delete orphaned images (from manifests)."),
+    prune_stores: bool = typer.Option(
+        False,
+        "--prune-stores",
+        help="Delete an image's data from stores its entry does not declare (from "
+        "manifests; never the last copy).",
+    ),
     import_timeout: float = typer.Option(
         IMPORT_WAIT,
         "--import-timeout",
@@ -173,7 +180,7 @@ def apply(
                 "apply asks for confirmation, but there is no terminal: pass --auto-approve, "
                 "or apply a saved plan file"
             )
-        scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
+        scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
         results = plan_targets(
             paths,
             cloud,

@@ -74,7 +74,8 @@ HELP: dict[str, CommandHelp] = {
             (1, "an error before any write (bad input, no terminal to confirm, auth)"),
             (
                 3,
-                "some images rolled back, stale, diverged, incomplete or skipped; a target failed",
+                "some images rolled back, stale, diverged, incomplete, copy_failed or skipped; a "
+                "target failed",
             ),
             (130, "interrupted (Ctrl-C, SIGTERM): what finished is reported, the rest skipped"),
         ),

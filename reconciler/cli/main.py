@@ -42,8 +42,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "validate": LazyCommand(
         "reconciler.cli.plan_cmd",
         "validate",
-        "Check manifests offline (or against the server's schema and enabled import "
-        "methods with --online).",
+        "Check manifests offline (or against the server's schema, enabled import "
+        "methods and stores with --online).",
     ),
     "plan": LazyCommand(
         "reconciler.cli.plan_cmd", "plan", "Show what apply would change (reads only)."

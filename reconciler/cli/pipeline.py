@@ -28,8 +28,10 @@ from reconciler.diff import diff
 from reconciler.errors import ReconcilerError, SourceUnreadable
 from reconciler.live import complete_catalog, list_images
 from reconciler.manifests.loader import load_manifests, load_targets
+from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, ImagePlan, Plan
 from reconciler.sources import probe
+from reconciler.stores import store_ids
 from reconciler.targets import TargetRun, resolve
 from reconciler.views import DEFAULT_CATALOG, LiveCatalog, LiveImage
 
@@ -107,6 +109,7 @@ class Scope:
     catalog: str | None = None  # --catalog (None: what the manifests name, else default)
     prune: bool = False
     take_over: bool = False
+    prune_stores: bool = False  # delete data from stores an entry does not declare
 
 
 def _finish(run: TargetRun, fetch: _Fetch, scope: Scope, catalog: str) -> TargetResult:
@@ -121,11 +124,21 @@ def _finish(run: TargetRun, fetch: _Fetch, scope: Scope, catalog: str) -> Target
             prune=scope.prune,
             catalog=catalog,
             take_over=scope.take_over,
+            stores=available_stores(client, run.images),
+            prune_stores=scope.prune_stores,
         )
         plan = probe_sources(plan, fetch.options.timeout)
     except ReconcilerError as err:
         return TargetResult(run, error=err, manifest_catalog=catalog)
     return TargetResult(run, plan=plan, client=client, catalog=live, manifest_catalog=catalog)
+
+
+def available_stores(client: GlanceClient, images: Sequence[DesiredImage]) -> tuple[str, ...]:
+    """The stores Glance lists (`GET /v2/info/stores`), read only when an entry
+    manages stores."""
+    if not any(image.stores is not None or image.all_stores for image in images):
+        return ()
+    return store_ids(client.store_info())
 
 
 def probe_sources(plan: Plan, timeout: float | None = None) -> Plan:

@@ -35,6 +35,7 @@ from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.manifests.source import disabled_method, enabled_methods
 from reconciler.render.plan import PlanFormat, render_plan
+from reconciler.stores import unknown_stores
 
 if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
     from reconciler.cli.pipeline import TargetResult
@@ -52,13 +53,14 @@ def validate(
     policy_level: PolicyLevel = PolicyLevelOption,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
-    """Check manifests offline (or against the server's schema and enabled import
-    methods with --online).
+    """Check manifests offline (or against the server's schema, enabled import
+    methods and stores with --online).
 
     --policy (and the manifests' policy:) also checks each image against policies:
     violations at file:line with the rule id; errors exit 1."""
     schema = None
     enabled: frozenset[str] | None = None
+    available: tuple[str, ...] = ()
     connection = None
     if online:
         from reconciler.cli.pipeline import glance_client
@@ -69,6 +71,10 @@ def validate(
         schema = ImageSchema(client.image_schema())
         enabled = enabled_methods(client.import_info())
     manifests = load_manifests(paths, schema, catalog)
+    if online:
+        from reconciler.cli.pipeline import available_stores
+
+        available = available_stores(client, manifests.images)
     for line in manifests.warnings:
         warning(line)
     policy = named_policy(policies, manifests)
@@ -80,6 +86,10 @@ def validate(
             for image in manifests.images
             if image.data is not None
             and (problem := disabled_method(image.data.method, enabled)) is not None
+        ]
+        problems += [
+            f"{image.source}: {problem}"
+            for image, problem in unknown_stores(manifests.images, available)
         ]
         if connection is not None:
             problems += _member_problems(manifests.images, connection)
@@ -163,6 +173,12 @@ def plan(
         False, "--detailed-exitcode", help="Exit 0 no changes, 2 changes, 1 error."
     ),
     prune: bool = typer.Option(False, "--prune", help="Plan deleting orphaned images."),
+    prune_stores: bool = typer.Option(
+        False,
+        "--prune-stores",
+        help="Plan deleting an image's data from stores its entry does not declare "
+        "(never the last copy).",
+    ),
     show_unchanged: bool = typer.Option(False, "--show-unchanged", help="List noop images."),
     show_orphans: bool = ShowOrphans,
     catalog: str | None = CatalogOption,
@@ -183,7 +199,7 @@ def plan(
 
     policy, manifests = run_policy(paths, policies, catalog)
     violations = desired_violations(policy, manifests) if policy and manifests else []
-    scope = Scope(catalog=catalog, prune=prune, take_over=take_over)
+    scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
     results = plan_targets(
         paths,
         cloud,

@@ -66,6 +66,15 @@ def up_cmd(
         help="Regions in Keystone's catalog, each with this Glance as image endpoint: "
         "RegionOne, RegionTwo, Region3, ... (default: as before, 2 for a new sandbox).",
     ),
+    stores: int | None = typer.Option(
+        None,
+        "--stores",
+        min=1,
+        metavar="N",
+        help="Glance's file stores: 1 is the single store `fs`; N more than 1 configures "
+        "store1 ... storeN (store1 the default) for multi-store images (default: as before, "
+        "1 for a new sandbox). Another count than the folder's rebuilds the sandbox.",
+    ),
 ) -> None:
     """Start the sandbox (reuses a healthy one): Keystone, Glance, and an HTTP mirror
     serving the state folder's mirror/ folder (web-download imports fetch from it)."""
@@ -79,13 +88,14 @@ def up_cmd(
         database=database.value if database is not None else None,
         glance_workers=glance_workers,
         regions=regions,
+        stores=stores,
     )
     how = "reused" if result.reused else "started"
     state = result.state
     info(
         f"sandbox {how} in {result.seconds:.1f}s: Keystone {state.keystone_url}, "
         f"Glance {state.glance_url} ({state.database}, {state.glance_workers} worker(s), "
-        f"{state.regions} regions), mirror {state.mirror_url}/ "
+        f"{state.regions} regions, {state.stores} store(s)), mirror {state.mirror_url}/ "
         f"(serving {dir.resolve() / 'mirror'}); clouds.yaml {result.clouds_file}"
     )
 

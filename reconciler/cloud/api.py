@@ -81,12 +81,24 @@ class GlanceAPI(Protocol):
 
     # -- data --------------------------------------------------------------------
 
-    def put_data(self, image_id: str, target: str, stream: Any) -> None:
-        """Stream bytes to the image's `file` (upload) or `stage` (glance-direct), once."""
+    def put_data(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
+        """Stream bytes to the image's `file` (upload; into `store` when given) or
+        `stage` (glance-direct), once."""
         ...
 
-    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
-        """Start an import (glance-direct, web-download); Glance works on after 202."""
+    def import_image(
+        self,
+        image_id: str,
+        method: dict[str, Any],
+        stores: list[str] | None = None,
+        all_stores_must_succeed: bool = True,
+    ) -> None:
+        """Start an import (glance-direct, web-download, copy-image), into `stores`
+        when given (multi-store); Glance works on after 202."""
+        ...
+
+    def delete_from_store(self, image_id: str, store: str) -> None:
+        """Delete the image's data from one store."""
         ...
 
     def image_tasks(self, image_id: str) -> list[dict[str, Any]]:

@@ -272,7 +272,7 @@ class GlanceClient:
 
     # -- data ------------------------------------------------------------------
 
-    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+    def put_data(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         """Stream the bytes to `/file` (upload: the image becomes active) or `/stage`
         (glance-direct's first half), once: a stream cannot be replayed, so the caller
         decides what to do after a failure (reopen the source and send again)."""
@@ -281,21 +281,51 @@ class GlanceClient:
         # connection after (docs/image-data-probes.md, fact 7): an upload's connection is
         # never reused, so a refusal cannot break the next request.
         headers = {"Content-Type": "application/octet-stream", "Connection": "close"}
+        if store is not None:  # multi-store: the store an upload goes to (one only)
+            headers["X-Image-Meta-Store"] = store
         outcome = self._send("PUT", path, self.endpoint + path, None, None, headers, stream)
         if isinstance(outcome, CloudError):
             raise outcome
         if outcome.status_code >= 400:
             raise self._refusal("PUT", self.endpoint + path, outcome)
 
-    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
-        """Start an interoperable import (`{"name": "glance-direct"}` or
-        `{"name": "web-download", "uri": URL}`); Glance answers 202 and works on."""
-        self.request("POST", f"/v2/images/{image_id}/import", json={"method": method})
+    def import_image(
+        self,
+        image_id: str,
+        method: dict[str, Any],
+        stores: list[str] | None = None,
+        all_stores_must_succeed: bool = True,
+    ) -> None:
+        """Start an interoperable import (`{"name": "glance-direct"}`,
+        `{"name": "web-download", "uri": URL}` or `{"name": "copy-image"}`); Glance
+        answers 202 and works on. `stores` (multi-store) names the stores the data goes
+        to; with `all_stores_must_succeed` false a store that fails is listed in the
+        image's `os_glance_failed_import` and the others keep their copy."""
+        body: dict[str, Any] = {"method": method}
+        if stores is not None:
+            body["stores"] = stores
+            body["all_stores_must_succeed"] = all_stores_must_succeed
+        self.request("POST", f"/v2/images/{image_id}/import", json=body)
+
+    def delete_from_store(self, image_id: str, store: str) -> None:
+        """`DELETE /v2/stores/{store}/{image}`: the image's data in one store (Glance
+        refuses the only copy with 403)."""
+        self.request("DELETE", f"/v2/stores/{store}/{image_id}")
 
     def import_info(self) -> dict[str, Any]:
         """`GET /v2/info/import`: the import methods this Glance has enabled."""
         info: dict[str, Any] = self.request("GET", "/v2/info/import")
         return info
+
+    def store_info(self) -> list[dict[str, Any]]:
+        """`GET /v2/info/stores`: the stores of a multi-store Glance (`id`, `default`,
+        `description`). A Glance without `enabled_backends` answers 404 (none listed)."""
+        try:
+            body = self.request("GET", "/v2/info/stores") or {}
+        except NotFound:
+            return []
+        stores: list[dict[str, Any]] = body.get("stores", [])
+        return stores
 
     def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
         """The image's import tasks, newest first (API 2.12+)."""

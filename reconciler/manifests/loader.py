@@ -137,6 +137,8 @@ def _describe(error: Any, section: str, read_only: frozenset[str]) -> str:
     shown = ""
     if isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) < 40):
         shown = f" (got {value!r})"
+    if kind == "value_error":  # the models' own checks say what they want, value included
+        return f"{_label(loc)}: {str(error['msg']).removeprefix('Value error, ')}"
     return f"{_label(loc)}: {error['msg']}{shown}{hint}"
 
 
@@ -363,6 +365,9 @@ def _merge_all(
     for item in parsed:
         file, document, model = item.file, item.document, item.model
         targets = tuple(model.targets) if model.targets else None
+        if model.defaults is not None:
+            at_defaults = ("defaults", "stores")
+            problems += _store_problems(file, document, at_defaults, model.defaults.stores)
         for index, entry in enumerate(model.images):
             start = document.where(("images", index))
             data = None
@@ -377,6 +382,7 @@ def _merge_all(
             desired = merge(entry, model.defaults, f"{file}:{start.line}", targets, catalog, data)
             warnings += _member_warnings(file, document, index, entry, model.defaults)
             problems += _rotation_problems(file, document, index, entry, model)
+            problems += _store_problems(file, document, ("images", index, "stores"), entry.stores)
             if entry.source is not None:
                 core = desired.core_dict
                 for needed in ("disk_format", "container_format"):
@@ -464,6 +470,29 @@ def _rotation_problems(
     if spec.retired is not None and spec.keep is None:
         where = document.where((*at, "retired"), key=True)
         found.append(Problem(file, where, "retired needs keep: it acts on builds beyond keep"))
+    return found
+
+
+def _store_problems(
+    file: str, document: Document, at: FieldPath, stores: list[str] | str | None
+) -> list[Problem]:
+    """A `stores:` list (an entry's or the defaults'): at least one name, each non-empty
+    (no spaces at either end) and named once. Whether Glance has the stores is
+    `validate --online`'s check."""
+    if stores is None or stores == "all":
+        return []
+    if not stores:
+        message = "stores needs at least one store name (or `all`); leave it out for the default"
+        return [Problem(file, document.where(at, key=True), message)]
+    found: list[Problem] = []
+    seen: set[str] = set()
+    for position, name in enumerate(stores):
+        where = document.where((*at, position))
+        if not name.strip() or name != name.strip():
+            found.append(Problem(file, where, f"store name {name!r} must be non-empty, no spaces"))
+        elif name in seen:
+            found.append(Problem(file, where, f"store {name!r} is listed twice"))
+        seen.add(name)
     return found
 
 

@@ -8,8 +8,10 @@ Semantics an operator relies on:
 - `properties`: a string value is set (add or replace); `null` or `false` removes the
   property. Removing a line removes the property on the next apply, but only if the tool
   set it (the management record on the image says so).
-- An entry inherits `defaults:`; scalar fields and `tags`/`members` given on the entry
-  win; `properties` are merged key by key, the entry's value winning.
+- `stores`, when given, is the set of Glance stores the data must be in (or `all`);
+  left out: not managed.
+- An entry inherits `defaults:`; scalar fields, `tags`/`members` and `stores` given on
+  the entry win; `properties` are merged key by key, the entry's value winning.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.manifests.rotation import DEFAULT_RENAME, Rotation
 from reconciler.manifests.source import DataSource
@@ -138,6 +140,23 @@ class ImageFields(BaseModel):
             "replaces the defaults' block as a whole."
         ),
     )
+    stores: list[str] | Literal["all"] | None = Field(
+        None,
+        description=(
+            "The Glance stores (multi-store `enabled_backends`) the image's data must be "
+            "in: a list of store names, or `all` (every store Glance lists). A new build "
+            "is imported into each at once; an image missing from one gets a copy "
+            "(copy-image). Left out: not managed (the default store)."
+        ),
+    )
+
+    @field_validator("stores", mode="before")
+    @classmethod
+    def _stores_form(cls, value: Any) -> Any:
+        """One clear line instead of one per member of the union."""
+        if value is None or value == "all" or isinstance(value, list):
+            return value
+        raise ValueError(f"a list of store names, or `all` (got {value!r})")
 
 
 class Defaults(ImageFields):
@@ -364,6 +383,10 @@ class DesiredImage:
     catalog: str = DEFAULT_CATALOG  # the run's catalog, named in the management record
     data: DataSource | None = None  # the declared data source (manifest key `source:`)
     rotation: Rotation | None = None  # declared rotation of its builds (needs `data`)
+    # The stores the data must be in (sorted), or every store Glance lists (`all`);
+    # None: not managed.
+    stores: tuple[str, ...] | None = None
+    all_stores: bool = False
 
     # Derived when the value is built, so the diff's hot path only compares.
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -435,6 +458,7 @@ def merge(
     members = entry.members if entry.members is not None else base.members
     deactivated = entry.deactivated if entry.deactivated is not None else base.deactivated
     rotation = entry.rotation if entry.rotation is not None else base.rotation
+    stores = entry.stores if entry.stores is not None else base.stores
     return DesiredImage(
         name=entry.name,
         source=source,
@@ -448,6 +472,8 @@ def merge(
         catalog=catalog,
         data=data,
         rotation=rotation_of(rotation) if rotation is not None and data is not None else None,
+        stores=None if stores is None or stores == "all" else tuple(sorted(set(stores))),
+        all_stores=stores == "all",
     )
 
 

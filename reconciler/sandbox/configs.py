@@ -28,6 +28,34 @@ def region_names(count: int) -> list[str]:
 
 DOMAIN = "Default"
 
+# The single store's name in a default sandbox (its data in glance/images).
+DEFAULT_STORE = "fs"
+
+
+def store_names(count: int) -> list[str]:
+    """Glance's stores in a sandbox of `up --stores N`: the one `fs` store by default,
+    store1 ... storeN (store1 the default backend) when N is more than 1."""
+    if count <= 1:
+        return [DEFAULT_STORE]
+    return [f"store{n}" for n in range(1, count + 1)]
+
+
+def store_dir(paths: SandboxPaths, name: str) -> Path:
+    """The folder a file store keeps its images in."""
+    if name == DEFAULT_STORE:
+        return paths.glance / "images"
+    return paths.glance / "stores" / name
+
+
+def _stores_conf(paths: SandboxPaths, names: list[str]) -> tuple[str, str]:
+    """`enabled_backends`'s value and the stores' own sections."""
+    enabled = ", ".join(f"{name}:file" for name in names)
+    sections = "\n".join(
+        f"[{name}]\nfilesystem_store_datadir = {store_dir(paths, name)}\n" for name in names
+    )
+    return enabled, sections
+
+
 # The users `up` creates: clouds.yaml entry -> (user name, project, role).
 IMPORT_METHODS = ("glance-direct", "web-download", "copy-image")
 
@@ -100,13 +128,15 @@ def glance_api_conf(
     here are declared with `bounds=True`: their values must be written in brackets, or
     every request that reads them fails with a bare 500."""
     data = paths.glance
+    names = store_names(state.stores)
+    enabled_backends, store_sections = _stores_conf(paths, names)
     return f"""\
 # Written by `reconciler sandbox up` (rewritten by each `up`; Glance restarts when it
 # changes). Glance runs from reconciler.sandbox.wsgi_glance, which starts sqlite
 # transactions with BEGIN IMMEDIATE.
 [DEFAULT]
 debug = false
-enabled_backends = fs:file
+enabled_backends = {enabled_backends}
 property_protection_file = {data / "property-protections.conf"}
 property_protection_rule_format = roles
 show_image_direct_url = false
@@ -123,11 +153,9 @@ allowed_hosts = [127.0.0.1]
 allowed_ports = [80,443,{state.mirror_port}]
 
 [glance_store]
-default_backend = fs
+default_backend = {names[0]}
 
-[fs]
-filesystem_store_datadir = {data / "images"}
-
+{store_sections}
 [os_glance_staging_store]
 filesystem_store_datadir = {paths.staging}
 

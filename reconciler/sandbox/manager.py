@@ -13,9 +13,11 @@ the state folder's `mirror/` folder: web-download imports fetch from it.
 Production-like options for benchmarks: `database="mariadb"` puts both databases on a
 MariaDB server the sandbox runs itself (`mariadb.py`), `glance_workers` runs Glance as
 several gunicorn workers, `regions` registers more regions (each with the same Glance)
-for multi-target runs. Left as None, each keeps what the state folder recorded (sqlite,
-one worker, two regions for a new one), so `make test`'s plain `up` never changes a
-sandbox another run configured. A different database rebuilds the sandbox; more
+for multi-target runs, `stores` configures Glance with that many file stores (store1 ...
+storeN, `enabled_backends`; one `fs` store by default). Left as None, each keeps what
+the state folder recorded (sqlite, one worker, two regions, one store for a new one), so
+`make test`'s plain `up` never changes a sandbox another run configured. A different
+database or store count rebuilds the sandbox (images live in the stores); more
 regions are registered, and a different worker count restarts Glance, in place.
 """
 
@@ -137,6 +139,8 @@ def _glance_files(paths: SandboxPaths, state: SandboxState) -> bool:
     one's text changed (a running Glance must then be restarted)."""
     for sub in GLANCE_DIRS:
         (paths.glance / sub).mkdir(parents=True, exist_ok=True)
+    for store in configs.store_names(state.stores):
+        configs.store_dir(paths, store).mkdir(parents=True, exist_ok=True)
     paths.mirror.mkdir(parents=True, exist_ok=True)
     password = json.loads(paths.secrets.read_text())["glance"]
     conf = configs.glance_api_conf(paths, state, password, database_url(paths, state, "glance"))
@@ -203,6 +207,7 @@ def up(
     database: str | None = None,
     glance_workers: int | None = None,
     regions: int | None = None,
+    stores: int | None = None,
 ) -> UpResult:
     """Start the sandbox in root, or reuse it (see the module for the None options)."""
     started = time.monotonic()
@@ -212,6 +217,8 @@ def up(
         raise SandboxError("--glance-workers must be at least 1")
     if regions is not None and regions < 1:
         raise SandboxError("--regions must be at least 1")
+    if stores is not None and stores < 1:
+        raise SandboxError("--stores must be at least 1")
     paths = SandboxPaths(root.resolve())
     state = SandboxState.load(paths)
     if (
@@ -219,6 +226,7 @@ def up(
         and state.bootstrapped
         and state.tls == tls
         and database in (None, state.database)
+        and stores in (None, state.stores)
         and _ports_match(state, keystone_port, glance_port)
     ):
         _refresh(paths, state, mirror_port, log, glance_workers)
@@ -239,6 +247,7 @@ def up(
         database=database or "sqlite",
         glance_workers=glance_workers or 1,
         regions=regions or 2,
+        stores=stores or 1,
     )
     state = _build(paths, state, keystone_port, glance_port, log, mirror_port)
     return UpResult(state, False, time.monotonic() - started, paths.clouds)

@@ -1,8 +1,8 @@
 """Where the sandbox keeps its files, and its state record (`state.json`). File I/O only.
 
 The record holds ports (Keystone's, Glance's, the mirror's), the database server, Glance's
-worker count, the number of regions, the project and base image ids, and whether
-bootstrap finished; pids are in `run/`; passwords live only in
+worker count, the number of regions and of Glance's stores, the project and base image
+ids, and whether bootstrap finished; pids are in `run/`; passwords live only in
 `clouds.yaml` and `secrets.json`, both mode 0600, never printed.
 """
 
@@ -121,6 +121,7 @@ class SandboxState:
     database: str = "sqlite"  # or "mariadb": Keystone's and Glance's databases
     glance_workers: int = 1  # gunicorn worker processes of Glance (8 threads each)
     regions: int = 2  # regions in Keystone's catalog, each with the same image endpoint
+    stores: int = 1  # Glance's file stores (1: the single `fs` store; N: store1..storeN)
 
     @property
     def scheme(self) -> str:

@@ -88,6 +88,8 @@ VERBS: dict[str, str] = {
     "put_data": "PUT",
     "import_image": "POST",
     "image_tasks": "GET",
+    "store_info": "GET",
+    "delete_from_store": "DELETE",
 }
 # The client resends these after a lost answer; POST and PATCH it reports as ResponseLost.
 RESENT = frozenset({"GET", "DELETE"})
@@ -253,6 +255,7 @@ class FakeGlance:
         *,
         page_size: int = PAGE_MAX,
         endpoint: str = "http://glance.fake",
+        stores: tuple[str, ...] = ("fs",),
     ) -> None:
         self.project_id = project_id
         self.page_size = page_size
@@ -273,6 +276,10 @@ class FakeGlance:
         self._staged: dict[str, bytes] = {}
         self._tasks: dict[str, list[dict[str, Any]]] = {}
         self.corrupt_hash: str | None = None  # what os_hash_value says instead of the truth
+        # Multi-store (`enabled_backends`): the stores, the first the default; a store
+        # in `broken_stores` fails every write to it (a store made unwritable).
+        self.store_ids = stores
+        self.broken_stores: set[str] = set()
 
     # -- the test's controls ---------------------------------------------------------
 
@@ -312,7 +319,7 @@ class FakeGlance:
             stamp = self._tick()
             image = self._blank(image_id, owner or self.project_id, stamp)
             if status in ("active", "deactivated"):
-                image.update(_data_attributes(image_id))
+                image.update(_data_attributes(image_id), stores=self.store_ids[0])
             image.update(given, status=status)
             self._images[image_id] = image
             for member in members:
@@ -456,19 +463,60 @@ class FakeGlance:
         """What web-download finds at `url` (None: a 404)."""
         self._web[url] = data
 
-    def put_data(self, image_id: str, target: str, stream: Any) -> None:
+    def put_data(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         self._call(
             "put_data",
             f"/v2/images/{image_id}/{target}",
-            lambda: self._put(image_id, target, stream),
+            lambda: self._put(image_id, target, stream, store),
         )
 
-    def import_image(self, image_id: str, method: dict[str, Any]) -> None:
+    def import_image(
+        self,
+        image_id: str,
+        method: dict[str, Any],
+        stores: list[str] | None = None,
+        all_stores_must_succeed: bool = True,
+    ) -> None:
         self._call(
             "import_image",
             f"/v2/images/{image_id}/import",
-            lambda: self._import(image_id, dict(method)),
+            lambda: self._import(image_id, dict(method), stores, all_stores_must_succeed),
         )
+
+    def store_info(self) -> list[dict[str, Any]]:
+        """As Glance 33: 404 (here: none) without `enabled_backends`; the sandbox's
+        single-store Glance has one, `fs`."""
+        return self._call(
+            "store_info",
+            "/v2/info/stores",
+            lambda: [
+                {"id": store, **({"default": "true"} if n == 0 else {})}
+                for n, store in enumerate(self.store_ids)
+            ],
+        )
+
+    def delete_from_store(self, image_id: str, store: str) -> None:
+        self._call(
+            "delete_from_store",
+            f"/v2/stores/{store}/{image_id}",
+            lambda: self._unstore(image_id, store),
+        )
+
+    def _unstore(self, image_id: str, store: str) -> None:
+        """As Glance 33: the only copy is refused (403, whatever store is named), a
+        store without a copy is 404."""
+        image = self._lookup(image_id, NO_IMAGE)
+        present = _store_list(image)
+        if len(present) <= 1:
+            raise _Refused(
+                403,
+                "Cannot delete image data from the only store containing it. Consider "
+                "deleting the image instead.",
+            )
+        if store not in present:
+            raise _Refused(404, f"Image {image_id} is not stored in store {store}.")
+        image["stores"] = ",".join(s for s in present if s != store)
+        image["updated_at"] = self._tick()
 
     def image_tasks(self, image_id: str) -> list[dict[str, Any]]:
         return self._call(
@@ -477,7 +525,7 @@ class FakeGlance:
             lambda: [dict(t) for t in reversed(self._tasks.get(image_id, []))],
         )
 
-    def _put(self, image_id: str, target: str, stream: Any) -> None:
+    def _put(self, image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         image = self._lookup(image_id, NO_IMAGE)
         if image["status"] != "queued":
             wanted = "saving" if target == "file" else "uploading"
@@ -496,22 +544,40 @@ class FakeGlance:
             chunks.extend(stream)
         data = b"".join(chunks)
         if target == "file":
-            self._store(image, data)
+            self._store(image, data, [store] if store is not None else None)
         else:
             self._staged[image_id] = data
             image["status"] = "uploading"
             image["updated_at"] = self._tick()
 
-    def _import(self, image_id: str, method: dict[str, Any]) -> None:
+    def _import(
+        self,
+        image_id: str,
+        method: dict[str, Any],
+        stores: list[str] | None = None,
+        all_must: bool = True,
+    ) -> None:
         image = self._lookup(image_id, NO_IMAGE)
         name = method.get("name")
         tasks = self._tasks.setdefault(image_id, [])
+        unknown = [store for store in stores or () if store not in self.store_ids]
+        if unknown:
+            raise _Refused(409, f"Store for identifier {unknown[0]} not found")
+        if name == "copy-image":
+            self._copy(image, stores or [], all_must)
+            return
         if name == "glance-direct":
             if image["status"] != "uploading":
                 raise _Refused(
                     409, "Image needs to be staged before 'glance-direct' method can be used"
                 )
-            self._store(image, self._staged.pop(image_id))
+            if stores and all_must and set(stores) & self.broken_stores:
+                image["os_glance_failed_import"] = ",".join(
+                    sorted(set(stores) & self.broken_stores)
+                )
+                tasks.append({"status": "failure", "message": "Task failed due to Internal Error"})
+                return
+            self._store(image, self._staged.pop(image_id), stores)
             self._imported(image, failed=False)
             tasks.append({"status": "success", "message": ""})
             return
@@ -526,9 +592,31 @@ class FakeGlance:
             self._imported(image, failed=True)
             tasks.append({"status": "failure", "message": "Task failed due to Internal Error"})
             return
-        self._store(image, data)
+        self._store(image, data, stores)
         self._imported(image, failed=False)
         tasks.append({"status": "success", "message": ""})
+
+    def _copy(self, image: dict[str, Any], stores: list[str], all_must: bool) -> None:
+        """copy-image as Glance 33 does it (seen on the sandbox): only an active image;
+        the stores copied into join `stores`, a store that fails is listed in
+        `os_glance_failed_import` and the task still succeeds (all_stores_must_succeed
+        false); the image stays active either way."""
+        if image["status"] != "active":
+            raise _Refused(409, "Only images with status active can be targeted for copying")
+        if not stores:
+            raise _Refused(400, "Stores parameter is required for copy-image")
+        present = _store_list(image)
+        failed = [s for s in stores if s in self.broken_stores]
+        if failed and all_must:
+            image["os_glance_failed_import"] = ",".join(failed)
+            self._tasks[image["id"]].append({"status": "failure", "message": "copy failed"})
+            return
+        copied = [s for s in stores if s not in failed and s not in present]
+        image["stores"] = ",".join([*present, *copied])
+        image["os_glance_importing_to_stores"] = ""
+        image["os_glance_failed_import"] = ",".join(failed)
+        image["updated_at"] = self._tick()
+        self._tasks[image["id"]].append({"status": "success", "message": "Copied 0 MiB"})
 
     @staticmethod
     def _imported(image: dict[str, Any], failed: bool) -> None:
@@ -537,7 +625,8 @@ class FakeGlance:
         image["os_glance_importing_to_stores"] = ""
         image["os_glance_failed_import"] = "fs" if failed else ""
 
-    def _store(self, image: dict[str, Any], data: bytes) -> None:
+    def _store(self, image: dict[str, Any], data: bytes, stores: list[str] | None = None) -> None:
+        where = [s for s in stores or [self.store_ids[0]] if s not in self.broken_stores]
         image.update(
             status="active",
             size=len(data),
@@ -545,7 +634,7 @@ class FakeGlance:
             checksum=hashlib.md5(data).hexdigest(),
             os_hash_algo="sha512",
             os_hash_value=self.corrupt_hash or hashlib.sha512(data).hexdigest(),
-            stores="fs",
+            stores=",".join(where),
             updated_at=self._tick(),
         )
 
@@ -867,6 +956,10 @@ class FakeGlance:
         return image["visibility"] == visibility and self._visible(image)
 
 
+def _store_list(image: Mapping[str, Any]) -> list[str]:
+    return [s for s in str(image.get("stores") or "").split(",") if s]
+
+
 def _age(image: Mapping[str, Any]) -> tuple[str, str]:
     return (image["created_at"], image["id"])
 
@@ -882,7 +975,6 @@ def _data_attributes(image_id: str) -> dict[str, Any]:
         "checksum": digest,
         "os_hash_algo": "sha512",
         "os_hash_value": digest * 4,
-        "stores": "fs",
     }
 
 

@@ -30,6 +30,7 @@ import pytest
 
 from reconciler.apply import Applier
 from reconciler.apply.journal import Journal, read_records
+from reconciler.apply.steps import wait_for_import_lock
 from reconciler.cli.pipeline import glance_client
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient
@@ -492,3 +493,95 @@ def test_the_fake_moves_data_as_glance_does(
     assert on_glance["upload: after"]["status"] == "active"
     assert on_glance["chunked upload: after"]["hash is the data's sha512"] is True
     assert on_glance["cut upload: after"]["status"] == "queued"
+
+
+# -- 4. stores (multi-store, issue 25) --------------------------------------------------
+
+
+def store_probes(
+    api: Any, image_id: str, queued_id: str, break_store: Callable[[bool], None]
+) -> dict[str, Any]:
+    """copy-image and deletes from stores, on an active image in store1 only."""
+    ids = {"active": image_id, "queued": queued_id}
+    got: dict[str, Any] = {"stores": [store["id"] for store in api.store_info()]}
+    got["copy of a queued image"] = outcome(
+        lambda: api.import_image(queued_id, {"name": "copy-image"}, ["store2"], False), ids
+    )
+    got["copy to an unknown store"] = outcome(
+        lambda: api.import_image(image_id, {"name": "copy-image"}, ["nowhere"], False), ids
+    )
+    got["copy into store2"] = outcome(
+        lambda: api.import_image(image_id, {"name": "copy-image"}, ["store2"], False), ids
+    )
+    image = wait_for_import_lock(api, image_id, 60.0, started=True)
+    got["after the copy"] = (image.get("stores"), image.get("status"))
+    break_store(True)
+    try:
+        got["copy into a broken store3"] = outcome(
+            lambda: api.import_image(image_id, {"name": "copy-image"}, ["store3"], False), ids
+        )
+        image = wait_for_import_lock(api, image_id, 60.0, started=True)
+    finally:
+        break_store(False)
+    got["after the failed copy"] = (
+        image.get("stores"),
+        image.get("status"),
+        image.get("os_glance_failed_import"),
+        api.image_tasks(image_id)[0].get("status"),
+    )
+    got["delete from a store without a copy"] = outcome(
+        lambda: api.delete_from_store(image_id, "store3"), ids
+    )
+    got["delete from store2"] = outcome(lambda: api.delete_from_store(image_id, "store2"), ids)
+    got["after the delete"] = api.get_image(image_id).get("stores")
+    got["delete the only copy"] = outcome(lambda: api.delete_from_store(image_id, "store1"), ids)
+    got["after refusing"] = api.get_image(image_id).get("stores")
+    return got
+
+
+def test_the_fake_keeps_stores_as_glance_does(tmp_path: Path) -> None:
+    from tests.sandbox.test_stores import ADMIN, STORES, stores_up
+
+    sandbox = stores_up()
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("OS_CLIENT_CONFIG_FILE", str(sandbox.clouds_file))
+    try:
+        real = glance_client(connect(CloudOptions(cloud=ADMIN)), 60.0)
+    finally:
+        monkey.undo()
+    folder = sandbox.root / "glance" / "stores" / "store3"
+    aside = folder.with_name("store3.parity")
+
+    def break_real(broken: bool) -> None:
+        # As root a folder's mode stops no write: the folder is swapped for a file.
+        if broken:
+            folder.rename(aside)
+            folder.write_text("")
+        else:
+            folder.unlink()
+            aside.rename(folder)
+
+    active = made(real, {"name": "stores-a", "disk_format": "raw", "container_format": "bare"})
+    queued = made(real, {"name": "stores-q", "disk_format": "raw", "container_format": "bare"})
+    try:
+        real.put_data(active, "file", io.BytesIO(b"x" * 64))
+        on_glance = store_probes(real, active, queued, break_real)
+    finally:
+        for image_id in (active, queued):
+            try:
+                real.delete_image(image_id)
+            except CloudError:
+                pass
+
+    fake = FakeGlance(stores=STORES)
+    fake_active = fake.seed(name="stores-a", status="active")
+    fake_queued = fake.seed(name="stores-q", disk_format="raw", container_format="bare")
+
+    def break_fake(broken: bool) -> None:
+        (fake.broken_stores.add if broken else fake.broken_stores.discard)("store3")
+
+    on_fake = store_probes(fake, fake_active, fake_queued, break_fake)
+    differing = {k: (on_fake[k], on_glance[k]) for k in on_glance if on_fake[k] != on_glance[k]}
+    assert differing == {}, json.dumps(differing, indent=1, default=str)
+    assert on_glance["after the failed copy"][:3] == ("store1,store2", "active", "store3")
+    assert on_glance["delete the only copy"][:2] == ("Forbidden", 403)

@@ -127,6 +127,7 @@ def test_the_real_client_and_the_fake_share_one_shape() -> None:
             "delete_image",
             "put_data",
             "import_image",
+            "delete_from_store",
             "image_tasks",
         ]
     )

@@ -165,11 +165,11 @@ def test_an_upload_cut_while_glance_still_saves_is_sent_again_once_queued(
     cut: list[bytes] = []
     saving: list[str] = []
 
-    def cut_once(image_id: str, target: str, stream: Any) -> None:
+    def cut_once(image_id: str, target: str, stream: Any, store: str | None = None) -> None:
         if not cut:
             cut.append(stream.read(1000))
             raise ConnectionFailed("cannot reach Glance: Connection aborted.", method="PUT")
-        put(image_id, target, stream)
+        put(image_id, target, stream, store)
 
     def not_yet_restored(image_id: str) -> dict[str, Any]:
         image = read(image_id)

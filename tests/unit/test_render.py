@@ -98,6 +98,7 @@ def test_json_view_shape_and_round_trip(tmp_path: Path) -> None:
         "orphaned": 0,
         "errors": 0,
         "take_over": 0,
+        "extra_stores": 0,
         "other_catalogs": 0,
     }
     web = data["images"][0]

@@ -44,3 +44,28 @@ def test_an_older_state_file_reads_as_sqlite_one_worker_two_regions(tmp_path: Pa
     state = SandboxState.load(paths)
     assert state is not None
     assert (state.database, state.glance_workers, state.regions) == ("sqlite", 1, 2)
+
+
+def test_the_default_sandbox_keeps_its_one_fs_store(tmp_path: Path) -> None:
+    paths = SandboxPaths(tmp_path)
+    text = configs.glance_api_conf(paths, SandboxState(keystone_port=1, glance_port=2), "pw")
+    assert "enabled_backends = fs:file\n" in text
+    assert (
+        "[glance_store]\ndefault_backend = fs\n\n[fs]\n"
+        f"filesystem_store_datadir = {tmp_path}/glance/images\n\n[os_glance_staging_store]\n"
+    ) in text
+    assert "[store1]" not in text
+
+
+def test_stores_n_configures_n_file_stores_the_first_the_default(tmp_path: Path) -> None:
+    paths = SandboxPaths(tmp_path)
+    state = SandboxState(keystone_port=1, glance_port=2, stores=3)
+    text = configs.glance_api_conf(paths, state, "pw")
+    assert "enabled_backends = store1:file, store2:file, store3:file\n" in text
+    assert "default_backend = store1\n" in text
+    for n in (1, 2, 3):
+        assert f"[store{n}]\nfilesystem_store_datadir = {tmp_path}/glance/stores/store{n}\n" in text
+    assert "[fs]" not in text
+    assert "copy-image" in text.split("enabled_import_methods = ")[1].splitlines()[0]
+    assert configs.store_names(3) == ["store1", "store2", "store3"]
+    assert configs.store_names(1) == ["fs"]

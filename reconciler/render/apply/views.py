@@ -20,6 +20,7 @@ STATUS_STYLE = {
     Status.STALE: "magenta",
     Status.DIVERGED: "red",
     Status.INCOMPLETE: "yellow",
+    Status.COPY_FAILED: "yellow",
     Status.SKIPPED: "dim",
 }
 

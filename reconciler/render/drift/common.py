@@ -35,7 +35,7 @@ def value(data: Any) -> str:
 
 def explain(field: FieldDrift) -> str:
     """`os_version: cloud "23.10", git "24.04"`; sets as the items each side lacks."""
-    if field.kind in (Kind.TAGS, Kind.MEMBERS):
+    if field.kind in (Kind.TAGS, Kind.MEMBERS, Kind.STORES):
         parts = []
         if field.only_in_git:
             parts.append("missing in the cloud: " + ", ".join(field.only_in_git))

@@ -12,7 +12,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan import BuildPlan, DataPlan, ImagePlan, Op, PatchOp
+from reconciler.plan import Action, BuildPlan, DataPlan, ImagePlan, Op, PatchOp, StorePlan
 from reconciler.views import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
 
 
@@ -92,6 +92,8 @@ def describe(image: ImagePlan) -> list[Line]:
         )
     if image.data is not None:
         lines.append(Line("+", describe_data(image.data)))
+    if image.stores is not None:
+        lines += describe_stores(image.stores, new=image.action in (Action.CREATE, Action.REBUILD))
     lines += [describe_op(op) for op in image.patch]
     lines += [Line("+", f"member {member}") for member in image.members.add]
     lines += [Line("-", f"member {member}") for member in image.members.remove]
@@ -107,6 +109,23 @@ def describe(image: ImagePlan) -> list[Line]:
     lines += [Line("!", warning) for warning in image.warnings]
     if image.error:
         lines.append(Line("!", image.error))
+    return lines
+
+
+def describe_stores(stores: StorePlan, *, new: bool) -> list[Line]:
+    """A line per store that changes or is not declared; a new build's stores in one
+    line (its import goes to all of them at once)."""
+    if new:
+        every = " (all)" if stores.all_stores else ""
+        return [Line("+", f"stores: imported into {', '.join(stores.missing)}{every} at once")]
+    lines = [Line("+", f"store {name}: copy (copy-image)") for name in stores.missing]
+    for name in stores.extra:
+        if name in stores.prune:
+            lines.append(Line("-", f"store {name}: delete the copy (--prune-stores)"))
+        elif stores.prune or not (set(stores.live) - set(stores.extra)):
+            lines.append(Line("#", f"store {name}: not declared; kept (the only copy yet)"))
+        else:
+            lines.append(Line("#", f"store {name}: not declared (--prune-stores deletes the copy)"))
     return lines
 
 
@@ -161,6 +180,11 @@ def summary_line(summary: dict[str, int], others: tuple[tuple[str, int], ...] = 
         )
     if summary.get("orphaned"):
         line += f" {summary['orphaned']} orphaned (not in any manifest; --prune deletes them)."
+    if summary.get("extra_stores"):
+        line += (
+            f" {summary['extra_stores']} in stores their entries do not declare "
+            "(--prune-stores deletes those copies)."
+        )
     if summary.get("take_over"):
         line += f" {summary['take_over']} taken over from other catalogs."
     if summary.get("errors"):

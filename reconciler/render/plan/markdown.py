@@ -3,7 +3,7 @@ collapsible section per changed image. Pure."""
 
 from __future__ import annotations
 
-from reconciler.plan import Action, Plan
+from reconciler.plan import Plan
 from reconciler.render.common import cell
 from reconciler.render.plan.describe import SYMBOLS, describe, summary_line
 from reconciler.views import DEFAULT_CATALOG
@@ -23,12 +23,13 @@ def render_markdown(plan: Plan) -> str:
         "|---|---|---|---|---|",
     ]
     for image in plan.images:
-        if image.action is Action.NOOP:
+        if not image.shown:
             continue
         changes = len(image.patch) + len(image.members.add) + len(image.members.remove)
         changes += 1 if image.activation else 0
         changes += 1 if image.data else 0
         changes += sum(1 for build in image.builds if build.has_work)
+        changes += len(image.stores.missing) + len(image.stores.prune) if image.stores else 0
         flag = " ⚠️" if image.warnings or image.error else ""
         lines.append(
             f"| {SYMBOLS[str(image.action)].strip() or '·'} | `{cell(image.name)}`{flag} | "
@@ -36,7 +37,7 @@ def render_markdown(plan: Plan) -> str:
         )
     lines.append("")
     for image in plan.images:
-        if image.action is Action.NOOP:
+        if not image.shown:
             continue
         lines += [
             "<details>",

@@ -26,7 +26,7 @@ def render_text(plan: Plan, *, show_unchanged: bool = False, show_orphans: bool 
         )
     orphans = [image for image in plan.images if image.action is Action.ORPHAN]
     for image in plan.images:
-        if image.action is Action.NOOP and not show_unchanged:
+        if not image.shown and not show_unchanged:
             continue
         if image.action is Action.ORPHAN:
             continue
