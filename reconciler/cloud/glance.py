@@ -154,7 +154,7 @@ class GlanceClient:
             ks_exc.RetriableConnectionFailure,
         ) as err:
             # Only a refused connection proves the request never reached the server.
-            sent = "refused" not in str(err).lower()
+            sent = not never_sent(err)
             if method not in IDEMPOTENT and sent:
                 raise ResponseLost(
                     f"no answer to {method} {path} (the request may have been applied)",
@@ -350,3 +350,25 @@ __all__ = [
     "ServerError",
     "TooManyRequests",
 ]
+
+
+def never_sent(err: BaseException) -> bool:
+    """The request never left: the connection itself was refused (ConnectionRefusedError
+    somewhere in the exception's chain, as urllib3's NewConnectionError carries it).
+    Decided from the errors' types, never their text; any other failure (a reset, a
+    timeout after the request was written) may have reached the server."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [err]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        pending += [current.__cause__, current.__context__]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return False

@@ -144,3 +144,42 @@ def test_an_upload_never_leaves_its_connection_for_the_next_request() -> None:
     (get1, get2, put, get3) = KeepAlive.seen
     assert get1[1] == get2[1]  # keep-alive otherwise
     assert put[2] == "close" and get3[1] != put[1]
+
+
+def test_whether_a_failed_request_may_have_been_sent_comes_from_the_error_types() -> None:
+    """Issue 27: a refused connection (never sent) against a connection the server
+    dropped after reading the request (may have been applied), both on loopback."""
+    import socket
+    import threading
+
+    from keystoneauth1 import session as ks_session
+
+    from reconciler.cloud.glance import never_sent
+
+    def refused_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])  # closed again: nothing listens there
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def drop_after_reading() -> None:
+        conn, _addr = listener.accept()
+        conn.recv(65536)
+        conn.close()
+
+    threading.Thread(target=drop_after_reading, daemon=True).start()
+    session = ks_session.Session()
+    errors = []
+    for port in (refused_port(), listener.getsockname()[1]):
+        try:
+            session.request(f"http://127.0.0.1:{port}/v2/images", "PATCH", connect_retries=0)
+        except Exception as err:  # keystoneauth's ConnectFailure for both
+            errors.append(err)
+    listener.close()
+    refused, dropped = errors
+    assert never_sent(refused) is True
+    assert never_sent(dropped) is False
+    assert "refused" not in repr(type(dropped)).lower()
