@@ -195,6 +195,15 @@ def test_committed_schemas_are_current() -> None:
         assert committed == text, f"schemas/{name} is stale: run `make schemas`"
 
 
+def test_the_glance_schema_is_shipped_once_in_substance() -> None:
+    """Issue 27: `schemas/glance-image.schema.json` (what users read) and the package's
+    copy (what validate reads offline) are the same file, byte for byte."""
+    shipped = Path(__file__).resolve().parents[2] / "reconciler" / "data"
+    assert (shipped / "glance-image.schema.json").read_bytes() == (
+        SCHEMA_DIR / "glance-image.schema.json"
+    ).read_bytes(), "copy schemas/glance-image.schema.json to reconciler/data/"
+
+
 def test_examples_are_valid() -> None:
     images = load([Path(__file__).resolve().parents[2] / "manifests"])
     names = {image.name for image in images}
