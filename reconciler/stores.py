@@ -97,6 +97,10 @@ def with_stores(
     build is imported into the wanted stores: `missing` is every wanted store)."""
     if plan.action is Action.ERROR:
         return plan
+    if not available:
+        # A Glance without multi-store: nothing to copy into (validate --online says so).
+        note = "stores: this Glance lists no stores (no enabled_backends): not planned"
+        return replace(plan, warnings=(*plan.warnings, note))
     rebuilding = plan.action is Action.REBUILD
     stores = plan_stores(desired, None if rebuilding else live, available, prune=prune)
     if stores is None:

@@ -273,3 +273,19 @@ def test_an_image_only_in_an_extra_store_drifts_but_one_in_its_stores_does_not()
     assert target_drift(extra).images[0].state is State.DRIFTED
     same = diff([desired(("store1",))], LiveCatalog((live("store1"),)), TARGET, stores=AVAILABLE)
     assert target_drift(same).images[0].state is State.IN_SYNC
+
+
+def test_a_glance_without_stores_plans_none_and_says_so() -> None:
+    image = live(None)
+    for entry in (desired(("store1",)), desired(None, all_stores=True)):
+        plan = diff([entry], LiveCatalog((image,)), TARGET, stores=())
+        [planned] = plan.images
+        assert planned.stores is None and planned.action is Action.NOOP
+        assert planned.warnings == (
+            "stores: this Glance lists no stores (no enabled_backends): not planned",
+        )
+
+
+def test_a_new_build_shows_the_stores_its_data_goes_to() -> None:
+    plan = diff([desired(("store1", "store3"))], LiveCatalog(()), TARGET, stores=AVAILABLE)
+    assert "+ stores: store1, store3 (the new build's data)" in render_text(plan).plain
