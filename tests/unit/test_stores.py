@@ -17,6 +17,9 @@ from reconciler.errors import ManifestError, PlanFileError
 from reconciler.manifests.loader import load
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Plan, StorePlan, Target
+from reconciler.policy.check import check
+from reconciler.policy.facts import desired_facts, live_facts
+from reconciler.policy.models import LoadedRule, Policy, Rule
 from reconciler.render.drift import DriftFormat, render_drift
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
@@ -289,3 +292,38 @@ def test_a_glance_without_stores_plans_none_and_says_so() -> None:
 def test_a_new_build_shows_the_stores_its_data_goes_to() -> None:
     plan = diff([desired(("store1", "store3"))], LiveCatalog(()), TARGET, stores=AVAILABLE)
     assert "+ stores: store1, store3 (the new build's data)" in render_text(plan).plain
+
+
+def test_a_policy_can_require_a_store_set_of_desired_and_live_images() -> None:
+    policy = Policy(
+        names=("team",),
+        rules=(
+            LoadedRule(
+                Rule.model_validate(
+                    {
+                        "id": "team/stores",
+                        "message": "images are in both availability zones",
+                        "require": {"stores": ["store1", "store2"]},
+                    }
+                ),
+                "team",
+            ),
+        ),
+    )
+    found = check(
+        policy,
+        [
+            desired_facts(desired(("store1", "store2", "store3"))),
+            desired_facts(desired(None, all_stores=True)),
+            desired_facts(desired(("store1",))),
+            desired_facts(desired(None)),
+            live_facts(live("store2,store1")),
+            live_facts(live("store3")),
+        ],
+    )
+    assert [v.detail for v in found] == [
+        "not declared in store(s) store2 (declared in: store1)",
+        "stores not declared (needs store1, store2)",
+        "not in store(s) store1, store2 (in: store3)",
+    ]
+    assert {v.field for v in found} == {"stores"}
