@@ -216,7 +216,7 @@ def test_views_show_each_store_copy_and_prune() -> None:
     out = render_text(plan).plain
     assert "    + store store2: copy (copy-image)\n" in out
     assert "    - store store3: delete the copy (--prune-stores)\n" in out
-    assert "| ~ | `img` | update | 2 |" in render_markdown(plan)
+    assert "| ~ | `img` ⚠️ | update | 2 |" in render_markdown(plan)
     kept = diff(
         [desired(("store1",))], LiveCatalog((live("store1,store3"),)), TARGET, stores=AVAILABLE
     )
@@ -327,3 +327,13 @@ def test_a_policy_can_require_a_store_set_of_desired_and_live_images() -> None:
         "not in store(s) store1, store2 (in: store3)",
     ]
     assert {v.field for v in found} == {"stores"}
+
+
+def test_copies_and_prunes_warn_of_glances_admin_only_policies() -> None:
+    plan = _store_plan()
+    assert plan.images[0].warnings == (
+        "copy-image needs Glance's copy_image policy (admin by default)",
+        "deleting from a store needs Glance's delete_image_location policy (admin by default)",
+    )
+    new = diff([desired(("store1",))], LiveCatalog(()), TARGET, stores=AVAILABLE)
+    assert new.images[0].warnings == ()  # a new build's import needs no such policy
