@@ -47,6 +47,7 @@ sandbox-up: $(VENV)/.installed-sandbox
 sandbox-down:
 	-$(RECONCILER) sandbox down --dir $(SANDBOX_DIR)
 	-for dir in $(SANDBOX_DIR)-gw*; do [ -d "$$dir" ] && $(RECONCILER) sandbox down --dir "$$dir"; done
+	-for dir in .sandbox-stores .sandbox-stores-gw*; do [ -d "$$dir" ] && $(RECONCILER) sandbox down --dir "$$dir"; done
 
 demo: sandbox-up
 	RECONCILER_SANDBOX_DIR=$(SANDBOX_DIR) EXAMPLES=$(EXAMPLES) bash docs/demo.sh

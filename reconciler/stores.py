@@ -97,6 +97,10 @@ def with_stores(
     build is imported into the wanted stores: `missing` is every wanted store)."""
     if plan.action is Action.ERROR:
         return plan
+    if not available:
+        # A Glance without multi-store: nothing to copy into (validate --online says so).
+        note = "stores: this Glance lists no stores (no enabled_backends): not planned"
+        return replace(plan, warnings=(*plan.warnings, note))
     rebuilding = plan.action is Action.REBUILD
     stores = plan_stores(desired, None if rebuilding else live, available, prune=prune)
     if stores is None:
@@ -108,4 +112,12 @@ def with_stores(
     if stores.has_work and action in (Action.NOOP, Action.ADOPT):
         action = Action.UPDATE
         fingerprint = live.fingerprint if live is not None else fingerprint
-    return replace(plan, stores=stores, action=action, fingerprint=fingerprint)
+    notes = []
+    if stores.missing and action not in (Action.CREATE, Action.REBUILD):
+        notes.append("copy-image needs Glance's copy_image policy (admin by default)")
+    if stores.prune:
+        notes.append(
+            "deleting from a store needs Glance's delete_image_location policy (admin by default)"
+        )
+    warnings = (*plan.warnings, *notes)
+    return replace(plan, stores=stores, action=action, fingerprint=fingerprint, warnings=warnings)

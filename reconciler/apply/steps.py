@@ -717,7 +717,7 @@ def steps_for(
 # -- stores (Glance multi-store, issue 25) ------------------------------------------
 
 COPY_ATTEMPTS = 3  # a copy into a store that failed is asked for again, then reported
-COPY_POLL_MAX = 2.0  # seconds between reads while Glance copies
+COPY_POLL_MAX = 1.0  # seconds between reads while Glance copies (at most 1 s late)
 
 
 @dataclass(frozen=True)

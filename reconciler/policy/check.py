@@ -215,7 +215,23 @@ def _stored(req: Requirement, image: ImageFacts, now: datetime | None) -> tuple[
     )
 
 
-CHECKS = {"property": _property, "attribute": _attribute, "source": _source}
+def _stores(req: Requirement, image: ImageFacts) -> tuple[str, str] | None:
+    """The image is (live) or is declared (desired) in every store the rule names;
+    `stores: all` declares every one."""
+    wanted = set(req.stores or ())
+    if image.all_stores:
+        return None
+    if image.stores is None:
+        return f"stores not declared (needs {', '.join(sorted(wanted))})", "stores"
+    missing = wanted - image.stores
+    if not missing:
+        return None
+    held = ", ".join(sorted(image.stores)) or "none"
+    verb = "in" if image.live else "declared in"
+    return f"not {verb} store(s) {', '.join(sorted(missing))} ({verb}: {held})", "stores"
+
+
+CHECKS = {"property": _property, "attribute": _attribute, "source": _source, "stores": _stores}
 
 
 def _violation(loaded: LoadedRule, image: ImageFacts, detail: str, key: str) -> Violation:

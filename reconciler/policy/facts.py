@@ -37,6 +37,10 @@ class ImageFacts:
     live: bool = False
     size: int | None = None  # bytes stored (live images with data)
     created_at: str | None = None  # ISO 8601, as Glance says (live images)
+    # The stores the data is in (live) or is declared in (desired; None: not declared);
+    # `all_stores`: a desired image declares `stores: all`.
+    stores: frozenset[str] | None = None
+    all_stores: bool = False
 
     @property
     def hidden(self) -> bool:
@@ -60,6 +64,8 @@ def desired_facts(image: DesiredImage, positions: Mapping[str, str] | None = Non
         id=image.id,
         entry=image.source,
         positions=dict(positions) if positions else {ENTRY: image.source},
+        stores=frozenset(image.stores) if image.stores is not None else None,
+        all_stores=image.all_stores,
     )
 
 
@@ -86,4 +92,5 @@ def live_facts(image: LiveImage) -> ImageFacts:
         live=True,
         size=image.size,
         created_at=image.created_at,
+        stores=frozenset(image.stores),
     )

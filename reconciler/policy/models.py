@@ -128,7 +128,8 @@ class Selector(_Strict):
 
 class Requirement(_Strict):
     """What a selected image must satisfy: exactly one of `property`, `attribute`,
-    `source`, `unique`, `rotation_marker`, with the checks that kind takes."""
+    `source`, `unique`, `rotation_marker`, `stored`, `stores`, with the checks that kind
+    takes."""
 
     property: str | None = Field(None, min_length=1, description="A custom property.")
     attribute: str | None = Field(
@@ -154,6 +155,15 @@ class Requirement(_Strict):
             "build_date_not_after_creation (image_build_date is not after created_at), "
             "replaced_in_time (an image older than its replace_frequency allows is "
             "hidden or named with a rotation marker)."
+        ),
+    )
+    stores: list[str] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "The image's data must be in every one of these Glance stores (multi-store): "
+            "a desired image declares them in `stores:` (or `stores: all`), a live image "
+            "is in them (its `stores` attribute)."
         ),
     )
     rotation_marker: bool | None = Field(
@@ -236,7 +246,7 @@ class Requirement(_Strict):
         return next(k for k in KINDS if getattr(self, k) not in (None, False))
 
 
-KINDS = ("property", "attribute", "source", "unique", "rotation_marker", "stored")
+KINDS = ("property", "attribute", "source", "unique", "rotation_marker", "stored", "stores")
 CHECK_FIELDS = (
     "one_of",
     "pattern",
@@ -256,6 +266,7 @@ KIND_FIELDS: dict[str, frozenset[str]] = {
     "unique": frozenset(),
     "rotation_marker": frozenset({"pattern"}),
     "stored": frozenset({"pattern"}),
+    "stores": frozenset(),
 }
 
 

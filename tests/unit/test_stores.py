@@ -17,6 +17,9 @@ from reconciler.errors import ManifestError, PlanFileError
 from reconciler.manifests.loader import load
 from reconciler.manifests.models import DesiredImage
 from reconciler.plan import Action, Plan, StorePlan, Target
+from reconciler.policy.check import check
+from reconciler.policy.facts import desired_facts, live_facts
+from reconciler.policy.models import LoadedRule, Policy, Rule
 from reconciler.render.drift import DriftFormat, render_drift
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
@@ -213,7 +216,7 @@ def test_views_show_each_store_copy_and_prune() -> None:
     out = render_text(plan).plain
     assert "    + store store2: copy (copy-image)\n" in out
     assert "    - store store3: delete the copy (--prune-stores)\n" in out
-    assert "| ~ | `img` | update | 2 |" in render_markdown(plan)
+    assert "| ~ | `img` ⚠️ | update | 2 |" in render_markdown(plan)
     kept = diff(
         [desired(("store1",))], LiveCatalog((live("store1,store3"),)), TARGET, stores=AVAILABLE
     )
@@ -273,3 +276,64 @@ def test_an_image_only_in_an_extra_store_drifts_but_one_in_its_stores_does_not()
     assert target_drift(extra).images[0].state is State.DRIFTED
     same = diff([desired(("store1",))], LiveCatalog((live("store1"),)), TARGET, stores=AVAILABLE)
     assert target_drift(same).images[0].state is State.IN_SYNC
+
+
+def test_a_glance_without_stores_plans_none_and_says_so() -> None:
+    image = live(None)
+    for entry in (desired(("store1",)), desired(None, all_stores=True)):
+        plan = diff([entry], LiveCatalog((image,)), TARGET, stores=())
+        [planned] = plan.images
+        assert planned.stores is None and planned.action is Action.NOOP
+        assert planned.warnings == (
+            "stores: this Glance lists no stores (no enabled_backends): not planned",
+        )
+
+
+def test_a_new_build_shows_the_stores_its_data_goes_to() -> None:
+    plan = diff([desired(("store1", "store3"))], LiveCatalog(()), TARGET, stores=AVAILABLE)
+    assert "+ stores: store1, store3 (the new build's data)" in render_text(plan).plain
+
+
+def test_a_policy_can_require_a_store_set_of_desired_and_live_images() -> None:
+    policy = Policy(
+        names=("team",),
+        rules=(
+            LoadedRule(
+                Rule.model_validate(
+                    {
+                        "id": "team/stores",
+                        "message": "images are in both availability zones",
+                        "require": {"stores": ["store1", "store2"]},
+                    }
+                ),
+                "team",
+            ),
+        ),
+    )
+    found = check(
+        policy,
+        [
+            desired_facts(desired(("store1", "store2", "store3"))),
+            desired_facts(desired(None, all_stores=True)),
+            desired_facts(desired(("store1",))),
+            desired_facts(desired(None)),
+            live_facts(live("store2,store1")),
+            live_facts(live("store3")),
+        ],
+    )
+    assert [v.detail for v in found] == [
+        "not declared in store(s) store2 (declared in: store1)",
+        "stores not declared (needs store1, store2)",
+        "not in store(s) store1, store2 (in: store3)",
+    ]
+    assert {v.field for v in found} == {"stores"}
+
+
+def test_copies_and_prunes_warn_of_glances_admin_only_policies() -> None:
+    plan = _store_plan()
+    assert plan.images[0].warnings == (
+        "copy-image needs Glance's copy_image policy (admin by default)",
+        "deleting from a store needs Glance's delete_image_location policy (admin by default)",
+    )
+    new = diff([desired(("store1",))], LiveCatalog(()), TARGET, stores=AVAILABLE)
+    assert new.images[0].warnings == ()  # a new build's import needs no such policy

@@ -117,7 +117,7 @@ def describe_stores(stores: StorePlan, *, new: bool) -> list[Line]:
     line (its import goes to all of them at once)."""
     if new:
         every = " (all)" if stores.all_stores else ""
-        return [Line("+", f"stores: imported into {', '.join(stores.missing)}{every} at once")]
+        return [Line("+", f"stores: {', '.join(stores.missing)}{every} (the new build's data)")]
     lines = [Line("+", f"store {name}: copy (copy-image)") for name in stores.missing]
     for name in stores.extra:
         if name in stores.prune:
