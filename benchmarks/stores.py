@@ -15,11 +15,11 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.apply.steps import CopyToStores
 from reconciler.cli.pipeline import glance_client
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.sandbox import manager
-from reconciler.steps import CopyToStores
 from reconciler.views import live_stores
 
 ROOT = Path(__file__).resolve().parent.parent
