@@ -20,7 +20,10 @@ def bump(
         show_default=False,
     ),
     names: list[str] = typer.Option(
-        [], "--name", help="Only entries whose name matches this glob (repeat for several)."
+        [],
+        "--name",
+        metavar="GLOB",
+        help="Only entries whose name matches this glob (repeat for several).",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Report what would change; write nothing (exit 2 all the same)."
@@ -30,7 +33,9 @@ def bump(
         "--format",
         help="text; json; markdown: a pull request's body (a row per updated entry).",
     ),
-    timeout: float = typer.Option(30.0, "--timeout", help="Seconds per upstream request."),
+    timeout: float = typer.Option(
+        30.0, "--timeout", metavar="SECONDS", help="Seconds per upstream request."
+    ),
 ) -> None:
     """Move each entry with a source.watch to its newest upstream build.
 
