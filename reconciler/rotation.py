@@ -158,7 +158,11 @@ def plan_builds(
             "version": build_version(image) or adopted.get(image.id, (None, ""))[0],
             "fingerprint": image.fingerprint,
         }
-        if retired and rotation.retired == "delete" and not common["protected"]:
+        # A build adopted in this plan has no record naming this catalog yet: it is
+        # never deleted by the run that adopts it (nothing is deleted that the run cannot
+        # prove is its own); it gets its record now, and the next plan deletes it.
+        unrecorded = image.id in adopted
+        if retired and rotation.retired == "delete" and not common["protected"] and not unrecorded:
             plans.append(BuildPlan(delete=True, **common))
             continue
         name = rotated_name(rotation.rename, desired.name, image, names, common["version"])
@@ -168,8 +172,13 @@ def plan_builds(
         if retired and rotation.retired == "deactivate" and image.status == "active":
             activation = Activation.DEACTIVATE
         note = None
-        if retired and rotation.retired == "delete":
+        if retired and rotation.retired == "delete" and common["protected"]:
             note = "protected: never deleted by rotation; unprotect it to retire it"
+        elif retired and rotation.retired == "delete":
+            note = (
+                "adopted now (no record yet): deleted by the next run, once its record "
+                "names this catalog"
+            )
         build = BuildPlan(patch=ops, activation=activation, note=note, **common)
         if build.has_work or note is not None:
             plans.append(build)

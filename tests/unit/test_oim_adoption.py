@@ -225,3 +225,35 @@ def test_a_previous_build_is_recognised_by_its_name_and_internal_version() -> No
     assert oim_previous_version(image("A 20240101"), "A", "{name} {build_date}") is None
     untagged = LiveImage("i", None, "active", {"name": "A (1)", "tags": []})
     assert oim_previous_version(untagged, "A", rename) is None
+
+
+def test_an_unrecorded_build_beyond_keep_is_never_deleted_by_the_run_adopting_it(
+    tmp_path: Path,
+) -> None:
+    """Nothing is deleted that the run cannot prove is its own: OIM's fourth build,
+    beyond last-3 with `--retire delete`, has no record naming this catalog yet. The
+    adopting plan writes its record (and says it is deleted next time); only the next
+    plan, once the record is there, deletes it."""
+    files = tmp_path / "etc"
+    files.mkdir()
+    (files / "ubuntu.yml").write_text(COMMUNITY)
+    out = tmp_path / "manifests"
+    argv = ["import", "--from", "oim", str(files), "-o", str(out), "--retire", "delete"]
+    assert cli(argv) == 0
+    (entry,) = load_manifests([out / "images.yaml"]).images
+    assert entry.rotation is not None and entry.rotation.retired == "delete"
+    fake = FakeGlance()
+    old = ["20231001", "20231101", "20240101"]
+    ids = [fake.seed(oim_image(entry, f"{NAME} ({v})", v), status="active") for v in old]
+    fake.seed(oim_image(entry, NAME, "20240202"), status="active")
+    plan = plan_for(fake, entry)
+    (image,) = plan.images
+    assert not any(b.delete for b in image.builds)
+    (oldest,) = [b for b in image.builds if b.id == ids[0]]
+    assert [op.key for op in oldest.patch] == [MANAGED_RECORD]
+    assert oldest.note is not None and "deleted by the next run" in oldest.note
+    results, _journal = run(fake, plan, tmp_path)
+    assert results[NAME].status == "applied", results[NAME].reason
+    assert fake.stored(ids[0]) is not None  # adopted, not deleted
+    (image,) = plan_for(fake, entry).images
+    assert [(b.id, b.delete) for b in image.builds] == [(ids[0], True)]
