@@ -29,7 +29,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 
 from reconciler.cloud.auth import tls_message
-from reconciler.cloud.http_errors import error_from_response, transport_message
+from reconciler.cloud.http_errors import error_from_response, exception_chain, transport_message
 from reconciler.errors import (
     CloudError,
     ConnectionFailed,
@@ -357,18 +357,4 @@ def never_sent(err: BaseException) -> bool:
     somewhere in the exception's chain, as urllib3's NewConnectionError carries it).
     Decided from the errors' types, never their text; any other failure (a reset, a
     timeout after the request was written) may have reached the server."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [err]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return True
-        pending += [current.__cause__, current.__context__]
-        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-    return False
+    return any(isinstance(e, ConnectionRefusedError) for e in exception_chain(err))

@@ -85,7 +85,7 @@ _KNOWN = (
 _NOISE = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:? ?")
 
 
-def _chain(err: BaseException) -> list[BaseException]:
+def exception_chain(err: BaseException) -> list[BaseException]:
     """The exception and those it was raised from or wraps (urllib3's MaxRetryError
     keeps its cause in `reason`, requests' errors in `args`), outermost first."""
     found: list[BaseException] = []
@@ -136,7 +136,7 @@ def transport_message(err: BaseException, limit: int = 200) -> str:
     """A transport failure (requests', keystoneauth's) as one line: the host and port it
     could not reach and why (`host 127.0.0.1, port 5000: Connection refused`), else the
     library's text without object reprs, cut at a word with `…` past `limit`."""
-    chain = _chain(err)
+    chain = exception_chain(err)
     text = " ".join(" ".join(str(e) for e in chain).split())
     where, reason = _where(text), _reason(chain, text)
     if where and reason:

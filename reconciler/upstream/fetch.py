@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from requests.adapters import HTTPAdapter
 
+from reconciler.cloud.http_errors import transport_message
 from reconciler.errors import UpstreamError
 
 USER_AGENT = "reconciler (bump)"
@@ -106,20 +107,7 @@ class Fetcher:
                 day = last_modified_day(answer.headers.get("Last-Modified"))
                 return Fetched(url, answer.url, body, day)
         except requests.RequestException as err:
-            raise UpstreamError(f"{url}: {describe(err)}") from None
+            raise UpstreamError(f"{url}: {transport_message(err)}") from None
 
     def close(self) -> None:
         self._session.close()
-
-
-def describe(err: requests.RequestException) -> str:
-    """A request error in a few words (requests' own text nests urllib3's reprs)."""
-    if isinstance(err, requests.Timeout):
-        return "no answer in time"
-    if isinstance(err, requests.ConnectionError):
-        text = str(err)
-        for reason in ("Connection refused", "Name or service not known", "No route to host"):
-            if reason in text:
-                return f"cannot connect ({reason.lower()})"
-        return "cannot connect"
-    return type(err).__name__

@@ -180,3 +180,20 @@ def test_watch_problems() -> None:
         "named groups"
         in dict(watch_problems(url, sums, "https://u.test/", "(?P<v>1)", None, None))["version"]
     )
+
+
+def test_an_upstream_that_refuses_is_named_by_host_port_and_reason() -> None:
+    import socket
+
+    import pytest
+
+    from reconciler.errors import UpstreamError
+    from reconciler.upstream.fetch import Fetcher
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    url = f"http://127.0.0.1:{port}/noble/SHA256SUMS"
+    with pytest.raises(UpstreamError) as caught:
+        Fetcher(timeout=5).get(url)
+    assert str(caught.value) == f"{url}: host 127.0.0.1, port {port}: Connection refused"
