@@ -119,7 +119,7 @@ class Decompressing:
         self._raw = raw
         self._kind = kind
         self._name = name
-        self._decoder = _decoder(kind)
+        self._decoder = _Decoder(kind)
         self._pending = b""
         self._ended = False
 
@@ -149,7 +149,7 @@ class Decompressing:
                 raise SourceUnreadable(reason) from None
             block = self._decoder.unused_data if self._decoder.eof else b""
             if block:  # another stream follows the one that ended
-                self._decoder = _decoder(self._kind)
+                self._decoder = _Decoder(self._kind)
         return out
 
     def close(self) -> None:
@@ -192,10 +192,6 @@ class _Decoder:
     def unused_data(self) -> bytes:
         data: bytes = self._impl.unused_data
         return data
-
-
-def _decoder(kind: str) -> _Decoder:
-    return _Decoder(kind)
 
 
 class HashingReader:

@@ -40,6 +40,9 @@ def resolve(watch: Watch, fetcher: Fetcher) -> Build:
         return _fixed(watch, fetcher)
     pattern = watch.version or DEFAULT_VERSION
     template = file_name(watch.url)
+    # Without an index the one checksum file lists every build: read (and verified)
+    # once, for the candidates and for the build's digest.
+    fixed: tuple[dict[str, tuple[checksums.Digest, ...]], bool] | None = None
     if watch.index is not None:
         links = index.names(fetcher.get(watch.index).text)
         whole, named = re.compile(pattern), name_pattern(template, pattern)
@@ -50,9 +53,9 @@ def resolve(watch: Watch, fetcher: Fetcher) -> Build:
             f"nor a file named like {template!r}"
         )
     else:
-        listed = _checksums(watch, fetcher, watch.checksums)[0]
+        fixed = _checksums(watch, fetcher, watch.checksums)
         names = name_pattern(template, pattern)
-        candidates = [m["version"] for name in listed if (m := names.fullmatch(name))]
+        candidates = [m["version"] for name in fixed[0] if (m := names.fullmatch(name))]
         where = f"{watch.checksums} lists no file named like {template!r}"
     if not candidates:
         raise UpstreamError(f"no candidate version: {where}")
@@ -62,7 +65,7 @@ def resolve(watch: Watch, fetcher: Fetcher) -> Build:
         sums_url = fill(watch.checksums, version)
         name = fill(template, version)
         try:
-            listed, signed = _checksums(watch, fetcher, sums_url, version)
+            listed, signed = fixed or _checksums(watch, fetcher, sums_url, version)
         except SignatureInvalid:
             raise  # never passed over: an older build instead would hide the tampering
         except UpstreamError as err:
