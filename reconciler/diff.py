@@ -473,7 +473,10 @@ def _diff(
             matched.update(b.id for b in others)
         planned = plan_image(entry, found, target.project_id, other, by_name, others, adopted)
         if entry.stores is not None or entry.all_stores:
-            planned = with_stores(planned, entry, found, stores, prune=prune_stores)
+            # Data is deleted from a store only of an image whose record names this
+            # catalog already: one adopted or taken over in this run is pruned by the next.
+            ours = found is not None and ownership(found.view, catalog)[0] is Ownership.OURS
+            planned = with_stores(planned, entry, found, stores, prune=prune_stores and ours)
         images.append(planned)
     entries = {entry.name for entry in desired}
     images.extend(orphans(live.images, matched, target.project_id, prune, catalog, entries))

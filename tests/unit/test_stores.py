@@ -24,7 +24,7 @@ from reconciler.render.drift import DriftFormat, render_drift
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
 from reconciler.stores import plan_stores, store_ids, unknown_stores
-from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage
+from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, Ownership, ownership
 
 PROJECT = "p-demo"
 TARGET = Target("sandbox", "RegionOne", PROJECT, "http://glance")
@@ -155,6 +155,31 @@ def test_prune_stores_deletes_extras_but_never_the_last_copy() -> None:
     only = plan_stores(desired(("store2",)), live("store3"), AVAILABLE, prune=True)
     assert only is not None and only.missing == ("store2",) and only.prune == ()
     assert only.extra == ("store3",)
+
+
+def test_prune_stores_only_touches_images_whose_record_names_this_catalog() -> None:
+    """Nothing is deleted that the run cannot prove is its own: an unmanaged image the
+    entry adopts in this run keeps its extra copy until the next run."""
+    unmanaged = live("store1,store3", **{MANAGED_RECORD: None})
+    assert ownership(unmanaged.view, "default")[0] is Ownership.UNMANAGED
+    plan = diff(
+        [desired(("store1",))],
+        LiveCatalog((unmanaged,)),
+        TARGET,
+        stores=AVAILABLE,
+        prune_stores=True,
+    )
+    [planned] = plan.images
+    assert planned.stores is not None and planned.stores.prune == ()
+    assert planned.stores.extra == ("store3",)
+    ours = diff(
+        [desired(("store1",))],
+        LiveCatalog((live("store1,store3"),)),
+        TARGET,
+        stores=AVAILABLE,
+        prune_stores=True,
+    )
+    assert ours.images[0].stores is not None and ours.images[0].stores.prune == ("store3",)
 
 
 def test_all_means_every_store_glance_lists() -> None:
