@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import manager
+from reconciler.views import MANAGED_RECORD, encode_record
 from tests.conftest import ROOT, Sandbox
 from tests.sandbox.helpers import by_name, get_image, plan_json, run_cli, write_manifest
 
@@ -63,14 +64,17 @@ def admin_images(stores_sandbox: Sandbox) -> Iterator[list[str]]:
         session.delete(f"{stores_sandbox.glance_url}/v2/images/{image_id}", raise_exc=False)
 
 
-def _image_in(sandbox: Sandbox, stores: list[str], created: list[str], name: str) -> str:
-    """An active image whose data Glance put in `stores` (glance-direct import)."""
+def _image_in(
+    sandbox: Sandbox, stores: list[str], created: list[str], name: str, ours: bool = False
+) -> str:
+    """An active image whose data Glance put in `stores` (glance-direct import); `ours`:
+    its record names the default catalog (only such an image's copies are pruned)."""
     session, base = sandbox.session(ADMIN), f"{sandbox.glance_url}/v2/images"
     image_id = str(uuid.uuid4())
-    session.post(
-        base,
-        json={"id": image_id, "name": name, "disk_format": "raw", "container_format": "bare"},
-    )
+    body = {"id": image_id, "name": name, "disk_format": "raw", "container_format": "bare"}
+    if ours:
+        body[MANAGED_RECORD] = encode_record(frozenset(), "default")
+    session.post(base, json=body)
     created.append(image_id)
     session.put(
         f"{base}/{image_id}/stage",
@@ -133,7 +137,7 @@ def test_plan_copies_into_missing_stores_and_reports_or_prunes_extras(
     stores_sandbox: Sandbox, tmp_path: Path, admin_images: list[str]
 ) -> None:
     name = f"t{uuid.uuid4().hex[:10]}-copy"
-    image_id = _image_in(stores_sandbox, ["store1", "store3"], admin_images, name)
+    image_id = _image_in(stores_sandbox, ["store1", "store3"], admin_images, name, ours=True)
     path = write_manifest(
         tmp_path,
         f"""\
@@ -269,7 +273,7 @@ def test_apply_prune_stores_deletes_extras_but_never_the_only_copy(
     stores_sandbox: Sandbox, tmp_path: Path, admin_images: list[str]
 ) -> None:
     name = f"t{uuid.uuid4().hex[:10]}-prune"
-    image_id = _image_in(stores_sandbox, ["store1", "store3"], admin_images, name)
+    image_id = _image_in(stores_sandbox, ["store1", "store3"], admin_images, name, ours=True)
     path = write_manifest(
         tmp_path, f"version: 1\nimages:\n  - name: {name}\n    stores: [store1]\n"
     )
