@@ -212,7 +212,12 @@ class Applier:
             status = Status.APPLIED if gone else Status.DIVERGED
             return self._end(image, main_id, status, "" if gone else "still there after delete")
         status, reason = self._check(image, main_id, None if unit.building else live, answer)
-        problems = self._verify_builds([p.build for p in unit.phases if p.build], originals)
+        problems = [
+            problem
+            for _id, problem in self._verify_each_build(
+                [p.build for p in unit.phases if p.build], originals
+            )
+        ]
         if status is not Status.APPLIED or problems:
             # The tail never follows a failed verification: retired builds stay as they
             # are until the entry is as asked (the next plan retires them then).
@@ -314,13 +319,10 @@ class Applier:
             found[build.id] = current
         return found
 
-    def _verify_builds(self, builds: list[BuildPlan], originals: dict[str, LiveImage]) -> list[str]:
-        """What differs between each changed build and its planned state."""
-        return [problem for _id, problem in self._verify_each_build(builds, originals)]
-
     def _verify_each_build(
         self, builds: list[BuildPlan], originals: dict[str, LiveImage]
     ) -> list[tuple[str, str]]:
+        """What differs between each changed build and its planned state, by build id."""
         problems: list[tuple[str, str]] = []
         for build in builds:
             if build.delete or not build.has_work:
@@ -616,27 +618,6 @@ class Original:
         if live is None:
             return cls(None)
         return cls(live.view, live.status, live.members if members_managed else None)
-
-
-def roll_back_image(
-    client: GlanceAPI,
-    journal: Journal,
-    image_id: str,
-    done: Iterable[tuple[int, Step]],
-    original: Original,
-) -> tuple[list[str], list[str]]:
-    """The one rollback path (after a failed step, and from a journal): undo the steps
-    given (newest first), each until done, journalling each undo; then read the image
-    back and compare it with its original. Returns the problems met and what is left
-    changed. A step that cannot be undone (a delete) is not attempted: the comparison
-    says whether it changed anything."""
-    problems = undo_steps(client, journal, ((image_id, seq, step) for seq, step in done))
-    try:
-        left = left_changed(client, image_id, original)
-    except CloudError as err:
-        problems.append(f"read back failed: {err.message}")
-        left = []
-    return problems, left
 
 
 def undo_steps(
