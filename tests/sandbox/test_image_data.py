@@ -38,8 +38,10 @@ def manifest(name: str, source: dict[str, Any]) -> str:
     )
 
 
-def ours(sandbox: Sandbox, prefix: str) -> dict[str, dict[str, Any]]:
-    session = sandbox.session("sandbox-admin")
+def ours(sandbox: Sandbox, prefix: str, cloud: str = "sandbox-admin") -> dict[str, dict[str, Any]]:
+    """The images named `prefix...` as `cloud` lists them (a member lists its own
+    community images; the admin's listing does not show them)."""
+    session = sandbox.session(cloud)
     url = f"{sandbox.glance_url}/v2/images?limit=1000"
     images: list[dict[str, Any]] = []
     while url:

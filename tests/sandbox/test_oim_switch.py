@@ -30,6 +30,7 @@ from ruamel.yaml import YAML
 from reconciler.views import MANAGED_RECORD, parse_record
 from tests.conftest import ROOT, SUMMARY, Sandbox
 from tests.sandbox.helpers import get_image, plan_json, run_cli
+from tests.sandbox.test_image_data import ours
 
 OIM_VERSION = "0.20261007.0"
 OIM_VENV = ROOT / ".venv-oim"
@@ -196,14 +197,7 @@ def _run_oim(sandbox: Sandbox, oim: Path, images: Path) -> float:
 def _ours(sandbox: Sandbox, unique: str) -> dict[str, dict[str, Any]]:
     """This test's images, as the demo member lists them (its own community images are
     in its listing, not in the admin's)."""
-    session = sandbox.session("sandbox")
-    url = f"{sandbox.glance_url}/v2/images?limit=1000"
-    images: list[dict[str, Any]] = []
-    while url:
-        page = session.get(url).json()
-        images += page["images"]
-        url = sandbox.glance_url + page["next"] if page.get("next") else ""
-    return {i["name"]: i for i in images if i["name"].startswith(unique)}
+    return ours(sandbox, unique, cloud="sandbox")
 
 
 @pytest.fixture
