@@ -42,7 +42,7 @@ from reconciler.apply.steps import (
 from reconciler.apply.units import Phase, Unit, compile_unit
 from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import CloudError, ResponseLost
-from reconciler.interrupts import STOP
+from reconciler.interrupts import STOP, mapped
 from reconciler.live import read_members
 from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
 from reconciler.readahead import ReadAhead
@@ -114,7 +114,7 @@ class Applier:
             self.client, [i.id for i in work if i.action is not Action.CREATE and i.id]
         )
         with ThreadPoolExecutor(self.parallelism) as pool:
-            results = list(pool.map(self._one, work))
+            results = mapped(pool, self._one, work)
         return ApplyReport(tuple(results + skipped), str(self.journal.path))
 
     def _one(self, image: ImagePlan) -> ImageResult:

@@ -51,7 +51,7 @@ from reconciler.cli.policies import (
 from reconciler.cloud.auth import connect
 from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
-from reconciler.interrupts import STOP, guarded
+from reconciler.interrupts import STOP, guarded, mapped
 from reconciler.plan import ImagePlan, Plan
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
@@ -232,13 +232,10 @@ def _apply_targets(
     several = len(results) > 1
     journals = {r.label: _journal_for(journal_path, r.label if several else None) for r in work}
     with guarded(), ThreadPoolExecutor(len(work)) as pool:
-        reports = list(
-            pool.map(
-                lambda r: _run(
-                    r.plan, r.client, journals[r.label], pace, fmt, progress=not several
-                ),
-                work,
-            )
+        reports = mapped(
+            pool,
+            lambda r: _run(r.plan, r.client, journals[r.label], pace, fmt, progress=not several),
+            work,
         )
     codes = []
     for result, report in zip(work, reports, strict=True):

@@ -99,3 +99,32 @@ def test_an_appended_journal_keeps_seq_unique(tmp_path: Path) -> None:
     held = Journal(path)
     held.hold(timeout=1)
     assert not held._lock.acquire(timeout=0.05)  # taken for good: no record after it
+
+
+def test_the_main_thread_wakes_while_it_waits_for_a_slow_first_image(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Linux may hand SIGINT to a worker thread; Python runs the handler once the main
+    thread wakes. `mapped` waits in WAKE-second steps (pool.map slept until the first
+    result, seen letting every image of a run start after a Ctrl-C under load)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reconciler import interrupts
+
+    wakes = []
+    real_wait = interrupts.wait
+
+    def counted(*args: object, **kwargs: object) -> object:
+        wakes.append(time.monotonic())
+        return real_wait(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(interrupts, "wait", counted)
+
+    def work(item: int) -> int:
+        time.sleep(1.0 if item == 0 else 0.01)
+        return item * 10
+
+    with ThreadPoolExecutor(2) as pool:
+        assert interrupts.mapped(pool, work, range(5)) == [0, 10, 20, 30, 40]
+    assert len(wakes) >= 1.0 / interrupts.WAKE - 1
