@@ -17,9 +17,9 @@ from typing import Any
 from benchmarks import data, fanout, manifests, scenarios, seed
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import SandboxError
 from reconciler.manifests.loader import load
+from reconciler.model.cloud_options import CloudOptions
 from reconciler.sandbox import manager
 from reconciler.sandbox.state import SandboxPaths
 

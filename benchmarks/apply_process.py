@@ -29,7 +29,7 @@ from typing import Any
 from benchmarks import manifests, seed
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
-from reconciler.cloud.options import CloudOptions
+from reconciler.model.cloud_options import CloudOptions
 
 PREFIX = "bench-apply"
 

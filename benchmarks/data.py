@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 
 from benchmarks.scenarios import PEAK_RSS, _peak_mb
 from reconciler.cloud.auth import connect
-from reconciler.cloud.options import CloudOptions
+from reconciler.model.cloud_options import CloudOptions
 
 CLOUD = "sandbox"
 BLOCK = 1024 * 1024

@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 from benchmarks import manifests
 from benchmarks.data import BARE_AUTH
 from reconciler.cloud.auth import connect
-from reconciler.cloud.options import CloudOptions
+from reconciler.model.cloud_options import CloudOptions
 from reconciler.sandbox import bootstrap, configs
 from reconciler.sandbox.manager import verify_for
 from reconciler.sandbox.state import SandboxPaths, SandboxState

@@ -9,7 +9,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from reconciler.views import CORE_ATTRIBUTES, MANAGED_RECORD
+from reconciler.model.image_view import CORE_ATTRIBUTES, MANAGED_RECORD
 
 
 def entry(image: dict[str, Any]) -> dict[str, Any]:

@@ -17,22 +17,22 @@ from typing import Any
 
 import requests
 
-from reconciler import gcpause
+from reconciler.app.pipeline import make_plan
 from reconciler.apply import Applier
 from reconciler.apply.journal import Journal
-from reconciler.cli.pipeline import make_plan
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient, RetryPolicy
-from reconciler.cloud.options import CloudOptions
-from reconciler.diff import diff
-from reconciler.live import read_catalog
+from reconciler.cloud.live import read_catalog
 from reconciler.manifests.loader import load
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Plan, Target
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import MANAGED_RECORD, LiveCatalog, LiveImage, encode_record
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Plan, Target
+from reconciler.planning.diff import diff
 from reconciler.render.plan.json import render_json
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
-from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, encode_record
+from reconciler.runtime import gcpause
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 

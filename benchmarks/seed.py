@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.cloud.glance import GlanceClient, ResponseLost
 from reconciler.errors import Conflict
-from reconciler.views import MANAGED_RECORD, encode_record
+from reconciler.model.image_view import MANAGED_RECORD, encode_record
 
 DISTROS = ("ubuntu", "debian", "rocky", "alma", "fedora", "alpine", "flatcar")
 

@@ -15,12 +15,12 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.app.pipeline import glance_client
 from reconciler.apply.steps import CopyToStores
-from reconciler.cli.pipeline import glance_client
 from reconciler.cloud.auth import connect
-from reconciler.cloud.options import CloudOptions
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import live_stores
 from reconciler.sandbox import manager
-from reconciler.views import live_stores
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = 8 << 20

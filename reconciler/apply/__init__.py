@@ -12,7 +12,7 @@ Where each decision lives:
   the tail, one rollback newest first across the unit) and `roll_back_journal`
   (`reconciler rollback JOURNAL`: the whole run, newest first across units).
 - `journal.py`: the append-only journal (fsynced before each write to the cloud).
-Interrupts (Ctrl-C) are `reconciler.interrupts`'s, shared with the data reader.
+Interrupts (Ctrl-C) are `reconciler.runtime.interrupts`'s, shared with the data reader.
 """
 
 from reconciler.apply.applier import (

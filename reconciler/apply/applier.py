@@ -4,7 +4,7 @@ Per image, the plan runs as a small transaction (see `reconciler.apply.steps` fo
 1. re-read the image and compare its fingerprint with the plan's; a changed image is
    skipped as `stale` (Glance has no ETag or conditional PATCH, so this re-read shortly
    before writing is the only guard; images are re-read in small chunks, see
-   `reconciler.readahead`);
+   `reconciler.cloud.readahead`);
 2. journal the original state, then each step before sending it (on disk before the
    write) and its outcome after;
 3. on a refused or failed step (403, or 409/413/5xx left after retries), undo the steps
@@ -41,13 +41,13 @@ from reconciler.apply.steps import (
 )
 from reconciler.apply.units import Phase, Unit, compile_unit
 from reconciler.cloud.api import GlanceAPI
+from reconciler.cloud.live import read_members
+from reconciler.cloud.readahead import ReadAhead
 from reconciler.errors import CloudError, ResponseLost
-from reconciler.interrupts import STOP, mapped
-from reconciler.live import read_members
-from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
-from reconciler.readahead import ReadAhead
-from reconciler.report import ApplyReport, ImageResult, Status, differences
-from reconciler.views import LiveImage
+from reconciler.model.image_view import LiveImage
+from reconciler.model.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
+from reconciler.model.report import ApplyReport, ImageResult, Status, differences
+from reconciler.runtime.interrupts import STOP, mapped
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
 # (MySQL deadlocks do the same on real clouds): at parallelism 4 one image's PATCH was
@@ -118,7 +118,7 @@ class Applier:
         return ApplyReport(tuple(results + skipped), str(self.journal.path))
 
     def _one(self, image: ImagePlan) -> ImageResult:
-        if STOP.requested:  # Ctrl-C: nothing new starts (see reconciler.interrupts)
+        if STOP.requested:  # Ctrl-C: nothing new starts (see reconciler.runtime.interrupts)
             result = self._result(image, Status.SKIPPED, INTERRUPTED)
             self.on_done(result)
             return result

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.cloud.api import GlanceAPI
+from reconciler.cloud.image_data import BLOCK, HashingReader, Progress, open_source, probe
 from reconciler.errors import (
     BadRequest,
     ChecksumMismatch,
@@ -42,8 +43,8 @@ from reconciler.errors import (
     ServerError,
     SourceUnreadable,
 )
-from reconciler.interrupts import STOP
-from reconciler.plan import (
+from reconciler.model.image_view import image_view, live_stores
+from reconciler.model.plan import (
     ABSENT,
     Action,
     Activation,
@@ -55,8 +56,7 @@ from reconciler.plan import (
     StorePlan,
     escape_pointer,
 )
-from reconciler.sources import BLOCK, HashingReader, Progress, open_source, probe
-from reconciler.views import image_view, live_stores
+from reconciler.runtime.interrupts import STOP
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
 

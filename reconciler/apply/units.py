@@ -30,8 +30,8 @@ from reconciler.apply.steps import (
     take_name,
     temporary_name,
 )
-from reconciler.plan import Action, BuildPlan, BuildRole, ImagePlan
-from reconciler.sources import Progress
+from reconciler.cloud.image_data import Progress
+from reconciler.model.plan import Action, BuildPlan, BuildRole, ImagePlan
 
 
 @dataclass(frozen=True)

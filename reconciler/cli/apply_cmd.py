@@ -22,7 +22,13 @@ from rich.progress import (
 )
 from rich.text import Text as RichText
 
-from reconciler import planfile
+from reconciler.app.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
+from reconciler.app.policies import (
+    desired_violations,
+    gate_results,
+    print_violations,
+    run_policy,
+)
 from reconciler.apply import INTERRUPTED, Applier, roll_back_journal, skipped_entries
 from reconciler.apply.journal import Journal, default_path, histories
 from reconciler.apply.steps import IMPORT_WAIT
@@ -40,23 +46,17 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
 from reconciler.cli.plan_cmd import print_plans, report_failed
-from reconciler.cli.policies import (
-    desired_violations,
-    gate_results,
-    print_violations,
-    run_policy,
-)
 from reconciler.cloud.auth import connect
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import PlanFileError, TargetMismatch, UsageError
-from reconciler.interrupts import STOP, guarded, mapped
-from reconciler.plan import ImagePlan, Plan
+from reconciler.model import planfile
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.plan import ImagePlan, Plan
+from reconciler.model.report import ApplyReport, ImageResult, Status
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
 from reconciler.render.plan.describe import human_size
-from reconciler.report import ApplyReport, ImageResult, Status
+from reconciler.runtime.interrupts import STOP, guarded, mapped
 
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
@@ -80,7 +80,7 @@ def _print_report(report: ApplyReport, fmt: ReportFormat, title: str) -> None:
 
 
 def _interrupted(results: Sequence[ImageResult]) -> int:
-    """The run was interrupted (reconciler.interrupts): say what was not started."""
+    """The run was interrupted (reconciler.runtime.interrupts): say what was not started."""
     left = sum(1 for r in results if r.status is Status.SKIPPED and r.reason == INTERRUPTED)
     error(
         f"interrupted: {left} image(s) not started; each image in flight finished or was "

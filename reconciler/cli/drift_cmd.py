@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from reconciler.app.pipeline import Scope, TargetResult, plan_targets
+from reconciler.app.policies import run_policy
 from reconciler.cli.console import emit, info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -23,11 +25,10 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.pipeline import Scope, TargetResult, plan_targets
 from reconciler.cli.plan_cmd import report_failed
-from reconciler.cli.policies import run_policy
-from reconciler.cloud.options import CloudOptions
-from reconciler.drift import (
+from reconciler.errors import UsageError
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.planning.drift import (
     DriftDocument,
     FailOn,
     TargetDrift,
@@ -38,7 +39,6 @@ from reconciler.drift import (
     is_failing,
     target_drift,
 )
-from reconciler.errors import UsageError
 from reconciler.policy.check import check
 from reconciler.policy.facts import live_facts
 from reconciler.policy.models import Level, Policy

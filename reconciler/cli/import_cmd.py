@@ -15,6 +15,7 @@ import typer
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from reconciler.app.pipeline import Scope, glance_client, plan_targets
 from reconciler.cli.console import info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -23,11 +24,16 @@ from reconciler.cli.options import (
     catalog_name,
     cloud_command,
 )
-from reconciler.cli.pipeline import Scope, glance_client, plan_targets
 from reconciler.cloud.auth import connect
-from reconciler.cloud.options import CloudOptions
+from reconciler.cloud.live import list_images, read_members
 from reconciler.errors import UsageError
-from reconciler.importer import (
+from reconciler.manifests import update as manifest_update
+from reconciler.manifests.glance_schema import snapshot
+from reconciler.manifests.schema_ref import with_schema_comment
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import DEFAULT_CATALOG
+from reconciler.model.plan import Action
+from reconciler.planning.importer import (
     Selection,
     entry_for,
     manifest_for,
@@ -35,12 +41,6 @@ from reconciler.importer import (
     others_managed,
     select,
 )
-from reconciler.live import list_images, read_members
-from reconciler.manifests import update as manifest_update
-from reconciler.manifests.glance_schema import snapshot
-from reconciler.manifests.schema_ref import with_schema_comment
-from reconciler.plan import Action
-from reconciler.views import DEFAULT_CATALOG
 
 # import reads no manifests (except with --update): its catalog is the one it writes.
 ImportCatalogOption = typer.Option(

@@ -23,11 +23,12 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from reconciler import __version__, gcpause
+from reconciler import __version__
 from reconciler.cli import usage_errors
 from reconciler.cli.completion_cmd import PROG
 from reconciler.cli.usage_errors import CLICK
 from reconciler.errors import InsecureTLSWarning, ManifestError, ReconcilerError
+from reconciler.runtime import gcpause
 
 
 @dataclass(frozen=True)
@@ -358,7 +359,7 @@ def run(argv: list[str] | None = None, *, final: bool = False) -> int:
 
 def _stopping() -> bool:
     """An apply run handled the interrupt itself (and said so)."""
-    interrupts = sys.modules.get("reconciler.interrupts")
+    interrupts = sys.modules.get("reconciler.runtime.interrupts")
     return bool(interrupts is not None and interrupts.STOP.requested)
 
 

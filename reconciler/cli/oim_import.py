@@ -13,9 +13,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from reconciler.cli.console import info, warning
 from reconciler.errors import ManifestError, UsageError
-from reconciler.importer import manifest_for
 from reconciler.manifests.yaml_nodes import Document, YamlProblem, parse_documents
 from reconciler.oim.convert import RETIRE_FLAGS, Conversion, Entry, Note, Options, convert
+from reconciler.planning.importer import manifest_for
 
 SUFFIXES = (".yml", ".yaml")
 

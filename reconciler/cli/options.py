@@ -16,8 +16,8 @@ from typing import Any, TypeVar, get_type_hints
 
 import typer
 
-from reconciler.cloud.options import CloudOptions
-from reconciler.views import CATALOG_PATTERN
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import CATALOG_PATTERN
 
 Paths = typer.Argument(
     ..., metavar="PATHS", help="Manifest files or folders (*.yaml, *.yml, recursive)."

@@ -7,6 +7,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from reconciler.app.policies import (
+    desired_violations,
+    gate_results,
+    named_policy,
+    print_violations,
+    run_policy,
+)
 from reconciler.cli.console import emit, error, info, warning
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -22,26 +29,19 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.policies import (
-    desired_violations,
-    gate_results,
-    named_policy,
-    print_violations,
-    run_policy,
-)
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.manifests.glance_schema import ImageSchema
 from reconciler.manifests.loader import load_manifests, manifest_files
-from reconciler.manifests.source import disabled_method, enabled_methods
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.source import disabled_method, enabled_methods
+from reconciler.planning.stores import unknown_stores
 from reconciler.render.plan import PlanFormat, render_plan
-from reconciler.stores import unknown_stores
 
 if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
-    from reconciler.cli.pipeline import TargetResult
+    from reconciler.app.pipeline import TargetResult
     from reconciler.cloud.auth import Connection
-    from reconciler.manifests.models import DesiredImage
-    from reconciler.plan import Plan
+    from reconciler.model.manifest import DesiredImage
+    from reconciler.model.plan import Plan
 
 
 @cloud_command
@@ -63,7 +63,7 @@ def validate(
     available: tuple[str, ...] = ()
     connection = None
     if online:
-        from reconciler.cli.pipeline import glance_client
+        from reconciler.app.pipeline import glance_client
         from reconciler.cloud.auth import connect
 
         connection = connect(cloud)
@@ -72,7 +72,7 @@ def validate(
         enabled = enabled_methods(client.import_info())
     manifests = load_manifests(paths, schema, catalog)
     if online:
-        from reconciler.cli.pipeline import available_stores
+        from reconciler.app.pipeline import available_stores
 
         available = available_stores(client, manifests.images)
     for line in manifests.warnings:
@@ -155,7 +155,7 @@ def report_failed(results: list[TargetResult]) -> bool:
 
 def out_path(out: Path, result: TargetResult, several: bool) -> Path:
     """`plan.json` for one target; `plan.<target>.json` for each of several."""
-    from reconciler.cli.pipeline import labelled
+    from reconciler.app.pipeline import labelled
 
     if not several:
         return out
@@ -194,8 +194,8 @@ def plan(
 
     With policies, an entry that violates an error-level rule is an error of the plan
     (apply skips it), unless --policy-level warning."""
-    from reconciler import planfile
-    from reconciler.cli.pipeline import Scope, plan_targets
+    from reconciler.app.pipeline import Scope, plan_targets
+    from reconciler.model import planfile
 
     policy, manifests = run_policy(paths, policies, catalog)
     violations = desired_violations(policy, manifests) if policy and manifests else []

@@ -18,10 +18,10 @@ import typer
 
 from reconciler.cli.console import info
 from reconciler.cli.options import CatalogOption, TargetsFileOption
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import UsageError
 from reconciler.manifests.loader import load_manifests, load_targets
-from reconciler.targets import TargetRun, resolve
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.planning.targets import TargetRun, resolve
 
 
 class TargetsFormat(StrEnum):

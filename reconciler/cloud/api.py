@@ -2,7 +2,7 @@
 I/O.
 
 It names exactly the calls that carry out and check a plan (`reconciler.apply`,
-`reconciler.apply.steps`, `reconciler.readahead`, `reconciler.live`) make on
+`reconciler.apply.steps`, `reconciler.cloud.readahead`, `reconciler.cloud.live`) make on
 `reconciler.cloud.glance.GlanceClient`, so that they can be handed anything shaped like
 it: the real HTTP client, or the in-memory Glance of the unit tests
 (`tests/fakes/glance.py`), which makes the applier's decisions (order, undo, resends

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.cloud.http_errors import transport_message
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import (
     AuthenticationFailed,
     CloudConfigError,
@@ -27,7 +26,8 @@ from reconciler.errors import (
     ConnectionFailed,
     InsecureTLSWarning,
 )
-from reconciler.plan import Target
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.plan import Target
 
 if TYPE_CHECKING:  # keystoneauth1 and openstacksdk are imported where they are used
     from keystoneauth1 import session as ks_session

@@ -38,7 +38,7 @@ from reconciler.errors import (
     ServerError,
     TooManyRequests,
 )
-from reconciler.views import is_gone
+from reconciler.model.image_view import is_gone
 
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 PAGE_LIMIT = 1000

@@ -12,8 +12,8 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
-from reconciler.manifests.models import DesiredImage
-from reconciler.views import CORE_ATTRIBUTES, MANAGED_RECORD, RESERVED_PREFIXES
+from reconciler.model.image_view import CORE_ATTRIBUTES, MANAGED_RECORD, RESERVED_PREFIXES
+from reconciler.model.manifest import DesiredImage
 
 MAX_KEY_LENGTH = 255
 

@@ -24,7 +24,9 @@ from reconciler.manifests.glance_schema import (
     property_key_problem,
     snapshot,
 )
-from reconciler.manifests.models import (
+from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
+from reconciler.model.image_view import DEFAULT_CATALOG
+from reconciler.model.manifest import (
     Defaults,
     DesiredImage,
     ImageEntry,
@@ -37,8 +39,8 @@ from reconciler.manifests.models import (
     WatchSpec,
     merge,
 )
-from reconciler.manifests.rotation import template_problem
-from reconciler.manifests.source import (
+from reconciler.model.rotation import template_problem
+from reconciler.model.source import (
     DataSource,
     compression_of,
     is_url,
@@ -46,10 +48,8 @@ from reconciler.manifests.source import (
     source_problems,
     source_warnings,
 )
-from reconciler.manifests.yaml_nodes import Document, Position, YamlProblem, parse_documents
 from reconciler.policy.refs import PolicyRef, is_builtin_name
 from reconciler.upstream.versions import watch_problems
-from reconciler.views import DEFAULT_CATALOG
 
 T = TypeVar("T")
 

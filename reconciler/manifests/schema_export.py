@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reconciler.drift import drift_json_schema
-from reconciler.manifests.models import ManifestDocument
-from reconciler.planfile import plan_json_schema
+from reconciler.model.manifest import ManifestDocument
+from reconciler.model.planfile import plan_json_schema
+from reconciler.planning.drift import drift_json_schema
 from reconciler.policy.models import PolicyDocument
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"

@@ -24,9 +24,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, Activation, ImagePlan, Op
-from reconciler.views import MANAGED_CORE, MANAGED_RECORD
+from reconciler.model.image_view import MANAGED_CORE, MANAGED_RECORD
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, Activation, ImagePlan, Op
 
 
 def _yaml(text: str) -> YAML:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reconciler.manifests.models import DesiredImage
-from reconciler.views import MANAGED_RECORD, LiveImage, encode_record
+from reconciler.model.image_view import MANAGED_RECORD, LiveImage, encode_record
+from reconciler.model.manifest import DesiredImage
 
 OIM_TAG = "managed_by_osism"  # OIM's `--tag` default: the tag it recognises its images by
 

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.manifests.source import compression_of, parse_checksum
 from reconciler.manifests.yaml_nodes import Document
+from reconciler.model.source import compression_of, parse_checksum
 from reconciler.oim.conventions import OIM_TAG
 
 DEFAULT_SEPARATOR = " "

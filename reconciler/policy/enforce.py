@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
-from reconciler.plan import Action, ImagePlan, Plan
+from reconciler.model.plan import Action, ImagePlan, Plan
 from reconciler.policy.models import Level, Violation
 
 

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.manifests.models import DesiredImage
-from reconciler.views import MANAGED_CORE, MANAGED_RECORD, LiveImage, parse_record
+from reconciler.model.image_view import MANAGED_CORE, MANAGED_RECORD, LiveImage, parse_record
+from reconciler.model.manifest import DesiredImage
 
 ENTRY = ""  # the key of `positions` for the entry itself
 

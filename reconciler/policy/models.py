@@ -37,8 +37,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reconciler.model.image_view import MANAGED_CORE
 from reconciler.policy.refs import PolicyRef
-from reconciler.views import MANAGED_CORE
 
 __all__ = ["PolicyRef"]  # re-exported: where a run names its policies
 

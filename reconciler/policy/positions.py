@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.manifests.models import CORE_FIELDS, DesiredImage
 from reconciler.manifests.yaml_nodes import Document, YamlProblem, parse_documents
+from reconciler.model.manifest import CORE_FIELDS, DesiredImage
 from reconciler.policy.facts import ENTRY, ImageFacts, desired_facts
 
 

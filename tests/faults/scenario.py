@@ -19,7 +19,7 @@ from tests.sandbox.helpers import create_image
 
 RECORD = "reconciler.managed"
 TAGS = ["a", "b", "c", "d", "e"]
-# Images left in status `deleted` by Glance's two-step delete (reconciler.views.is_gone):
+# Images left in status `deleted` by Glance's two-step delete (reconciler.model.image_view.is_gone):
 # counted, reported with the figures, and otherwise treated as absent as Glance does.
 ZOMBIES: set[str] = set()
 # What a view compares: everything but what the server moves on every write.
@@ -168,7 +168,7 @@ def live_by_name(sandbox: Sandbox, batch: Batch) -> dict[str, list[dict[str, Any
             page = _admin_get(sandbox, path)
             for image in page["images"]:
                 if image.get("name") in names:
-                    if image.get("status") == "deleted":  # see reconciler.views.is_gone
+                    if image.get("status") == "deleted":  # see reconciler.model.image_view.is_gone
                         ZOMBIES.add(image["id"])
                         continue
                     found.setdefault(image["name"], []).append(image)

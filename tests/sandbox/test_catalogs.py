@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reconciler.views import MANAGED_RECORD
+from reconciler.model.image_view import MANAGED_RECORD
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import (
     by_name,

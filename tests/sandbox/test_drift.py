@@ -11,7 +11,7 @@ from typing import Any
 import junitparser
 import pytest
 
-from reconciler.views import MANAGED_RECORD
+from reconciler.model.image_view import MANAGED_RECORD
 from tests.conftest import ROOT, SUMMARY, Sandbox
 from tests.sandbox.helpers import create_image, retried, run_cli, write_manifest
 

@@ -28,18 +28,18 @@ from typing import Any
 
 import pytest
 
+from reconciler.app.pipeline import glance_client
 from reconciler.apply import Applier
 from reconciler.apply.journal import Journal, read_records
 from reconciler.apply.steps import wait_for_import_lock
-from reconciler.cli.pipeline import glance_client
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient
-from reconciler.cloud.options import CloudOptions
-from reconciler.diff import diff
 from reconciler.errors import CloudError, Forbidden
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, Target
-from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, image_view
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import MANAGED_RECORD, LiveCatalog, LiveImage, image_view
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, Target
+from reconciler.planning.diff import diff
 from tests.conftest import Sandbox
 from tests.fakes import FakeGlance
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from reconciler.views import MANAGED_RECORD, parse_record
+from reconciler.model.image_view import MANAGED_RECORD, parse_record
 from tests.conftest import ROOT, Sandbox
 from tests.sandbox.helpers import plan_json, reconciler, run_cli, write_manifest
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.views import MANAGED_RECORD, parse_record
+from reconciler.model.image_view import MANAGED_RECORD, parse_record
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import get_image, plan_json, run_cli, write_manifest
 

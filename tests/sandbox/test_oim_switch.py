@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler.views import MANAGED_RECORD, parse_record
+from reconciler.model.image_view import MANAGED_RECORD, parse_record
 from tests.conftest import ROOT, SUMMARY, Sandbox
 from tests.sandbox.helpers import get_image, plan_json, run_cli
 from tests.sandbox.test_image_data import ours

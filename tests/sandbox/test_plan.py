@@ -11,10 +11,10 @@ import pytest
 
 from reconciler.cloud.auth import connect
 from reconciler.cloud.glance import GlanceClient
-from reconciler.cloud.options import CloudOptions
-from reconciler.live import read_catalog
+from reconciler.cloud.live import read_catalog
 from reconciler.manifests.loader import load
-from reconciler.views import MANAGED_RECORD
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import MANAGED_RECORD
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import by_name, create_image, ops, plan_json, run_cli, write_manifest
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from reconciler.cloud.glance import GlanceClient
-from reconciler.readahead import ReadAhead
+from reconciler.cloud.readahead import ReadAhead
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import create_image, get_image
 

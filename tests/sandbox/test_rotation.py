@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.views import MANAGED_RECORD, parse_record
+from reconciler.model.image_view import MANAGED_RECORD, parse_record
 from tests.conftest import Sandbox
 from tests.sandbox.helpers import plan_json, run_cli, write_manifest
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.model.image_view import MANAGED_RECORD, encode_record
 from reconciler.sandbox import manager
-from reconciler.views import MANAGED_RECORD, encode_record
 from tests.conftest import ROOT, Sandbox
 from tests.sandbox.helpers import by_name, get_image, plan_json, run_cli, write_manifest
 

@@ -24,11 +24,11 @@ from reconciler.apply import Applier, ApplyReport, ImageResult, Status, roll_bac
 from reconciler.apply.journal import Journal, histories, read_records
 from reconciler.cloud.api import GlanceAPI
 from reconciler.cloud.glance import GlanceClient
-from reconciler.diff import diff
-from reconciler.live import read_catalog
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, Plan, Target
-from reconciler.views import MANAGED_RECORD
+from reconciler.cloud.live import read_catalog
+from reconciler.model.image_view import MANAGED_RECORD
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, Plan, Target
+from reconciler.planning.diff import diff
 from tests.fakes import Crash, FakeGlance, Fault
 
 PROJECT, OTHER, THIRD = "p-demo", "p-other", "p-third"

@@ -9,9 +9,9 @@ import uuid
 
 from rich.console import Console
 
+from reconciler.model.report import ApplyReport, ImageResult, Status
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.apply.views import summary_line
-from reconciler.report import ApplyReport, ImageResult, Status
 
 
 def _report(status: Status = Status.APPLIED, n: int = 20) -> ApplyReport:

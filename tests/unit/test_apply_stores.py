@@ -12,12 +12,12 @@ from typing import Any
 from reconciler.apply import Applier, ImageResult, Status
 from reconciler.apply.journal import Journal, read_records
 from reconciler.apply.steps import COPY_ATTEMPTS, CopyToStores, DeleteFromStore, from_record
-from reconciler.diff import diff
-from reconciler.live import read_catalog
-from reconciler.manifests.models import DesiredImage
-from reconciler.manifests.source import DataSource
-from reconciler.plan import Plan, Target
-from reconciler.views import MANAGED_RECORD
+from reconciler.cloud.live import read_catalog
+from reconciler.model.image_view import MANAGED_RECORD
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Plan, Target
+from reconciler.model.source import DataSource
+from reconciler.planning.diff import diff
 from tests.fakes import FakeGlance
 
 TARGET = Target("fake", "RegionOne", "p-demo", "http://glance.fake")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cloud.auth import NO_CLOUD, connect, credentials_hint
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import CloudConfigError
+from reconciler.model.cloud_options import CloudOptions
 
 
 @pytest.fixture

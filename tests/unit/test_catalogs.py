@@ -14,14 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.diff import diff
 from reconciler.errors import ManifestError
 from reconciler.manifests.loader import load_manifests
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, Target
-from reconciler.planfile import dumps, plan_from_dict
-from reconciler.render.plan.text import render_text
-from reconciler.views import (
+from reconciler.model.image_view import (
     MANAGED_RECORD,
     LiveCatalog,
     LiveImage,
@@ -31,6 +26,11 @@ from reconciler.views import (
     ownership,
     parse_record,
 )
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, Target
+from reconciler.model.planfile import dumps, plan_from_dict
+from reconciler.planning.diff import diff
+from reconciler.render.plan.text import render_text
 
 PROJECT = "p-demo"
 TARGET = Target("sandbox", "RegionOne", PROJECT, "http://glance")

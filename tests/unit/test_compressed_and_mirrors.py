@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import Status
+from reconciler.cloud.image_data import Decompressing, open_source
 from reconciler.errors import ChecksumMismatch, SourceUnreadable
-from reconciler.manifests.source import DataSource, compression_of
-from reconciler.sources import Decompressing, open_source
+from reconciler.model.source import DataSource, compression_of
 from tests.fakes import FakeGlance
 from tests.unit.test_applier import plan_for, run
 from tests.unit.test_image_data import data_entry, stored_by_name

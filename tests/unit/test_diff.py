@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.diff import diff, plan_image
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, MemberChanges, Op, PatchOp, Target
-from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, image_view
+from reconciler.model.image_view import MANAGED_RECORD, LiveCatalog, LiveImage, image_view
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, MemberChanges, Op, PatchOp, Target
+from reconciler.planning.diff import diff, plan_image
 
 PROJECT = "p-demo"
 TARGET = Target("sandbox", "RegionOne", PROJECT, "http://glance")

@@ -10,15 +10,15 @@ import jsonpatch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.diff import desired_view, is_unchanged, patch_ops, plan_image
-from reconciler.manifests.models import DesiredImage
-from reconciler.views import (
+from reconciler.model.image_view import (
     CORE_ATTRIBUTES,
     MANAGED_CORE,
     MANAGED_RECORD,
     LiveImage,
     encode_record,
 )
+from reconciler.model.manifest import DesiredImage
+from reconciler.planning.diff import desired_view, is_unchanged, patch_ops, plan_image
 
 keys = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
 # Custom property names: never a core attribute (Glance has `owner`, `status`, `id`

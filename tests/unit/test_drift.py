@@ -7,8 +7,19 @@ from pathlib import Path
 import junitparser
 import pytest
 
-from reconciler.diff import diff
-from reconciler.drift import (
+from reconciler.model.image_view import LiveCatalog
+from reconciler.model.plan import (
+    Action,
+    Activation,
+    ImagePlan,
+    MemberChanges,
+    Op,
+    PatchOp,
+    Plan,
+    Target,
+)
+from reconciler.planning.diff import diff
+from reconciler.planning.drift import (
     DriftDocument,
     FailOn,
     Kind,
@@ -19,12 +30,10 @@ from reconciler.drift import (
     is_failing,
     target_drift,
 )
-from reconciler.plan import Action, Activation, ImagePlan, MemberChanges, Op, PatchOp, Plan, Target
 from reconciler.render.drift.html import render_drift_html
 from reconciler.render.drift.junit import render_drift_junit
 from reconciler.render.drift.markdown import render_drift_markdown
 from reconciler.render.drift.text import render_drift_text
-from reconciler.views import LiveCatalog
 from tests.unit.test_diff import PROJECT, TARGET, desired, live, record
 
 RECORD = "/reconciler.managed"

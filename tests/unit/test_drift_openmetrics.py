@@ -11,7 +11,8 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as prometheus_families
 
-from reconciler.drift import (
+from reconciler.model.plan import Action, ImagePlan
+from reconciler.planning.drift import (
     DriftDocument,
     PolicyViolation,
     State,
@@ -19,7 +20,6 @@ from reconciler.drift import (
     failed_target,
     target_drift,
 )
-from reconciler.plan import Action, ImagePlan
 from reconciler.render.drift import DriftFormat, render_drift
 from reconciler.render.drift.openmetrics import render_drift_openmetrics
 from tests.unit.test_drift import DRIFTED, plan_of

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from reconciler.apply import Status, roll_back_journal
 from reconciler.apply.journal import Journal, histories
 from reconciler.errors import ConnectionFailed
-from reconciler.manifests.models import DesiredImage
-from reconciler.manifests.source import DataSource
-from reconciler.plan import Action
-from reconciler.views import MANAGED_RECORD, parse_record
+from reconciler.model.image_view import MANAGED_RECORD, parse_record
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action
+from reconciler.model.source import DataSource
 from tests.fakes import FakeGlance, Fault
 from tests.unit.test_applier import client, plan_for, run
 
@@ -350,7 +350,7 @@ def test_progress_is_told_as_the_bytes_stream(tmp_path: Path) -> None:
     """What the terminal's data bars show: bytes read so far and the length, at most
     once per MiB and at the end; off a terminal nobody listens and nothing is told."""
     from reconciler.apply import Applier
-    from reconciler.sources import PROGRESS_EVERY
+    from reconciler.cloud.image_data import PROGRESS_EVERY
 
     path = tmp_path / "big.raw"
     path.write_bytes(b"\x01" * (3 * PROGRESS_EVERY + 5))
@@ -383,7 +383,7 @@ def test_background_hashes_equal_hashlib_whatever_the_reads(
     """The reader hashes in threads of its own while the bytes are sent: the digests
     are those of every byte read, in order, whatever block size the HTTP library asks
     for; blocks are read a MiB at a time, and the same algorithm twice is hashed once."""
-    from reconciler.sources import BLOCK, open_source
+    from reconciler.cloud.image_data import BLOCK, open_source
 
     data = b"".join(bytes([n % 251]) * size for n, size in enumerate(sizes)) + os.urandom(7)
     path = tmp_path_factory.mktemp("hash") / "data.raw"

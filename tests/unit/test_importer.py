@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.diff import diff
-from reconciler.importer import Selection, entry_for, needs_id, select
 from reconciler.manifests.glance_schema import snapshot
 from reconciler.manifests.loader import load
 from reconciler.manifests.update import dump_documents, entries, load_documents, update_entry
-from reconciler.views import LiveCatalog
+from reconciler.model.image_view import LiveCatalog
+from reconciler.planning.diff import diff
+from reconciler.planning.importer import Selection, entry_for, needs_id, select
 from tests.unit.test_diff import TARGET, live, record
 
 

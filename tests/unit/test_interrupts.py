@@ -14,10 +14,10 @@ import pytest
 
 from reconciler.apply import INTERRUPTED, Applier, Status
 from reconciler.apply.journal import Journal, read_records
+from reconciler.cloud.image_data import open_source
 from reconciler.errors import Interrupted
-from reconciler.interrupts import STOP, guarded
-from reconciler.manifests.source import DataSource
-from reconciler.sources import open_source
+from reconciler.model.source import DataSource
+from reconciler.runtime.interrupts import STOP, guarded
 from tests.fakes import FakeGlance
 from tests.unit.test_applier import client, plan_for, run
 from tests.unit.test_image_data import data_entry, stored_by_name
@@ -110,7 +110,7 @@ def test_the_main_thread_wakes_while_it_waits_for_a_slow_first_image(
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from reconciler import interrupts
+    from reconciler.runtime import interrupts
 
     wakes = []
     real_wait = interrupts.wait

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.cli.main import run as cli
-from reconciler.diff import diff
-from reconciler.live import read_catalog
+from reconciler.cloud.live import read_catalog
 from reconciler.manifests.loader import load_manifests
-from reconciler.manifests.models import DesiredImage
-from reconciler.manifests.source import DataSource
-from reconciler.plan import Action
+from reconciler.model.image_view import MANAGED_RECORD, parse_record
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action
+from reconciler.model.source import DataSource
+from reconciler.planning.diff import diff
 from reconciler.render.plan.text import render_text
-from reconciler.views import MANAGED_RECORD, parse_record
 from tests.fakes import FakeGlance
 from tests.unit.test_applier import TARGET, client, plan_for, run
 from tests.unit.test_oim import MULTI, SINGLE
@@ -208,8 +208,8 @@ def test_builds_oim_already_retired_are_adopted_as_they_are(tmp_path: Path) -> N
 
 
 def test_a_previous_build_is_recognised_by_its_name_and_internal_version() -> None:
+    from reconciler.model.image_view import LiveImage
     from reconciler.oim.conventions import oim_previous_version
-    from reconciler.views import LiveImage
 
     def image(name: str, **view: Any) -> LiveImage:
         return LiveImage("i", None, "active", {"name": name, "tags": ["managed_by_osism"], **view})

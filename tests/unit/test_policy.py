@@ -13,10 +13,11 @@ from typing import Any
 import junitparser
 import pytest
 
-from reconciler.drift import DriftDocument, FailOn, State, is_failing, target_drift
 from reconciler.errors import ManifestError
 from reconciler.manifests.loader import load_manifests
-from reconciler.plan import Action, ImagePlan, Plan, Target
+from reconciler.model.image_view import LiveImage, encode_record
+from reconciler.model.plan import Action, ImagePlan, Plan, Target
+from reconciler.planning.drift import DriftDocument, FailOn, State, is_failing, target_drift
 from reconciler.policy.check import check
 from reconciler.policy.enforce import gate_plan
 from reconciler.policy.facts import ENTRY, ImageFacts, live_facts
@@ -28,7 +29,6 @@ from reconciler.render.drift.html import render_drift_html
 from reconciler.render.drift.junit import render_drift_junit
 from reconciler.render.drift.markdown import render_drift_markdown
 from reconciler.render.drift.text import render_drift_text
-from reconciler.views import LiveImage, encode_record
 
 
 def rule(require: dict[str, Any], select: dict[str, Any] | None = None, **kw: Any) -> Policy:

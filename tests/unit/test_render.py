@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from reconciler import planfile
 from reconciler.errors import PlanFileError
-from reconciler.plan import Action, ImagePlan, MemberChanges, Op, PatchOp, Plan, Target
+from reconciler.model import planfile
+from reconciler.model.plan import Action, ImagePlan, MemberChanges, Op, PatchOp, Plan, Target
 from reconciler.render.plan.json import render_json
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text

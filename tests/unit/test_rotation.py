@@ -16,19 +16,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.apply import TAIL_ATTEMPTS, Status
-from reconciler.diff import diff
-from reconciler.drift import Kind, target_drift
+from reconciler.cloud.live import read_catalog
 from reconciler.errors import ManifestError
-from reconciler.live import read_catalog
 from reconciler.manifests.loader import load_manifests
-from reconciler.manifests.models import DesiredImage
-from reconciler.manifests.rotation import Rotation, render, template_problem
-from reconciler.manifests.source import DataSource
-from reconciler.plan import Action, BuildRole
-from reconciler.planfile import dumps, plan_from_dict
+from reconciler.model.image_view import MANAGED_RECORD, LiveImage, encode_record, parse_record
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, BuildRole
+from reconciler.model.planfile import dumps, plan_from_dict
+from reconciler.model.rotation import Rotation, render, template_problem
+from reconciler.model.source import DataSource
+from reconciler.planning.builds import newest_first, plan_builds
+from reconciler.planning.diff import diff
+from reconciler.planning.drift import Kind, target_drift
 from reconciler.render.plan.text import render_text
-from reconciler.rotation import newest_first, plan_builds
-from reconciler.views import MANAGED_RECORD, LiveImage, encode_record, parse_record
 from tests.fakes import FakeGlance, Fault
 from tests.unit.test_applier import TARGET, plan_for, run
 

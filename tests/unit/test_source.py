@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.manifests.loader import load_manifests
-from reconciler.manifests.source import (
+from reconciler.model.source import (
     disabled_method,
     enabled_methods,
     parse_checksum,

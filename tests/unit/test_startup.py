@@ -47,7 +47,7 @@ CLOUD_CLIENT = (
     "reconciler.apply",
     "reconciler.sandbox",
     "reconciler.cloud.glance",
-    "reconciler.cli.pipeline",
+    "reconciler.app.pipeline",
 )
 # The package's modules `--version` and `--help` may import; a new one here is a
 # decision, not an accident.
@@ -59,7 +59,8 @@ LIGHT = {
     "reconciler.cli.usage_errors",
     "reconciler.cli.completion_cmd",
     "reconciler.errors",
-    "reconciler.gcpause",
+    "reconciler.runtime",
+    "reconciler.runtime.gcpause",
 }
 
 

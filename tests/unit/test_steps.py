@@ -19,7 +19,7 @@ from reconciler.apply.steps import (
     remaining,
     steps_for,
 )
-from reconciler.plan import Action, Activation, ImagePlan, MemberChanges, Op, PatchOp
+from reconciler.model.plan import Action, Activation, ImagePlan, MemberChanges, Op, PatchOp
 
 OPS = (
     PatchOp(Op.ADD, "/new", "n"),

@@ -10,21 +10,21 @@ from typing import Any
 
 import pytest
 
-from reconciler import planfile
-from reconciler.diff import diff
-from reconciler.drift import DriftDocument, Kind, State, target_drift
 from reconciler.errors import ManifestError, PlanFileError
 from reconciler.manifests.loader import load
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, Plan, StorePlan, Target
+from reconciler.model import planfile
+from reconciler.model.image_view import MANAGED_RECORD, LiveCatalog, LiveImage, Ownership, ownership
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, Plan, StorePlan, Target
+from reconciler.planning.diff import diff
+from reconciler.planning.drift import DriftDocument, Kind, State, target_drift
+from reconciler.planning.stores import plan_stores, store_ids, unknown_stores
 from reconciler.policy.check import check
 from reconciler.policy.facts import desired_facts, live_facts
 from reconciler.policy.models import LoadedRule, Policy, Rule
 from reconciler.render.drift import DriftFormat, render_drift
 from reconciler.render.plan.markdown import render_markdown
 from reconciler.render.plan.text import render_text
-from reconciler.stores import plan_stores, store_ids, unknown_stores
-from reconciler.views import MANAGED_RECORD, LiveCatalog, LiveImage, Ownership, ownership
 
 PROJECT = "p-demo"
 TARGET = Target("sandbox", "RegionOne", PROJECT, "http://glance")

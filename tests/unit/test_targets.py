@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifests.loader import load, load_targets
-from reconciler.targets import resolve
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.planning.targets import resolve
 
 BASE = CloudOptions(cloud="prod", region="RegionOne")
 

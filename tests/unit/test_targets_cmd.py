@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import pipeline
+from reconciler.app import pipeline
 from reconciler.cli.main import run
 from reconciler.cloud.auth import SessionPool
-from reconciler.cloud.options import CloudOptions
+from reconciler.model.cloud_options import CloudOptions
 
 MANIFEST = (
     "version: 1\n"

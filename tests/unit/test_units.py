@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.apply.units import compile_unit
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action
-from reconciler.views import MANAGED_RECORD
+from reconciler.model.image_view import MANAGED_RECORD
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action
 from tests.fakes import FakeGlance
 from tests.unit.test_applier import plan_for, record
 from tests.unit.test_rotation import builds_of, entry, roll, rotation, source

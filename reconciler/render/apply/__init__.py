@@ -8,13 +8,13 @@ from enum import StrEnum
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from reconciler.model.report import ApplyReport
 from reconciler.render.apply.views import (
     render_json,
     render_reasons,
     render_table,
     summary_line,
 )
-from reconciler.report import ApplyReport
 
 
 class ReportFormat(StrEnum):

@@ -11,7 +11,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from reconciler.report import ApplyReport, ImageResult, Status
+from reconciler.model.report import ApplyReport, ImageResult, Status
 
 STATUS_STYLE = {
     Status.APPLIED: "green",

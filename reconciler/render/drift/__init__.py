@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from rich.text import Text
 
-from reconciler.drift import DriftDocument
+from reconciler.planning.drift import DriftDocument
 from reconciler.render.drift.html import render_drift_html
 from reconciler.render.drift.junit import render_drift_junit
 from reconciler.render.drift.markdown import render_drift_markdown

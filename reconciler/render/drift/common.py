@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.drift import FieldDrift, Kind, PolicyViolation, State, TargetDrift
+from reconciler.model.image_view import DEFAULT_CATALOG
+from reconciler.planning.drift import FieldDrift, Kind, PolicyViolation, State, TargetDrift
 from reconciler.render.plan.describe import show
-from reconciler.views import DEFAULT_CATALOG
 
 SYMBOLS = {
     State.IN_SYNC: " ",

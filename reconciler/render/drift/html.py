@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
-from reconciler.drift import DriftDocument, ImageDrift, State, TargetDrift
+from reconciler.planning.drift import DriftDocument, ImageDrift, State, TargetDrift
 from reconciler.render.drift.common import LABELS, explain_violation, summary_line, title, value
 
 STYLE = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from reconciler.drift import DriftDocument, State, violates
+from reconciler.planning.drift import DriftDocument, State, violates
 from reconciler.render.drift.common import LABELS, explain, explain_violation, title
 
 

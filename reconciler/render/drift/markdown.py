@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.drift import DriftDocument, State
+from reconciler.planning.drift import DriftDocument, State
 from reconciler.render.common import cell
 from reconciler.render.drift.common import (
     LABELS,

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
-from reconciler.drift import DriftDocument, State, TargetDrift
+from reconciler.planning.drift import DriftDocument, State, TargetDrift
 
 PREFIX = "reconciler_drift"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconciler.drift import DriftDocument, State
+from reconciler.planning.drift import DriftDocument, State
 from reconciler.render.common import STYLES
 from reconciler.render.drift.common import (
     LABELS,

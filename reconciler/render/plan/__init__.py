@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from reconciler.plan import Plan
+from reconciler.model.plan import Plan
 
 if TYPE_CHECKING:  # the views (rich, deepdiff) load when a plan is rendered, not before
     from rich.text import Text

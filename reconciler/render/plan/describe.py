@@ -12,8 +12,8 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan import Action, BuildPlan, DataPlan, ImagePlan, Op, PatchOp, StorePlan
-from reconciler.views import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
+from reconciler.model.image_view import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
+from reconciler.model.plan import Action, BuildPlan, DataPlan, ImagePlan, Op, PatchOp, StorePlan
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@ collapsible section per changed image. Pure."""
 
 from __future__ import annotations
 
-from reconciler.plan import Plan
+from reconciler.model.image_view import DEFAULT_CATALOG
+from reconciler.model.plan import Plan
 from reconciler.render.common import cell
 from reconciler.render.plan.describe import SYMBOLS, describe, summary_line
-from reconciler.views import DEFAULT_CATALOG
 
 
 def render_markdown(plan: Plan) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconciler.plan import Action, ImagePlan, Plan
+from reconciler.model.plan import Action, ImagePlan, Plan
 from reconciler.render.common import STYLES
 from reconciler.render.plan.describe import SYMBOLS, describe, summary_line
 

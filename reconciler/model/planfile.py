@@ -16,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from reconciler import __version__
 from reconciler.errors import PlanFileError
-from reconciler.plan import (
+from reconciler.model.image_view import (
+    CATALOG_PATTERN,
+    CORE_ATTRIBUTES,
+    DEFAULT_CATALOG,
+    MANAGED_CORE,
+    RESERVED_PREFIXES,
+)
+from reconciler.model.plan import (
     Action,
     Activation,
     BuildPlan,
@@ -30,13 +37,6 @@ from reconciler.plan import (
     StorePlan,
     Target,
     unescape_pointer,
-)
-from reconciler.views import (
-    CATALOG_PATTERN,
-    CORE_ATTRIBUTES,
-    DEFAULT_CATALOG,
-    MANAGED_CORE,
-    RESERVED_PREFIXES,
 )
 
 FORMAT_VERSION = 1

@@ -18,7 +18,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from reconciler.manifests.glance_schema import ImageSchema, property_key_problem
-from reconciler.views import MANAGED_CORE, LiveImage, Ownership, ownership
+from reconciler.model.image_view import MANAGED_CORE, LiveImage, Ownership, ownership
 
 
 @dataclass(frozen=True)

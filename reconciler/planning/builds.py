@@ -5,7 +5,7 @@ entry (`entry` in the record), whatever they are called now. The one the entry m
 carries the plain name (the current build); the others are previous builds, ordered
 newest first by creation (a build is created when its source changes, so creation order
 is the order they became current). With a declared `rotation:` (see
-`reconciler.manifests.rotation`) each previous build is kept in its rotated state (the
+`reconciler.model.rotation`) each previous build is kept in its rotated state (the
 rename template's name and the `previous` metadata), and builds beyond `keep` are
 retired. Without one, only a rebuild's outgoing build is renamed.
 """
@@ -16,10 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.manifests.models import DesiredImage
-from reconciler.manifests.rotation import DEFAULT_ROTATION, Rotation, render
-from reconciler.plan import Activation, BuildPlan, BuildRole, patch_ops
-from reconciler.views import (
+from reconciler.model.image_view import (
     MANAGED_RECORD,
     LiveImage,
     Ownership,
@@ -27,6 +24,9 @@ from reconciler.views import (
     parse_record,
     with_entry,
 )
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Activation, BuildPlan, BuildRole, patch_ops
+from reconciler.model.rotation import DEFAULT_ROTATION, Rotation, render
 
 
 def entry_builds(

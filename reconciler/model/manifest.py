@@ -21,9 +21,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reconciler.manifests.rotation import DEFAULT_RENAME, Rotation
-from reconciler.manifests.source import DataSource
-from reconciler.views import CATALOG_PATTERN, DEFAULT_CATALOG, MANAGED_CORE, encode_record
+from reconciler.model.image_view import (
+    CATALOG_PATTERN,
+    DEFAULT_CATALOG,
+    MANAGED_CORE,
+    encode_record,
+)
+from reconciler.model.rotation import DEFAULT_RENAME, Rotation
+from reconciler.model.source import DataSource
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import requests
 
 from reconciler.errors import ChecksumMismatch, Interrupted, SourceUnreadable
-from reconciler.interrupts import STOP
-from reconciler.manifests.source import is_url
+from reconciler.model.source import is_url
+from reconciler.runtime.interrupts import STOP
 
 USER_AGENT = "reconciler (image data)"
 

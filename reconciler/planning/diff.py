@@ -14,11 +14,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler import gcpause
-from reconciler.manifests.models import DesiredImage
-from reconciler.manifests.source import DataSource
-from reconciler.oim import conventions as oim
-from reconciler.plan import (
+from reconciler.model.image_view import (
+    DEFAULT_CATALOG,
+    MANAGED_RECORD,
+    LiveCatalog,
+    LiveImage,
+    ManagementRecord,
+    Ownership,
+    encode_record,
+    managed_keys,
+    ownership,
+    parse_record,
+)
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import (
     Action,
     Activation,
     BuildPlan,
@@ -31,20 +40,11 @@ from reconciler.plan import (
     escape_pointer,
     patch_ops,
 )
-from reconciler.rotation import Adopted, entry_builds, newest_first, plan_builds
-from reconciler.stores import with_stores
-from reconciler.views import (
-    DEFAULT_CATALOG,
-    MANAGED_RECORD,
-    LiveCatalog,
-    LiveImage,
-    ManagementRecord,
-    Ownership,
-    encode_record,
-    managed_keys,
-    ownership,
-    parse_record,
-)
+from reconciler.model.source import DataSource
+from reconciler.oim import conventions as oim
+from reconciler.planning.builds import Adopted, entry_builds, newest_first, plan_builds
+from reconciler.planning.stores import with_stores
+from reconciler.runtime import gcpause
 
 _MISSING: Any = object()
 
@@ -189,7 +189,7 @@ def plan_image(
 ) -> ImagePlan:
     """The plan of one desired image against its matched live image (None: create);
     `take_over_from`: the other catalog the image is moved from (--take-over);
-    `others`: the entry's other builds (see `reconciler.rotation`), `taken`: the live
+    `others`: the entry's other builds (see `reconciler.planning.builds`), `taken`: the live
     images by name (renamed builds get names of their own); `adopted`: the builds
     without a record the entry adopts (OIM's, see `reconciler.oim.conventions`)."""
     builds: tuple[BuildPlan, ...] = ()
@@ -412,9 +412,9 @@ def diff(
     record names it can be orphans. An entry matching another catalog's image is an
     error unless `take_over` moves the image into this catalog. `stores`: the stores
     Glance lists (what `stores: all` means); `prune_stores` deletes an image's data
-    from stores its entry does not declare (see `reconciler.stores`)."""
+    from stores its entry does not declare (see `reconciler.planning.stores`)."""
     chosen = catalog or (desired[0].catalog if desired else DEFAULT_CATALOG)
-    # Acyclic values only: see reconciler.gcpause (about 30% of the CPU at 100k images).
+    # Acyclic values only: see reconciler.runtime.gcpause (about 30% of the CPU at 100k images).
     with gcpause.paused():
         return _diff(desired, live, target, prune, chosen, take_over, stores, prune_stores)
 

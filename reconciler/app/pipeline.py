@@ -23,17 +23,17 @@ from reconciler.cli.console import warning
 from reconciler.cli.options import TARGET_PARALLELISM
 from reconciler.cloud.auth import Connection, SessionPool, connect
 from reconciler.cloud.glance import GlanceClient
-from reconciler.cloud.options import CloudOptions
-from reconciler.diff import diff
+from reconciler.cloud.image_data import probe
+from reconciler.cloud.live import complete_catalog, list_images
 from reconciler.errors import ReconcilerError, SourceUnreadable
-from reconciler.live import complete_catalog, list_images
 from reconciler.manifests.loader import load_manifests, load_targets
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, ImagePlan, Plan
-from reconciler.sources import probe
-from reconciler.stores import store_ids
-from reconciler.targets import TargetRun, resolve
-from reconciler.views import DEFAULT_CATALOG, LiveCatalog, LiveImage
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.image_view import DEFAULT_CATALOG, LiveCatalog, LiveImage
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, ImagePlan, Plan
+from reconciler.planning.diff import diff
+from reconciler.planning.stores import store_ids
+from reconciler.planning.targets import TargetRun, resolve
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from reconciler.cli.options import PolicyLevel
 from reconciler.manifests.loader import Manifests, load_manifests, manifest_files
 
 if TYPE_CHECKING:
-    from reconciler.cli.pipeline import TargetResult
+    from reconciler.app.pipeline import TargetResult
     from reconciler.policy.models import Policy, Violation
 
 

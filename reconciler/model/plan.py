@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.views import DEFAULT_CATALOG
+from reconciler.model.image_view import DEFAULT_CATALOG
 
 
 class Op(StrEnum):

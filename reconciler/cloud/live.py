@@ -15,9 +15,9 @@ from itertools import chain
 from typing import Any
 
 from reconciler.cloud.api import GlanceAPI
-from reconciler.diff import match
-from reconciler.manifests.models import DesiredImage
-from reconciler.views import LiveCatalog, LiveImage, is_gone
+from reconciler.model.image_view import LiveCatalog, LiveImage, is_gone
+from reconciler.model.manifest import DesiredImage
+from reconciler.planning.diff import match
 
 
 def list_images(client: GlanceAPI) -> dict[str, LiveImage]:

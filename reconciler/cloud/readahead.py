@@ -24,7 +24,7 @@ from typing import Any
 
 from reconciler.cloud.api import GlanceAPI
 from reconciler.errors import CloudError
-from reconciler.views import is_gone
+from reconciler.model.image_view import is_gone
 
 CHUNK = 10
 

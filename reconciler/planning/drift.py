@@ -24,9 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler import __version__
-from reconciler.plan import Action, BuildPlan, ImagePlan, Op, PatchOp, Plan, Target
-from reconciler.policy.models import Level, Violation
-from reconciler.views import (
+from reconciler.model.image_view import (
     DEFAULT_CATALOG,
     MANAGED_CORE,
     MANAGED_RECORD,
@@ -34,6 +32,8 @@ from reconciler.views import (
     Ownership,
     ownership,
 )
+from reconciler.model.plan import Action, BuildPlan, ImagePlan, Op, PatchOp, Plan, Target
+from reconciler.policy.models import Level, Violation
 
 FORMAT_VERSION = 1
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from reconciler.cloud.options import CloudOptions
 from reconciler.errors import ManifestError, UsageError
-from reconciler.manifests.models import DesiredImage, TargetSpec
+from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.manifest import DesiredImage, TargetSpec
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler.manifests.models import DesiredImage
-from reconciler.plan import Action, ImagePlan, StorePlan
-from reconciler.views import LiveImage
+from reconciler.model.image_view import LiveImage
+from reconciler.model.manifest import DesiredImage
+from reconciler.model.plan import Action, ImagePlan, StorePlan
 
 
 def store_ids(info: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
