@@ -264,6 +264,13 @@ PEAK_RSS = (
     "    kb = status.split('VmHWM:')[1].split()[0]\n"
     "    print(f'PEAK_RSS_KB={kb}', file=sys.stderr)\n"
     "atexit.register(_peak)\n"
+    # The CLI ends with os._exit once its output is flushed (atexit does not run then).
+    "import os\n"
+    "_exit = os._exit\n"
+    "def _peak_exit(code):\n"
+    "    _peak()\n"
+    "    _exit(code)\n"
+    "os._exit = _peak_exit\n"
 )
 # VmHWM is the peak of this process's own memory since exec. ru_maxrss is not: a child
 # forked from a large parent starts its high-water mark at the parent's size.

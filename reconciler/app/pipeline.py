@@ -1,5 +1,7 @@
-"""The read-only half every cloud-facing command shares: load the manifests, resolve the
-targets, and per target connect, read the live images and diff. Network I/O (reads).
+"""The read-only half every cloud-facing command shares: load the manifests (once: the
+policy check reads the same parse), resolve the targets, and per target connect, read
+the live images, diff and probe the new builds' sources. Network I/O (reads); prints
+nothing (the commands show what `Run` holds).
 
 Targets run concurrently, at most `--target-parallelism` at a time (TARGET_PARALLELISM
 by default); targets of one cloud that authenticate the same way share one session and
@@ -7,8 +9,12 @@ token (`auth.SessionPool`), other targets have their own. A target that fails
 (credentials, endpoint down) is reported in its result and does not stop the others.
 
 For the common single target (no targets declared, no --targets file), authentication
-and the listings start in a background thread while this one loads the manifests (CPU),
-so a plan costs about the larger of the two, not their sum.
+and the listings start in a background thread before the manifests' modules are even
+imported: this thread waits until that one has done its CPU part (openstacksdk's
+config loader, the session) and its first request is on the wire, then imports,
+parses and validates the manifests while the server answers. A plan costs about the
+larger of the two, not their sum (on two threads of one interpreter CPU work does not
+overlap, network waits do).
 """
 
 from __future__ import annotations
@@ -16,24 +22,26 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reconciler.cli.console import warning
-from reconciler.cli.options import TARGET_PARALLELISM
 from reconciler.cloud.auth import Connection, SessionPool, connect
-from reconciler.cloud.glance import GlanceClient
-from reconciler.cloud.image_data import probe
-from reconciler.cloud.live import complete_catalog, list_images
 from reconciler.errors import ReconcilerError, SourceUnreadable
-from reconciler.manifests.loader import load_manifests, load_targets
-from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.cloud_options import TARGET_PARALLELISM, CloudOptions
 from reconciler.model.image_view import DEFAULT_CATALOG, LiveCatalog, LiveImage
-from reconciler.model.manifest import DesiredImage
-from reconciler.model.plan import Action, ImagePlan, Plan
-from reconciler.planning.diff import diff
-from reconciler.planning.stores import store_ids
-from reconciler.planning.targets import TargetRun, resolve
+
+if TYPE_CHECKING:  # imported once the listing is under way (see the module's docstring)
+    from reconciler.cloud.glance import GlanceClient
+    from reconciler.manifests.loader import Manifests
+    from reconciler.model.manifest import DesiredImage
+    from reconciler.model.plan import ImagePlan, Plan
+    from reconciler.planning.targets import TargetRun
+    from reconciler.policy.models import Policy, Violation
+
+# How long the manifests wait for the background fetch to put its first request on the
+# wire (its CPU part takes 0.2-0.5 s); past it they load anyway.
+READY_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,8 @@ def labelled(path: Path, label: str) -> Path:
 
 
 def glance_client(connection: Connection, timeout: float) -> GlanceClient:
+    from reconciler.cloud.glance import GlanceClient
+
     return GlanceClient(connection.session, connection.image_endpoint, timeout=timeout)
 
 
@@ -75,6 +85,7 @@ class _Fetch:
         self.images: dict[str, LiveImage] = {}
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.ready = threading.Event()  # the first request is on the wire (or it failed)
         if background:
             self.thread = threading.Thread(target=self._run, name="reconciler-fetch", daemon=True)
             self.thread.start()
@@ -83,8 +94,10 @@ class _Fetch:
 
     def _run(self) -> None:
         try:
-            self.connection = connect(self.options, self.pool)
+            self.connection = connect(self.options, self.pool, self.ready)
             self.client = glance_client(self.connection, self.options.timeout)
+            from reconciler.cloud.live import list_images
+
             if self.pool is None:
                 self.images = list_images(self.client)
             else:
@@ -92,6 +105,8 @@ class _Fetch:
                     self.images = list_images(self.client)
         except BaseException as err:
             self.error = err
+        finally:
+            self.ready.set()
 
     def result(self) -> tuple[Connection, GlanceClient, dict[str, LiveImage]]:
         if self.thread is not None:
@@ -113,6 +128,9 @@ class Scope:
 
 
 def _finish(run: TargetRun, fetch: _Fetch, scope: Scope, catalog: str) -> TargetResult:
+    from reconciler.cloud.live import complete_catalog
+    from reconciler.planning.diff import diff
+
     try:
         connection, client, images = fetch.result()
         live = complete_catalog(client, images, run.images)
@@ -138,6 +156,8 @@ def available_stores(client: GlanceClient, images: Sequence[DesiredImage]) -> tu
     manages stores."""
     if not any(image.stores is not None or image.all_stores for image in images):
         return ()
+    from reconciler.planning.stores import store_ids
+
     return store_ids(client.store_info())
 
 
@@ -159,6 +179,8 @@ def _probe_data(image: ImagePlan, timeout: float) -> ImagePlan:
     """The mirrors, then the provenance, probed in the order apply reads them: the first
     that answers is recorded (`answered`, with its size); each that fails before it is
     a warning of the plan; none answering makes the entry an error."""
+    from reconciler.cloud.image_data import probe
+
     assert image.data is not None
     failed: list[str] = []
     for location in (*image.data.mirrors, image.data.location):
@@ -170,8 +192,85 @@ def _probe_data(image: ImagePlan, timeout: float) -> ImagePlan:
         warnings = tuple(f"mirror passed over: {reason}" for reason in failed)
         data = replace(image.data, size=size, answered=location)
         return replace(image, data=data, warnings=(*image.warnings, *warnings))
+    from reconciler.model.plan import Action
+
     shown = "; ".join(failed)
     return replace(image, action=Action.ERROR, error=f"source not readable: {shown}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a read-only run is asked: the manifests, the cloud, the scope, which targets,
+    and the policies named on the command line."""
+
+    paths: Sequence[Path]
+    options: CloudOptions
+    scope: Scope = Scope()
+    targets_file: Path | None = None
+    only: Sequence[str] = ()
+    parallelism: int = TARGET_PARALLELISM
+    policies: Sequence[str] = ()  # --policy (the manifests' policy: lists are added)
+    # What an entry violating an error-level rule becomes: an error of its plan (apply
+    # skips it), or with policy_warnings a warning of it; gate=False leaves plans alone
+    # (drift checks the live images instead).
+    policy_warnings: bool = False
+    gate: bool = True
+
+
+@dataclass(frozen=True)
+class Run:
+    """A read-only run's outcome: each target's plan (or error), in declaration order,
+    and the one reading of the manifests the plans and the policy check both came from."""
+
+    results: list[TargetResult]
+    manifests: Manifests
+    policy: Policy | None = None
+    violations: list[Violation] = field(default_factory=list)  # the desired images'
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.manifests.warnings
+
+    def only_error(self) -> ReconcilerError | None:
+        """The error of a run with a single target that failed (the command raises it)."""
+        if len(self.results) == 1:
+            return self.results[0].error
+        return None
+
+
+def plan_run(request: Request) -> Run:
+    """Every target's plan (or error), in the order the targets are declared, at most
+    `request.parallelism` targets at a time. The catalog is the run's, the same for every
+    target; with policies each plan is gated by the desired images' violations."""
+    early = None
+    if request.targets_file is None and not request.only:
+        early = _Fetch(request.options)
+        early.ready.wait(READY_WAIT)
+    from reconciler.app.policies import desired_violations, gate_results, named_policy
+    from reconciler.manifests.loader import load_manifests, load_targets
+    from reconciler.planning.targets import resolve
+
+    scope = request.scope
+    manifests = load_manifests(request.paths, catalog=scope.catalog)
+    policy = named_policy(request.policies, manifests)
+    violations = desired_violations(policy, manifests) if policy is not None else []
+    file_targets = load_targets(request.targets_file) if request.targets_file else None
+    runs = resolve(manifests.images, request.options, file_targets, request.only)
+    catalog = manifests.catalog
+    if early is not None and len(runs) == 1 and runs[0].options == request.options:
+        results = [_finish(runs[0], early, scope, catalog)]
+    else:
+        sessions = SessionPool()
+
+        def plan_one(run: TargetRun) -> TargetResult:
+            fetch = _Fetch(run.options, sessions, background=False)
+            return _finish(run, fetch, scope, catalog)
+
+        with ThreadPoolExecutor(max(1, min(request.parallelism, len(runs)))) as pool:
+            results = list(pool.map(plan_one, runs))
+    if request.gate:
+        results = gate_results(results, violations, request.policy_warnings)
+    return Run(results, manifests, policy, violations)
 
 
 def plan_targets(
@@ -183,25 +282,8 @@ def plan_targets(
     only: Sequence[str] = (),
     parallelism: int = TARGET_PARALLELISM,
 ) -> list[TargetResult]:
-    """Every target's plan (or error), in the order the targets are declared, at most
-    `parallelism` targets at a time. The catalog is the run's, the same for every
-    target."""
-    early = _Fetch(options) if targets_file is None and not only else None
-    manifests = load_manifests(paths, catalog=scope.catalog)
-    for line in manifests.warnings:
-        warning(line)
-    file_targets = load_targets(targets_file) if targets_file is not None else None
-    runs = resolve(manifests.images, options, file_targets, only)
-    catalog = manifests.catalog
-    if early is not None and len(runs) == 1 and runs[0].options == options:
-        return [_finish(runs[0], early, scope, catalog)]
-    sessions = SessionPool()
-
-    def plan_one(run: TargetRun) -> TargetResult:
-        return _finish(run, _Fetch(run.options, sessions, background=False), scope, catalog)
-
-    with ThreadPoolExecutor(max(1, min(parallelism, len(runs)))) as pool:
-        return list(pool.map(plan_one, runs))
+    """`plan_run`'s results without policies (import --update, tests)."""
+    return plan_run(Request(paths, options, scope, targets_file, only, parallelism)).results
 
 
 def make_plan(

@@ -4,40 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text as RichText
 
-from reconciler.app.pipeline import Scope, TargetResult, glance_client, labelled, plan_targets
-from reconciler.app.policies import (
-    desired_violations,
-    gate_results,
-    print_violations,
-    run_policy,
+from reconciler.app.pipeline import Request, Scope, TargetResult, plan_run
+from reconciler.app.writes import (
+    Observer,
+    Pace,
+    apply_plan,
+    apply_targets,
+    connect_as,
+    roll_back,
+    target_options,
 )
-from reconciler.apply import INTERRUPTED, Applier, roll_back_journal, skipped_entries
-from reconciler.apply.journal import Journal, default_path, histories
+from reconciler.apply import INTERRUPTED, skipped_entries
 from reconciler.apply.steps import IMPORT_WAIT
 from reconciler.cli.console import SETTINGS, emit, error, info, is_tty
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
     OnlyTargets,
-    PolicyLevel,
     PolicyLevelOption,
     PolicyOption,
     ShowOrphans,
@@ -46,21 +34,19 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.plan_cmd import print_plans, report_failed
-from reconciler.cloud.auth import connect
-from reconciler.errors import PlanFileError, TargetMismatch, UsageError
+from reconciler.cli.outcome import print_plans, print_violations, print_warnings, report_failed
+from reconciler.errors import PlanFileError, UsageError
 from reconciler.model import planfile
 from reconciler.model.cloud_options import CloudOptions
-from reconciler.model.plan import ImagePlan, Plan
+from reconciler.model.plan import Plan
 from reconciler.model.report import ApplyReport, ImageResult, Status
+from reconciler.policy.refs import PolicyLevel
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
-from reconciler.render.plan.describe import human_size
-from reconciler.runtime.interrupts import STOP, guarded, mapped
+from reconciler.runtime.interrupts import STOP
 
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
-Pace = tuple[int, float]  # images applied at once, seconds an image's data may take
 
 
 def _is_plan_file(paths: list[Path]) -> bool:
@@ -156,54 +142,37 @@ def apply(
 
     From manifests, policies (--policy, the manifests' policy:) gate the plan as in
     `plan`: an entry violating an error-level rule is skipped (exit 3)."""
-    if _is_plan_file(paths):
-        plan = planfile.read(paths[0])
-        if catalog is not None and catalog != plan.catalog:
-            raise PlanFileError(
-                f"{paths[0]} was planned for catalog {plan.catalog!r}, not {catalog!r}"
-            )
-        options = replace(
-            cloud,
-            cloud=cloud.cloud or plan.target.cloud,
-            region=cloud.region or plan.target.region,
-        )
-        connection = connect(options)
-        if plan.target.project_id and connection.project_id != plan.target.project_id:
-            raise TargetMismatch(
-                f"{paths[0]} was planned for project {plan.target.project_id}, but these "
-                f"credentials act for {connection.project_id}"
-            )
-        client = glance_client(connection, options.timeout)
-    else:
+    pace = Pace(parallelism, import_timeout)
+    if not _is_plan_file(paths):
         if not auto_approve and not is_tty():
             raise UsageError(
                 "apply asks for confirmation, but there is no terminal: pass --auto-approve, "
                 "or apply a saved plan file"
             )
         scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
-        results = plan_targets(
-            paths,
-            cloud,
-            scope=scope,
-            targets_file=targets_file,
-            only=only,
-            parallelism=target_parallelism,
+        as_warnings = policy_level is PolicyLevel.warning
+        run = plan_run(
+            Request(
+                paths, cloud, scope, targets_file, only, target_parallelism, policies, as_warnings
+            )
         )
-        if len(results) == 1 and results[0].error is not None:
-            raise results[0].error
-        policy, manifests = run_policy(paths, policies, catalog)
-        if policy is not None and manifests is not None:
-            violations = desired_violations(policy, manifests)
-            print_violations(violations, policy_level)
-            results = gate_results(results, violations, policy_level)
-        _apply_targets(
-            results, auto_approve, journal_path, (parallelism, import_timeout), fmt, show_orphans
-        )
+        print_warnings(run)
+        if (only_error := run.only_error()) is not None:
+            raise only_error
+        print_violations(run.violations, policy_level)
+        _apply_targets(run.results, auto_approve, journal_path, pace, fmt, show_orphans)
         return
+    plan = planfile.read(paths[0])
+    if catalog is not None and catalog != plan.catalog:
+        raise PlanFileError(f"{paths[0]} was planned for catalog {plan.catalog!r}, not {catalog!r}")
+    client, _options = connect_as(
+        target_options(cloud, {"cloud": plan.target.cloud, "region": plan.target.region}),
+        plan.target.project_id,
+        f"{paths[0]} was planned",
+    )
     if not plan.has_work:
         _nothing_to_apply(fmt, 1 if plan.has_errors else 0, [plan])
-    with guarded():
-        report = _run(plan, client, journal_path, (parallelism, import_timeout), fmt)
+    report = apply_plan(plan, client, journal_path, pace, _observer(plan, fmt))
     _print_report(report, fmt, "Apply")
     code = _interrupted(report.results) if STOP.requested else _exit_code(report)
     if code:
@@ -230,13 +199,12 @@ def _apply_targets(
     if not work:
         _nothing_to_apply(fmt, 1 if failed or any(p.has_errors for p in plans) else 0, plans)
     several = len(results) > 1
-    journals = {r.label: _journal_for(journal_path, r.label if several else None) for r in work}
-    with guarded(), ThreadPoolExecutor(len(work)) as pool:
-        reports = mapped(
-            pool,
-            lambda r: _run(r.plan, r.client, journals[r.label], pace, fmt, progress=not several),
-            work,
-        )
+
+    def observer(result: TargetResult) -> Observer:
+        assert result.plan is not None
+        return _observer(result.plan, fmt, progress=not several)
+
+    reports = apply_targets(work, journal_path, pace, observer)
     codes = []
     for result, report in zip(work, reports, strict=True):
         _print_report(report, fmt, f"Apply: target {result.label}" if several else "Apply")
@@ -260,89 +228,18 @@ def _nothing_to_apply(fmt: ReportFormat, code: int, plans: Sequence[Plan] = ()) 
     raise typer.Exit(code)
 
 
-def _journal_for(journal_path: Path | None, label: str | None) -> Path:
-    path = journal_path or default_path()
-    return path if label is None else labelled(path, label)
-
-
 def _confirm() -> None:
     if not typer.confirm("Apply these changes?", default=False):
         raise typer.Exit(1)
 
 
-def _run(
-    plan: Plan | None,
-    client: Any,
-    journal_path: Path | None,
-    pace: Pace,
-    fmt: ReportFormat,
-    *,
-    progress: bool = True,
-) -> ApplyReport:
-    assert plan is not None
-    journal = Journal(journal_path or default_path())
-    STOP.watch(journal)
-    total = sum(1 for image in plan.images if image.has_work)
-    show_progress = progress and fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet
-    bar = Progress(
-        TextColumn("{task.fields[label]}"),
-        BarColumn(),
-        AmountColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.description}"),
-        transient=True,
-    )
-    task = bar.add_task("", total=total, label="applying", data=False)
-    sizes = [image.data.size for image in plan.images if image.has_work and image.data]
-    overall = None
-    if sizes:  # one bar for all the data (its total once every size is known), one each
-        known = None if None in sizes else sum(s for s in sizes if s is not None)
-        overall = bar.add_task("", total=known, label="data", data=True)
-    per_image: dict[str, tuple[TaskID, int]] = {}
+def _observer(plan: Plan, fmt: ReportFormat, progress: bool = True) -> Observer:
+    """The progress bars on a terminal (text report, not --quiet), else nothing."""
+    if progress and fmt is ReportFormat.text and is_tty() and not SETTINGS.quiet:
+        from reconciler.cli.progress import ProgressView
 
-    def advance(result: Any) -> None:
-        bar.update(task, advance=1, description=f"{result.name}: {result.status}")
-        ended = per_image.pop(result.name, None)
-        if ended is not None:
-            bar.remove_task(ended[0])
-
-    def on_data(image: ImagePlan, done: int, length: int | None) -> None:
-        entry = per_image.get(image.name)
-        if entry is None or done < entry[1]:  # first block, or an upload sent again
-            if entry is not None:
-                bar.remove_task(entry[0])
-            entry = (bar.add_task("", total=length, label=f"  {image.name}", data=True), 0)
-        bar.update(entry[0], completed=done)
-        if overall is not None:
-            bar.update(overall, advance=done - entry[1])
-        per_image[image.name] = (entry[0], done)
-
-    try:
-        with bar if show_progress else nullcontext():
-            parallelism, import_wait = pace
-            applier = Applier(
-                client,
-                journal,
-                parallelism=parallelism,
-                import_wait=import_wait,
-                on_done=advance if show_progress else (lambda _r: None),
-                on_data=on_data if show_progress else None,
-            )
-            return applier.run(plan)
-    finally:
-        journal.close()
-
-
-class AmountColumn(ProgressColumn):
-    """`3/10` for the image count; bytes, and the rate, for data bars."""
-
-    def render(self, task: Task) -> RichText:
-        if not task.fields.get("data"):
-            return RichText(f"{task.completed:.0f}/{task.total or 0:.0f}")
-        done = human_size(int(task.completed))
-        total = f"/{human_size(int(task.total))}" if task.total else ""
-        speed = f" {human_size(int(task.speed))}/s" if task.speed else ""
-        return RichText(f"{done}{total}{speed}")
+        return ProgressView(plan)
+    return Observer()
 
 
 @cloud_command
@@ -359,26 +256,7 @@ def rollback(
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Undo what an apply run recorded in its journal (after a crash, say)."""
-    records = histories(journal_file)
-    run = records[0] or {}
-    target = run.get("target") or {}
-    options = replace(
-        cloud,
-        cloud=cloud.cloud or target.get("cloud"),
-        region=cloud.region or target.get("region"),
-    )
-    connection = connect(options)
-    if target.get("project_id") and connection.project_id != target.get("project_id"):
-        raise TargetMismatch(
-            f"{journal_file} was written for project {target.get('project_id')}, but these "
-            f"credentials act for {connection.project_id}"
-        )
-    client = glance_client(connection, options.timeout)
-    journal = Journal(journal_file)
-    try:
-        report = roll_back_journal(client, journal, records)
-    finally:
-        journal.close()
+    report = roll_back(journal_file, cloud)
     _print_report(report, fmt, "Rollback")
     if any(r.status is Status.ROLLBACK_FAILED for r in report.results):
         raise typer.Exit(EXIT_PARTIAL)

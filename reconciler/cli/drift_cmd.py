@@ -10,22 +10,20 @@ from pathlib import Path
 
 import typer
 
-from reconciler.app.pipeline import Scope, TargetResult, plan_targets
-from reconciler.app.policies import run_policy
+from reconciler.app.pipeline import Request, Scope, TargetResult, plan_run
 from reconciler.cli.console import emit, info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
     OnlyTargets,
     Paths,
-    PolicyLevel,
     PolicyLevelOption,
     PolicyOption,
     TargetParallelismOption,
     TargetsFileOption,
     cloud_command,
 )
-from reconciler.cli.plan_cmd import report_failed
+from reconciler.cli.outcome import print_warnings, report_failed
 from reconciler.errors import UsageError
 from reconciler.model.cloud_options import CloudOptions
 from reconciler.planning.drift import (
@@ -42,6 +40,7 @@ from reconciler.planning.drift import (
 from reconciler.policy.check import check
 from reconciler.policy.facts import live_facts
 from reconciler.policy.models import Level, Policy
+from reconciler.policy.refs import PolicyLevel
 from reconciler.render.drift import DriftFormat, render_drift
 
 EXIT_DRIFT = 2
@@ -141,18 +140,15 @@ def drift(
     extra = _parse_reports(reports)
     if out is not None:
         extra.insert(0, (fmt, out))
-    policy, _manifests = run_policy(paths, policies, catalog)
     as_warnings = policy_level is PolicyLevel.warning
-    results = plan_targets(
-        paths,
-        cloud,
-        scope=Scope(catalog=catalog),
-        targets_file=targets_file,
-        only=only,
-        parallelism=target_parallelism,
+    request = Request(
+        paths, cloud, Scope(catalog=catalog), targets_file, only, target_parallelism, policies
     )
-    if len(results) == 1 and results[0].error is not None:
-        raise results[0].error
+    run = plan_run(replace(request, gate=False))  # drift checks the live images instead
+    print_warnings(run)
+    if (only_error := run.only_error()) is not None:
+        raise only_error
+    policy, results = run.policy, run.results
     document = DriftDocument(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_seconds=round(time.monotonic() - started, 3),

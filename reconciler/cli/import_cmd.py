@@ -15,7 +15,7 @@ import typer
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reconciler.app.pipeline import Scope, glance_client, plan_targets
+from reconciler.app.pipeline import Request, Scope, glance_client, plan_run
 from reconciler.cli.console import info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -24,6 +24,7 @@ from reconciler.cli.options import (
     catalog_name,
     cloud_command,
 )
+from reconciler.cli.outcome import print_warnings
 from reconciler.cloud.auth import connect
 from reconciler.cloud.live import list_images, read_members
 from reconciler.errors import UsageError
@@ -242,9 +243,9 @@ def _update(
     only: list[str],
     catalog: str | None,
 ) -> None:
-    results = plan_targets(
-        [path], options, scope=Scope(catalog=catalog), targets_file=targets_file, only=only
-    )
+    run = plan_run(Request([path], options, Scope(catalog=catalog), targets_file, only))
+    print_warnings(run)
+    results = run.results
     if len(results) != 1:
         raise UsageError(
             f"{path} goes to {len(results)} targets; choose the one that is right with --target"

@@ -11,13 +11,13 @@ import functools
 import inspect
 import re
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any, TypeVar, get_type_hints
 
 import typer
 
-from reconciler.model.cloud_options import CloudOptions
+from reconciler.model.cloud_options import TARGET_PARALLELISM, CloudOptions
 from reconciler.model.image_view import CATALOG_PATTERN
+from reconciler.policy.refs import PolicyLevel
 
 Paths = typer.Argument(
     ..., metavar="PATHS", help="Manifest files or folders (*.yaml, *.yml, recursive)."
@@ -31,9 +31,8 @@ TargetsFileOption = typer.Option(
 OnlyTargets = typer.Option(
     [], "--target", "-t", metavar="NAME", help="Run only this target (repeat for several)."
 )
-# How many targets a run reads and plans at once (cli/pipeline.py): each is a thread and
+# How many targets a run reads and plans at once (app/pipeline.py): each is a thread and
 # a connection; a CI runner's few cores gain nothing from more.
-TARGET_PARALLELISM = 8
 TargetParallelismOption = typer.Option(
     TARGET_PARALLELISM,
     "--target-parallelism",
@@ -74,13 +73,6 @@ PolicyOption = typer.Option(
         "(repeatable; adds to the manifests' policy:)."
     ),
 )
-
-
-class PolicyLevel(StrEnum):
-    """What error-level policy violations do (`--policy-level`)."""
-
-    error = "error"  # fail the run (validate exit 1; plan: the entry is an error)
-    warning = "warning"  # only warn
 
 
 PolicyLevelOption = typer.Option(

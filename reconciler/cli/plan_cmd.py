@@ -7,20 +7,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from reconciler.app.policies import (
-    desired_violations,
-    gate_results,
-    named_policy,
-    print_violations,
-    run_policy,
-)
-from reconciler.cli.console import emit, error, info, warning
+from reconciler.cli.console import info, warning
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
     CatalogOption,
     OnlyTargets,
     Paths,
-    PolicyLevel,
     PolicyLevelOption,
     PolicyOption,
     ShowOrphans,
@@ -29,19 +21,23 @@ from reconciler.cli.options import (
     TargetsFileOption,
     cloud_command,
 )
+from reconciler.cli.outcome import (
+    out_path,
+    print_plans,
+    print_violations,
+    print_warnings,
+    report_failed,
+)
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.manifests.glance_schema import ImageSchema
-from reconciler.manifests.loader import load_manifests, manifest_files
 from reconciler.model.cloud_options import CloudOptions
-from reconciler.model.source import disabled_method, enabled_methods
-from reconciler.planning.stores import unknown_stores
-from reconciler.render.plan import PlanFormat, render_plan
+from reconciler.policy.refs import PolicyLevel
+from reconciler.render.plan import PlanFormat
 
-if TYPE_CHECKING:  # the pipeline (keystoneauth, requests) is imported where it is used
-    from reconciler.app.pipeline import TargetResult
+# The manifest models, the loader and the pipeline are imported inside the commands:
+# `plan` starts its listing before they load (reconciler.app.pipeline).
+if TYPE_CHECKING:
     from reconciler.cloud.auth import Connection
     from reconciler.model.manifest import DesiredImage
-    from reconciler.model.plan import Plan
 
 
 @cloud_command
@@ -58,6 +54,12 @@ def validate(
 
     --policy (and the manifests' policy:) also checks each image against policies:
     violations at file:line with the rule id; errors exit 1."""
+    from reconciler.app.policies import desired_violations, named_policy
+    from reconciler.manifests.glance_schema import ImageSchema
+    from reconciler.manifests.loader import load_manifests, manifest_files
+    from reconciler.model.source import disabled_method, enabled_methods
+    from reconciler.planning.stores import unknown_stores
+
     schema = None
     enabled: frozenset[str] | None = None
     available: tuple[str, ...] = ()
@@ -139,29 +141,6 @@ def _member_problems(images: list[DesiredImage], connection: Connection) -> list
     ]
 
 
-def print_plans(
-    plans: list[Plan], fmt: PlanFormat, show_unchanged: bool = False, show_orphans: bool = False
-) -> None:
-    emit(render_plan(plans, fmt, show_unchanged=show_unchanged, show_orphans=show_orphans))
-
-
-def report_failed(results: list[TargetResult]) -> bool:
-    """Print one line per target that could not be planned; True if any."""
-    failed = [r for r in results if r.error is not None]
-    for result in failed:
-        error(f"target {result.label}: {result.error}")
-    return bool(failed)
-
-
-def out_path(out: Path, result: TargetResult, several: bool) -> Path:
-    """`plan.json` for one target; `plan.<target>.json` for each of several."""
-    from reconciler.app.pipeline import labelled
-
-    if not several:
-        return out
-    return labelled(out if out.suffix else out.with_name(out.name + ".json"), result.label)
-
-
 @cloud_command
 def plan(
     paths: list[Path] = Paths,
@@ -194,23 +173,26 @@ def plan(
 
     With policies, an entry that violates an error-level rule is an error of the plan
     (apply skips it), unless --policy-level warning."""
-    from reconciler.app.pipeline import Scope, plan_targets
+    from reconciler.app.pipeline import Request, Scope, plan_run
     from reconciler.model import planfile
 
-    policy, manifests = run_policy(paths, policies, catalog)
-    violations = desired_violations(policy, manifests) if policy and manifests else []
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
-    results = plan_targets(
-        paths,
-        cloud,
-        scope=scope,
-        targets_file=targets_file,
-        only=only,
-        parallelism=target_parallelism,
+    run = plan_run(
+        Request(
+            paths,
+            cloud,
+            scope,
+            targets_file,
+            only,
+            target_parallelism,
+            policies,
+            policy_warnings=policy_level is PolicyLevel.warning,
+        )
     )
-    if len(results) == 1 and results[0].error is not None:
-        raise results[0].error
-    results = gate_results(results, violations, policy_level)
+    print_warnings(run)
+    if (only_error := run.only_error()) is not None:
+        raise only_error
+    results = run.results
     plans = [r.plan for r in results if r.plan is not None]
     print_plans(plans, fmt, show_unchanged, show_orphans)
     failed = report_failed(results)

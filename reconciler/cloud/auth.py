@@ -178,9 +178,13 @@ def image_endpoint_root(url: str) -> str:
     return root
 
 
-def connect(options: CloudOptions, pool: SessionPool | None = None) -> Connection:
+def connect(
+    options: CloudOptions, pool: SessionPool | None = None, ready: threading.Event | None = None
+) -> Connection:
     """Authenticate and find the image endpoint; with a pool, reuse a session another
-    target of the run made with the same settings."""
+    target of the run made with the same settings. `ready` is set once the CPU part is
+    done (openstacksdk's config loader, the session and its auth plugin) and the first
+    request (the token) is about to go out."""
     from keystoneauth1 import exceptions as ks_exc
 
     region = _cloud_region(options)
@@ -202,6 +206,8 @@ def connect(options: CloudOptions, pool: SessionPool | None = None) -> Connectio
     try:
         session = pool.session(region) if pool is not None else region.get_session()
         session.timeout = options.timeout
+        if ready is not None:
+            ready.set()
         interface = region.get_interface() or "public"
         # clouds.yaml's `image_endpoint_override` (as openstacksdk honours it) wins over
         # the service catalog: a proxy, a private endpoint.

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.cloud.api import GlanceAPI
 from reconciler.model.image_view import LiveCatalog, LiveImage, is_gone
-from reconciler.model.manifest import DesiredImage
-from reconciler.planning.diff import match
+
+if TYPE_CHECKING:  # the listing starts before the manifest models are imported (app/)
+    from reconciler.model.manifest import DesiredImage
 
 
 def list_images(client: GlanceAPI) -> dict[str, LiveImage]:
@@ -53,6 +54,8 @@ def complete_catalog(
     catalog = LiveCatalog(tuple(images.values()))
     wants_members = [entry for entry in desired if entry.members is not None]
     if wants_members:
+        from reconciler.planning.diff import match
+
         by_id, by_name = catalog.by_id(), catalog.by_name()
         for entry in wants_members:
             found = match(entry, by_id, by_name)

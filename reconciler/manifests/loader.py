@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -245,6 +245,9 @@ class Manifests:
     catalog: str
     warnings: tuple[str, ...] = ()  # `file:line:col: message`, for what works but is weak
     policies: tuple[PolicyRef, ...] = ()  # what the documents' `policy:` lists name
+    # The parsed documents of each file, with the position of every key and value: the
+    # policy positions (`policy/positions.py`) read them, not the files a second time.
+    documents: Mapping[str, tuple[Document, ...]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -277,7 +280,10 @@ def load_manifests(
         order = {file: index for index, file in enumerate(dict.fromkeys(p.file for p in problems))}
         problems.sort(key=lambda p: (order[p.file], p.position.line, p.position.col))
         raise ManifestError([str(p) for p in problems])
-    return Manifests(images, chosen, tuple(str(w) for w in _unique(warnings)), policies)
+    documents: dict[str, tuple[Document, ...]] = {}
+    for item in parsed:
+        documents[item.file] = (*documents.get(item.file, ()), item.document)
+    return Manifests(images, chosen, tuple(str(w) for w in _unique(warnings)), policies, documents)
 
 
 def _parse_files(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+TARGET_PARALLELISM = 8  # targets read and planned at once (`--target-parallelism`)
+
 
 @dataclass(frozen=True)
 class CloudOptions:

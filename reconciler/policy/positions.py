@@ -1,30 +1,22 @@
-"""Where each field of a desired image is written: the manifest files read again and
-the entry's and its defaults' keys located, so a violation points at `file:line:col`.
-File I/O (reading only), used only when a run has policies.
-
-The loader keeps only each entry's start (`DesiredImage.source`); reading the files a
-second time costs about what parsing them did (no validation), and keeps the loader's
-hot path free of position maps nobody needs without policies.
+"""Where each field of a desired image is written: the entry's and its defaults' keys
+located in the documents the loader parsed, so a violation points at `file:line:col`.
+No I/O: the positions come from the same parse as the images (a file changed between
+two reads cannot make a policy check see other contents than the plan).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.manifests.yaml_nodes import Document, YamlProblem, parse_documents
+from reconciler.manifests.yaml_nodes import Document
 from reconciler.model.manifest import CORE_FIELDS, DesiredImage
 from reconciler.policy.facts import ENTRY, ImageFacts, desired_facts
 
 
-def _entries(file: str) -> dict[int, list[tuple[Document, int]]]:
-    """Each image entry of a file by its start line: (document, index)."""
+def _entries(documents: Sequence[Document]) -> dict[int, list[tuple[Document, int]]]:
+    """Each image entry of a file's documents by its start line: (document, index)."""
     found: dict[int, list[tuple[Document, int]]] = {}
-    try:
-        documents = parse_documents(Path(file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, YamlProblem):
-        return found  # the loader read it a moment ago; positions fall back to the entry
     for document in documents:
         images = document.value.get("images") if isinstance(document.value, dict) else None
         for index in range(len(images) if isinstance(images, list) else 0):
@@ -72,14 +64,17 @@ def field_positions(file: str, document: Document, index: int) -> dict[str, str]
     return positions
 
 
-def desired_image_facts(images: Sequence[DesiredImage]) -> list[ImageFacts]:
-    """The facts of each desired image, with the position of each of its fields."""
+def desired_image_facts(
+    images: Sequence[DesiredImage], documents: Mapping[str, Sequence[Document]]
+) -> list[ImageFacts]:
+    """The facts of each desired image, with the position of each of its fields
+    (`documents`: the loader's parse of each file, `Manifests.documents`)."""
     by_file: dict[str, dict[int, list[tuple[Document, int]]]] = {}
     facts = []
     for image in images:
         file, _sep, line = image.source.rpartition(":")
         if file not in by_file:
-            by_file[file] = _entries(file)
+            by_file[file] = _entries(documents.get(file, ()))
         candidates = by_file[file].get(int(line) if line.isdigit() else -1, [])
         match = [
             (document, index)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 BUILTIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -26,3 +27,10 @@ class PolicyRef:
 
 def is_builtin_name(ref: str) -> bool:
     return bool(BUILTIN_NAME.match(ref)) and not ref.endswith((".yaml", ".yml"))
+
+
+class PolicyLevel(StrEnum):
+    """What error-level policy violations do (`--policy-level`)."""
+
+    error = "error"  # fail the run (validate exit 1; plan: the entry is an error)
+    warning = "warning"  # only warn

@@ -365,7 +365,7 @@ def test_manifest_policy_key_resolves_paths_and_positions(tmp_path: Path) -> Non
     ]
     assert manifests.policies[1].origin == f"{tmp_path / 'images/a.yaml'}:2:20"
     policy = load_policy(manifests.policies)
-    found = check(policy, desired_image_facts(manifests.images))
+    found = check(policy, desired_image_facts(manifests.images, manifests.documents))
     # The entry's `owner_team: null` removes what the defaults set: that line is named.
     assert [(v.rule_id, v.where) for v in found] == [
         ("team/owner", f"{tmp_path / 'images/a.yaml'}:8:7")
