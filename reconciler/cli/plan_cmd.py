@@ -36,8 +36,7 @@ from reconciler.render.plan import PlanFormat
 # The manifest models, the loader and the pipeline are imported inside the commands:
 # `plan` starts its listing before they load (reconciler.app.pipeline).
 if TYPE_CHECKING:
-    from reconciler.cloud.auth import Connection
-    from reconciler.model.manifest import DesiredImage
+    pass
 
 
 @cloud_command
@@ -54,55 +53,25 @@ def validate(
 
     --policy (and the manifests' policy:) also checks each image against policies:
     violations at file:line with the rule id; errors exit 1."""
-    from reconciler.app.policies import desired_violations, named_policy
-    from reconciler.manifests.glance_schema import ImageSchema
-    from reconciler.manifests.loader import load_manifests, manifest_files
-    from reconciler.model.source import disabled_method, enabled_methods
-    from reconciler.planning.stores import unknown_stores
+    from reconciler.app.validation import validate as check
 
-    schema = None
-    enabled: frozenset[str] | None = None
-    available: tuple[str, ...] = ()
-    connection = None
-    if online:
-        from reconciler.app.pipeline import glance_client
-        from reconciler.cloud.auth import connect
-
-        connection = connect(cloud)
-        client = glance_client(connection, cloud.timeout)
-        schema = ImageSchema(client.image_schema())
-        enabled = enabled_methods(client.import_info())
-    manifests = load_manifests(paths, schema, catalog)
-    if online:
-        from reconciler.app.pipeline import available_stores
-
-        available = available_stores(client, manifests.images)
+    found = check(paths, catalog, policies, cloud if online else None)
+    manifests, policy, violations = found.manifests, found.policy, found.violations
     for line in manifests.warnings:
         warning(line)
-    policy = named_policy(policies, manifests)
-    violations = desired_violations(policy, manifests) if policy else []
     failing = print_violations(violations, policy_level)
-    if enabled is not None:
-        problems = [
-            f"{image.source}: {problem}"
-            for image in manifests.images
-            if image.data is not None
-            and (problem := disabled_method(image.data.method, enabled)) is not None
-        ]
-        problems += [
-            f"{image.source}: {problem}"
-            for image, problem in unknown_stores(manifests.images, available)
-        ]
-        if connection is not None:
-            problems += _member_problems(manifests.images, connection)
-        if problems:
-            raise ManifestError(problems)
+    if found.unchecked_members:
+        info(
+            f"{found.unchecked_members} member project(s) not checked: these credentials "
+            "may not look them up in Keystone (a reader role on the domain or system may)"
+        )
+    if found.problems:
+        raise ManifestError(found.problems)
     if failing:
         raise ReconcilerError(
             f"{failing} policy violation(s) (the error lines above); "
             "--policy-level warning reports them as warnings"
         )
-    files, _ = manifest_files(paths)
     checked = ""
     if policy is not None:
         warned = len(violations)
@@ -110,35 +79,11 @@ def validate(
             f": {warned} warning(s)" if warned else ""
         )
     info(
-        f"valid: {len(manifests.images)} image(s) in {len(files)} file(s), "
+        f"valid: {len(manifests.images)} image(s) in {found.files} file(s), "
         f"catalog {manifests.catalog}"
         + (" (checked against the server's schema)" if online else "")
         + checked
     )
-
-
-def _member_problems(images: list[DesiredImage], connection: Connection) -> list[str]:
-    """Members Keystone says do not exist, at each entry naming them; the ones these
-    credentials may not look up are counted in one line, not guessed at."""
-    from reconciler.cloud.projects import check_projects
-
-    members = {m for image in images for m in image.members or ()}
-    if not members:
-        return []
-    found = check_projects(connection.session, connection.interface, members)
-    if found.unchecked:
-        info(
-            f"{len(found.unchecked)} member project(s) not checked: these credentials may "
-            "not look them up in Keystone (a reader role on the domain or system may)"
-        )
-    missing = set(found.missing)
-    return [
-        f"{image.source}: member {member!r}: no such project in Keystone "
-        f"(cloud {connection.cloud or '-'})"
-        for image in images
-        for member in image.members or ()
-        if member in missing
-    ]
 
 
 @cloud_command
