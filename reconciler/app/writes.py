@@ -127,10 +127,11 @@ def apply_targets(
     journal_path: Path | None,
     pace: Pace,
     observer: Callable[[TargetResult], Observer],
+    several: bool,
 ) -> list[ApplyReport]:
     """Every target's plan applied at once, each with its own journal (labelled by the
-    target when there are several); the reports in the order of `work`."""
-    several = len(work) > 1
+    target when the run has `several` targets, whether or not each has work); the
+    reports in the order of `work`."""
     journals = {r.label: journal_for(journal_path, r.label if several else None) for r in work}
 
     def one(result: TargetResult) -> ApplyReport:

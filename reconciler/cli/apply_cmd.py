@@ -204,7 +204,7 @@ def _apply_targets(
         assert result.plan is not None
         return _observer(result.plan, fmt, progress=not several)
 
-    reports = apply_targets(work, journal_path, pace, observer)
+    reports = apply_targets(work, journal_path, pace, observer, several)
     codes = []
     for result, report in zip(work, reports, strict=True):
         _print_report(report, fmt, f"Apply: target {result.label}" if several else "Apply")

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from reconciler.cli.console import emit, error, warning
 from reconciler.policy.refs import PolicyLevel
-from reconciler.render.plan import PlanFormat, render_plan
 
 if TYPE_CHECKING:
     from reconciler.app.pipeline import Run, TargetResult
     from reconciler.model.plan import Plan
     from reconciler.policy.models import Violation
+    from reconciler.render.plan import PlanFormat
 
 
 def print_warnings(run: Run) -> None:
@@ -42,6 +42,8 @@ def print_violations(violations: Sequence[Violation], level: PolicyLevel) -> int
 def print_plans(
     plans: list[Plan], fmt: PlanFormat, show_unchanged: bool = False, show_orphans: bool = False
 ) -> None:
+    from reconciler.render.plan import render_plan
+
     emit(render_plan(plans, fmt, show_unchanged=show_unchanged, show_orphans=show_orphans))
 
 
