@@ -5,7 +5,8 @@ line. No I/O.
 typer 0.2x parses with its own copy of click (`typer._click`) and raises that copy's
 exceptions, not those of a separately installed click; `CLICK` is whichever click typer
 really uses (`typer.BadParameter` is that click's BadParameter), so the classes caught and
-inspected here are the ones raised.
+inspected here are the ones raised. An unknown command is named by the groups
+themselves (`CommandGroup`, which `main` gives the root and every group it loads).
 """
 
 from __future__ import annotations
