@@ -15,7 +15,7 @@ import importlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +105,7 @@ def load_command(name: str) -> Any:
         target = getattr(importlib.import_module(spec.module), spec.attribute)
     holder = typer.Typer(add_completion=False)
     if isinstance(target, typer.Typer):
-        holder.add_typer(target, name=name)
+        holder.add_typer(target, name=name, cls=usage_errors.CommandGroup)
         group: Any = typer.main.get_command(holder)
         return help_text.finish(group.commands[name], name)
     holder.command(name)(target)
@@ -129,86 +129,73 @@ def _without_pydantic_plugins() -> Iterator[None]:
         os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
 
 
-class _Commands(MutableMapping[str, Any]):
-    """The root group's commands by name: those of COMMANDS, each imported and converted
-    the first time it is looked up, and any registered on `app` itself. Listing the
-    names imports nothing."""
+class LazyGroup(usage_errors.CommandGroup):
+    """The root group, click's lazy group ("Lazily Loading Subcommands" in click's docs):
+    `list_commands` names the commands of COMMANDS and `get_command` imports one when it
+    is asked for. The root's `--help` and the completion of command names show COMMANDS'
+    one-line help instead of asking the commands, so neither imports one."""
 
-    def __init__(self, registered: MutableMapping[str, Any]) -> None:
-        self._names = [*COMMANDS, *(name for name in registered if name not in COMMANDS)]
-        self._loaded = dict(registered)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._loaded: dict[str, Any] = {}
+        # Read-only where typer declares a MutableMapping: every command is in COMMANDS.
+        self.commands = _CommandView(self)  # type: ignore[assignment]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self._loaded:
+            self._loaded[cmd_name] = load_command(cmd_name)
+        return self._loaded[cmd_name]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The first paragraph of each command's help, whole (as typer's rich help)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, spec.help) for name, spec in COMMANDS.items()])
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Command names (with their help, as click shortens it) and the root's options;
+        a command's own options and values are completed by that command, loaded then."""
+        completion_item = _click_module("shell_completion").CompletionItem
+        short_help = _click_module("utils").make_default_short_help
+        items: list[Any] = [
+            completion_item(name, help=short_help(spec.help))
+            for name, spec in COMMANDS.items()
+            if name.startswith(incomplete)
+        ]
+        items.extend(super(TyperGroup, self).shell_complete(ctx, incomplete))
+        return items
+
+
+class _CommandView(Mapping[str, Any]):
+    """click's `commands` attribute of the lazy group, for code that reads it (typer's
+    resolve_command does): the names of COMMANDS, each command from `get_command`."""
+
+    def __init__(self, group: LazyGroup) -> None:
+        self._group = group
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self._names:
+        command = self._group.get_command(None, name)
+        if command is None:
             raise KeyError(name)
-        if name not in self._loaded:
-            self._loaded[name] = load_command(name)
-        return self._loaded[name]
-
-    def __setitem__(self, name: str, command: Any) -> None:
-        if name not in self._names:
-            self._names.append(name)
-        self._loaded[name] = command
-
-    def __delitem__(self, name: str) -> None:
-        if name not in self._names:
-            raise KeyError(name)
-        self._names.remove(name)
-        self._loaded.pop(name, None)
+        return command
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names
+        return name in COMMANDS
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._names))
+        return iter(COMMANDS)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(COMMANDS)
 
 
 def _click_module(name: str) -> Any:
     """A module of the click typer parses with (see usage_errors.CLICK)."""
     return importlib.import_module(f"{CLICK.__name__.rpartition('.')[0]}.{name}")
-
-
-class LazyGroup(TyperGroup):
-    """The root group: commands resolved (and their modules imported) on demand; the
-    command list of `--help` and of shell completion comes from COMMANDS."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.commands = _Commands(self.commands)
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        return list(self.commands)
-
-    def help_line(self, name: str, limit: int = 45) -> str:
-        """The command's help in `limit` characters, as click shortens it."""
-        if name in COMMANDS:
-            return str(_click_module("utils").make_default_short_help(COMMANDS[name].help, limit))
-        return str(self.commands[name].get_short_help_str(limit))
-
-    def format_commands(self, ctx: Any, formatter: Any) -> None:
-        """The first paragraph of each command's help, whole (as typer's rich help)."""
-        rows = [
-            (name, COMMANDS[name].help if name in COMMANDS else self.help_line(name, 300))
-            for name in self.list_commands(ctx)
-        ]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
-        """Command names (with their help) and the root's options; a command's own
-        options and values are completed by that command, loaded then."""
-        completion_item = _click_module("shell_completion").CompletionItem
-        items: list[Any] = [
-            completion_item(name, help=self.help_line(name))
-            for name in self.list_commands(ctx)
-            if name.startswith(incomplete)
-        ]
-        items.extend(super(TyperGroup, self).shell_complete(ctx, incomplete))
-        return items
 
 
 app = typer.Typer(

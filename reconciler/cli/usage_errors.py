@@ -5,19 +5,20 @@ line. No I/O.
 typer 0.2x parses with its own copy of click (`typer._click`) and raises that copy's
 exceptions, not those of a separately installed click; `CLICK` is whichever click typer
 really uses (`typer.BadParameter` is that click's BadParameter), so the classes caught and
-inspected here are the ones raised.
+inspected here are the ones raised. An unknown command is named by the groups
+themselves (`CommandGroup`, which `main` gives the root and every group it loads).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-import re
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 CLICK: Any = importlib.import_module(typer.BadParameter.__module__)
 # A bare group with no_args_is_help (click >= 8.2): the help was shown, nothing to add.
@@ -25,7 +26,6 @@ NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
     [CLICK.NoArgsIsHelpError] if hasattr(CLICK, "NoArgsIsHelpError") else []
 )
 
-_NO_SUCH_COMMAND = re.compile(r"No such command '(?P<name>[^']*)'")
 _BOUNDS = {
     "greater_than_equal": ("ge", "at least"),
     "greater_than": ("gt", "more than"),
@@ -47,11 +47,7 @@ def describe(err: Any) -> str:
         return f"missing {kind} {_param_name(err.param)}"
     if isinstance(err, CLICK.BadParameter) and err.param is not None:
         return f"invalid value for {_param_name(err.param)}: {_why(err)}"
-    message = str(err.format_message())
-    unknown = _NO_SUCH_COMMAND.match(message)
-    if unknown:
-        return _unknown_command(unknown.group("name"), err.ctx)
-    return _sentence(message)
+    return _sentence(str(err.format_message()))
 
 
 def usage_lines(err: Any, root: Any, argv: Sequence[str], prog: str) -> list[str]:
@@ -78,14 +74,20 @@ def context_for(root: Any, argv: Sequence[str], prog: str) -> Any:
     return ctx
 
 
-def _unknown_command(name: str, ctx: Any) -> str:
-    text = f"unknown command '{name}'"
-    command = getattr(ctx, "command", None)
-    if command is not None and hasattr(command, "list_commands"):
-        close = difflib.get_close_matches(name, command.list_commands(ctx), n=3, cutoff=0.6)
+class CommandGroup(TyperGroup):
+    """A group that names an unknown command in the tool's words, with the close ones
+    (typer's own message is English to be parsed back)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0]
+        known = self.get_command(ctx, name) is not None
+        if known or name.startswith("-") or ctx.resilient_parsing:
+            return super().resolve_command(ctx, args)  # an option: click's NoSuchOption
+        text = f"unknown command '{name}'"
+        close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
         if close:
             text += f" (did you mean {_either([repr(c) for c in close])}?)"
-    return text
+        raise CLICK.UsageError(text, ctx=ctx)
 
 
 def _why(err: Any) -> str:

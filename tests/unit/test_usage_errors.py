@@ -49,6 +49,26 @@ def test_unknown_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     assert usage.startswith("Usage: reconciler sandbox [OPTIONS] COMMAND")
 
 
+def test_unknown_option_of_a_subcommand_of_a_lazy_group(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    error, usage = usage_error(capsys, "sandbox", "up", "--nosuch")
+    assert error == "error: unknown option --nosuch"
+    assert usage.startswith("Usage: reconciler sandbox up [OPTIONS]")
+
+
+def test_unknown_command_with_nothing_close(capsys: pytest.CaptureFixture[str]) -> None:
+    error, usage = usage_error(capsys, "sandbox", "zzz")
+    assert error == "error: unknown command 'zzz'"
+    assert usage.startswith("Usage: reconciler sandbox [OPTIONS] COMMAND")
+
+
+def test_unknown_option_before_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    error, usage = usage_error(capsys, "--nosuch", "plan")
+    assert error == "error: unknown option --nosuch"
+    assert usage.startswith("Usage: reconciler [OPTIONS] COMMAND")
+
+
 def test_bad_enum_value(capsys: pytest.CaptureFixture[str]) -> None:
     error, usage = usage_error(capsys, "plan", "--format", "xml", "x.yaml")
     assert error == "error: invalid value for --format: 'xml' (choose from text, json, markdown)"
