@@ -25,7 +25,7 @@ import itertools
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from reconciler.cloud.api import GlanceAPI
@@ -71,9 +71,11 @@ class Step(ABC):
     # create or PATCH still describes it; every other step makes that answer stale.
     keeps_answer: ClassVar[bool] = False
 
-    @abstractmethod
     def payload(self) -> dict[str, Any]:
-        """What the journal records (JSON), enough for `from_record` to rebuild it."""
+        """What the journal records (JSON), enough for `from_record` to rebuild it: by
+        default the step's fields, which must then be JSON values as they are (a kind
+        with others, or with fields not to record, says its own)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
     @abstractmethod
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
@@ -152,9 +154,6 @@ class DiscardImage(Step):
 
     kind: ClassVar[str] = "discard"
 
-    def payload(self) -> dict[str, Any]:
-        return {}
-
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         image = client.find_image(image_id)
         if image is None:
@@ -226,9 +225,6 @@ class AddMember(Step):
     kind: ClassVar[str] = "member_add"
     keeps_answer: ClassVar[bool] = True
 
-    def payload(self) -> dict[str, Any]:
-        return {"member": self.member}
-
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.add_member(image_id, self.member)
         return None
@@ -248,9 +244,6 @@ class RemoveMember(Step):
 
     kind: ClassVar[str] = "member_remove"
     keeps_answer: ClassVar[bool] = True
-
-    def payload(self) -> dict[str, Any]:
-        return {"member": self.member}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         try:
@@ -276,9 +269,6 @@ class Deactivate(Step):
 
     kind: ClassVar[str] = "deactivate"
 
-    def payload(self) -> dict[str, Any]:
-        return {}
-
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.deactivate_image(image_id)
         return None
@@ -292,9 +282,6 @@ class Reactivate(Step):
     """A no-op on an image already active, so sending it again is safe."""
 
     kind: ClassVar[str] = "reactivate"
-
-    def payload(self) -> dict[str, Any]:
-        return {}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.reactivate_image(image_id)
@@ -311,9 +298,6 @@ class DeleteImage(Step):
 
     kind: ClassVar[str] = "delete"
     reversible: ClassVar[bool] = False
-
-    def payload(self) -> dict[str, Any]:
-        return {}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         try:
@@ -794,9 +778,6 @@ class DeleteFromStore(Step):
 
     kind: ClassVar[str] = "delete-from-store"
     reversible: ClassVar[bool] = False
-
-    def payload(self) -> dict[str, Any]:
-        return {"store": self.store}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         present = live_stores(client.get_image(image_id))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.errors import SandboxError
-from reconciler.sandbox.processes import run_checked, wait_for_start
+from reconciler.sandbox.processes import run_checked, spawn, wait_for_start
 from reconciler.sandbox.state import SandboxPaths
 
 Log = Callable[[str], None]
@@ -124,17 +124,7 @@ def server_args(paths: SandboxPaths) -> list[str]:
 
 def start(paths: SandboxPaths) -> subprocess.Popen[bytes]:
     """Start mariadbd in its own session; its pid goes into the pid file."""
-    with paths.log(SERVICE).open("a") as out:
-        proc = subprocess.Popen(
-            server_args(paths),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=paths.root,
-        )
-    paths.pidfile(SERVICE).write_text(f"{proc.pid}\n")
-    return proc
+    return spawn(paths, SERVICE, server_args(paths))
 
 
 def answers(paths: SandboxPaths, user: str = "root", password: str = "") -> bool:

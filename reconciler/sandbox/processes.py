@@ -99,6 +99,25 @@ def venv_script(name: str) -> str:
     return str(path)
 
 
+def spawn(
+    paths: SandboxPaths, service: str, args: list[str], env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a service's process in its own session (so its workers share its process
+    group), its output appended to the service's log; its pid goes into the pid file."""
+    with paths.log(service).open("a") as out:
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+            cwd=paths.root,
+        )
+    paths.pidfile(service).write_text(f"{proc.pid}\n")
+    return proc
+
+
 def start_service(
     paths: SandboxPaths,
     service: str,
@@ -109,7 +128,6 @@ def start_service(
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn for one service (`workers` processes of 8 threads); its pid goes
     into the pid file."""
-    log = paths.log(service)
     env = dict(os.environ)
     env.update(env_extra)
     args = [
@@ -139,18 +157,7 @@ def start_service(
         ),
         WSGI_APPS[service],
     ]
-    with log.open("a") as out:
-        proc = subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-            cwd=paths.root,
-        )
-    paths.pidfile(service).write_text(f"{proc.pid}\n")
-    return proc
+    return spawn(paths, service, args, env)
 
 
 def start_mirror(paths: SandboxPaths, port: int) -> subprocess.Popen[bytes]:
@@ -164,17 +171,7 @@ def start_mirror(paths: SandboxPaths, port: int) -> subprocess.Popen[bytes]:
         "--port",
         str(port),
     ]
-    with paths.log(MIRROR).open("a") as out:
-        proc = subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=paths.root,
-        )
-    paths.pidfile(MIRROR).write_text(f"{proc.pid}\n")
-    return proc
+    return spawn(paths, MIRROR, args)
 
 
 def read_pid(paths: SandboxPaths, service: str) -> int | None:
