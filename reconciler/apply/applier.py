@@ -48,6 +48,7 @@ from reconciler.model.image_view import LiveImage
 from reconciler.model.plan import Action, BuildPlan, BuildRole, ImagePlan, Plan, unescape_pointer
 from reconciler.model.report import ApplyReport, ImageResult, Status, differences
 from reconciler.runtime.interrupts import STOP, mapped
+from reconciler.runtime.waits import Again, retry
 
 # Glance on sqlite answers concurrent writes with bursts of 500 "database is locked"
 # (MySQL deadlocks do the same on real clouds): at parallelism 4 one image's PATCH was
@@ -65,14 +66,15 @@ def undo_until_done(client: GlanceAPI, image_id: str, step: Step) -> None:
     changed. Even a refusal (403, 409, 413) is tried again: undoing restores what this
     run itself changed moments ago, so a refusal is more likely transient (a proxy, a
     policy reload, lock contention) than final; only the last attempt's error stands."""
-    for attempt in range(UNDO_ATTEMPTS):
+
+    def attempt(_n: int) -> Again | None:
         try:
             step.undo(client, image_id)
-            return
-        except CloudError:
-            if attempt == UNDO_ATTEMPTS - 1:
-                raise
-            client.sleep(client.retry.delay(attempt))
+        except CloudError as err:
+            return Again(err)
+        return None
+
+    retry(attempt, attempts=UNDO_ATTEMPTS, backoff=client.retry.delay, sleep=client.sleep)
 
 
 @dataclass(frozen=True)
@@ -238,13 +240,7 @@ class Applier:
         up to TAIL_ATTEMPTS times, never undone; what is left undone, by build id."""
         left: dict[str, str] = {}
         for phase in unit.tail:
-            error: CloudError | None = None
-            for attempt in range(TAIL_ATTEMPTS):
-                error = self._run_steps(phase.image_id, list(phase.steps)).error
-                if error is None:
-                    break
-                if attempt + 1 < TAIL_ATTEMPTS:
-                    self.client.sleep(self.client.retry.delay(attempt))
+            error = self._run_tail_phase(phase)
             what = _retirement(phase)
             if error is not None:
                 left[phase.image_id] = f"retired build {phase.image_id} not {what}: {error.brief}"
@@ -256,6 +252,24 @@ class Applier:
         ):
             left[problem_id] = problem
         return left
+
+    def _run_tail_phase(self, phase: Phase) -> CloudError | None:
+        """One phase of the tail, sent up to TAIL_ATTEMPTS times; its last error."""
+
+        def attempt(_n: int) -> Again | None:
+            error = self._run_steps(phase.image_id, list(phase.steps)).error
+            return None if error is None else Again(error)
+
+        try:
+            retry(
+                attempt,
+                attempts=TAIL_ATTEMPTS,
+                backoff=self.client.retry.delay,
+                sleep=self.client.sleep,
+            )
+        except CloudError as error:
+            return error
+        return None
 
     def _with_stores(self, image: ImagePlan, result: ImageResult) -> ImageResult:
         """An applied image's store changes (multi-store), after everything else: the
@@ -417,16 +431,21 @@ class Applier:
     def _send(self, image_id: str, step: Step) -> dict[str, Any] | None:
         """Send one step; after an unknown outcome, read the image and send only what is
         still missing (Step.converge). Returns the image answered, if any."""
-        for attempt in range(LOST_ANSWER_RETRIES + 1):
+
+        def attempt(n: int) -> dict[str, Any] | Again | None:
             try:
-                if attempt == 0:
+                if n == 0:
                     return step.send(self.client, image_id)
                 return step.converge(self.client, image_id)
-            except ResponseLost:
-                if attempt == LOST_ANSWER_RETRIES:
-                    raise
-                self.client.sleep(self.client.retry.delay(attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            except ResponseLost as lost:
+                return Again(lost)
+
+        return retry(
+            attempt,
+            attempts=LOST_ANSWER_RETRIES + 1,
+            backoff=self.client.retry.delay,
+            sleep=self.client.sleep,
+        )
 
     def _verify(
         self,

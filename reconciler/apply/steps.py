@@ -21,11 +21,11 @@ Adding a step kind: a subclass here (send, converge, reverse, payload), register
 
 from __future__ import annotations
 
-import time
+import itertools
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from reconciler.cloud.api import GlanceAPI
@@ -57,6 +57,7 @@ from reconciler.model.plan import (
     escape_pointer,
 )
 from reconciler.runtime.interrupts import STOP
+from reconciler.runtime.waits import Again, Schedule, Stopped, TimedOut, WaitEnded, poll, retry
 
 Answer = dict[str, Any] | None  # the image as the server answered a create or PATCH
 
@@ -70,9 +71,11 @@ class Step(ABC):
     # create or PATCH still describes it; every other step makes that answer stale.
     keeps_answer: ClassVar[bool] = False
 
-    @abstractmethod
     def payload(self) -> dict[str, Any]:
-        """What the journal records (JSON), enough for `from_record` to rebuild it."""
+        """What the journal records (JSON), enough for `from_record` to rebuild it: by
+        default the step's fields, which must then be JSON values as they are (a kind
+        with others, or with fields not to record, says its own)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
     @abstractmethod
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
@@ -151,9 +154,6 @@ class DiscardImage(Step):
 
     kind: ClassVar[str] = "discard"
 
-    def payload(self) -> dict[str, Any]:
-        return {}
-
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         image = client.find_image(image_id)
         if image is None:
@@ -225,9 +225,6 @@ class AddMember(Step):
     kind: ClassVar[str] = "member_add"
     keeps_answer: ClassVar[bool] = True
 
-    def payload(self) -> dict[str, Any]:
-        return {"member": self.member}
-
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.add_member(image_id, self.member)
         return None
@@ -247,9 +244,6 @@ class RemoveMember(Step):
 
     kind: ClassVar[str] = "member_remove"
     keeps_answer: ClassVar[bool] = True
-
-    def payload(self) -> dict[str, Any]:
-        return {"member": self.member}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         try:
@@ -275,9 +269,6 @@ class Deactivate(Step):
 
     kind: ClassVar[str] = "deactivate"
 
-    def payload(self) -> dict[str, Any]:
-        return {}
-
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.deactivate_image(image_id)
         return None
@@ -291,9 +282,6 @@ class Reactivate(Step):
     """A no-op on an image already active, so sending it again is safe."""
 
     kind: ClassVar[str] = "reactivate"
-
-    def payload(self) -> dict[str, Any]:
-        return {}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         client.reactivate_image(image_id)
@@ -310,9 +298,6 @@ class DeleteImage(Step):
 
     kind: ClassVar[str] = "delete"
     reversible: ClassVar[bool] = False
-
-    def payload(self) -> dict[str, Any]:
-        return {}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         try:
@@ -336,6 +321,8 @@ IMPORT_WAIT = 1800.0  # seconds an import may take (--import-timeout)
 IN_PROGRESS = frozenset({"saving", "uploading", "importing"})
 # How long a failed upload's image may stay `saving` before the tool gives up on it.
 SAVING_WAIT = 60.0
+SETTLE_POLL = Schedule(0.25, 2.0, 2.0)  # reads while a failed upload's image is `saving`
+IMPORT_POLL = Schedule(0.25, 2.0, 5.0)  # reads while Glance imports or saves the data
 
 
 @dataclass(frozen=True)
@@ -376,17 +363,20 @@ class BuildData(Step):
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         """Send the data; a failed upload or import that left the image `queued` again
         (Glance cannot resume) is started again from the first byte."""
-        for attempt in range(UPLOAD_ATTEMPTS):
+
+        def attempt(_n: int) -> Answer | Again:
             try:
                 return self._attempt(client, image_id)
             except ResponseLost:
                 raise  # the import request may have started it: the applier converges
-            except (ConnectionFailed, ServerError, SourceUnreadable, ImportFailed):
-                status = settled_status(client, image_id)
-                if status != "queued" or attempt + 1 == UPLOAD_ATTEMPTS:
+            except (ConnectionFailed, ServerError, SourceUnreadable, ImportFailed) as err:
+                if settled_status(client, image_id) != "queued":
                     raise
-                client.sleep(client.retry.delay(attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                return Again(err)
+
+        return retry(
+            attempt, attempts=UPLOAD_ATTEMPTS, backoff=client.retry.delay, sleep=client.sleep
+        )
 
     @property
     def _locations(self) -> tuple[str, ...]:
@@ -533,51 +523,64 @@ def settled_status(client: GlanceAPI, image_id: str, wait: float = SAVING_WAIT) 
     marks the image `saving` when the PUT begins and puts it back to `queued` only when
     its worker notices the short body (glance/api/v2/image_data.py, `_restore`), which
     on a loaded server comes after the tool saw its connection cut (a CI run rolled back
-    an image still `saving`). Polled (backoff 0.25 s doubling to 2 s) while `saving`,
-    for at most `wait` seconds."""
-    deadline = time.monotonic() + wait
-    delay = 0.25
-    while True:
-        status = client.get_image(image_id).get("status")
-        if status != "saving" or time.monotonic() >= deadline:
-            return status
-        client.sleep(delay)
-        delay = min(delay * 2, 2.0)
+    an image still `saving`). Polled (SETTLE_POLL) while `saving`, for at most `wait`
+    seconds."""
+    try:
+        return poll(
+            lambda: client.get_image(image_id).get("status"),
+            lambda status: status != "saving",
+            SETTLE_POLL.within(wait),
+            sleep=client.sleep,
+        )
+    except TimedOut as still:
+        return still.last
 
 
 def wait_until_active(
     client: GlanceAPI, image_id: str, wait: float, imported: bool = True
 ) -> dict[str, Any]:
-    """Poll the image (backoff 0.25 s doubling to 5 s) until `active` and its import
-    task, if any, finished (Glance marks the image active 0.1-0.3 s before the task
-    ends and releases its lock); ImportFailed when the task failed (a format mismatch
-    leaves a glance-direct image `importing` for good, with a failed task) or `wait`
-    seconds pass. A `queued` image with no failed task is waited for: Glance starts an
-    import's task after answering the request. Not `imported` (a PUT to /file, which
-    Glance answers once the image is active): the image alone is read, no task list."""
-    deadline = time.monotonic() + wait
-    delay = 0.25
-    while True:
+    """Poll the image (IMPORT_POLL) until `active` and its import task, if any,
+    finished (Glance marks the image active 0.1-0.3 s before the task ends and releases
+    its lock); ImportFailed when the task failed (a format mismatch leaves a
+    glance-direct image `importing` for good, with a failed task) or `wait` seconds
+    pass; Interrupted once the interrupt grace is over. A `queued` image with no failed
+    task is waited for: Glance starts an import's task after answering the request. Not
+    `imported` (a PUT to /file, which Glance answers once the image is active): the
+    image alone is read, no task list."""
+    reads = itertools.count()
+
+    def read() -> tuple[dict[str, Any], str | None]:
         image = client.get_image(image_id)
         status = image.get("status")
-        asks = imported and (status != "active" or delay < 1)
+        # The first reads of an active image ask for its tasks too (those while the
+        # delay after them is under a second): the task ends just after the status.
+        later = IMPORT_POLL.delay(next(reads))
+        asks = imported and (status != "active" or later < 1)
         tasks = client.image_tasks(image_id) if asks else []
         newest = tasks[0].get("status") if tasks else None
-        if status == "active" and newest != "processing":
-            return image
-        if newest == "failure":
+        if newest == "failure" and status != "active":
             message = " ".join(str(tasks[0].get("message") or "no message").split())
             raise ImportFailed(f"the import failed (Glance's task: {message[:200]})")
         if status not in IN_PROGRESS and status not in ("queued", "active"):
             raise ImportFailed(f"the image is {status!r}, not active, after its data was sent")
-        if time.monotonic() >= deadline:
-            raise ImportFailed(f"not active after {wait:.0f} s (status {status!r})")
-        if STOP.transfer_expired():
-            raise Interrupted(
-                f"the run was interrupted while Glance imported the data (status {status!r})"
-            )
-        client.sleep(delay)
-        delay = min(delay * 2, 5.0)
+        return image, newest
+
+    try:
+        return poll(
+            read,
+            lambda answer: answer[0].get("status") == "active" and answer[1] != "processing",
+            IMPORT_POLL.within(wait),
+            sleep=client.sleep,
+            stop=STOP.transfer_expired,
+        )[0]
+    except WaitEnded as ended:
+        status = ended.last[0].get("status")
+        cut = isinstance(ended, Stopped)
+    if cut:
+        raise Interrupted(
+            f"the run was interrupted while Glance imported the data (status {status!r})"
+        )
+    raise ImportFailed(f"not active after {wait:.0f} s (status {status!r})")
 
 
 KINDS: dict[str, type[Step]] = {
@@ -718,6 +721,7 @@ def steps_for(
 
 COPY_ATTEMPTS = 3  # a copy into a store that failed is asked for again, then reported
 COPY_POLL_MAX = 1.0  # seconds between reads while Glance copies (at most 1 s late)
+COPY_POLL = Schedule(0.1, 2.0, COPY_POLL_MAX)
 
 
 @dataclass(frozen=True)
@@ -740,9 +744,7 @@ class CopyToStores(Step):
         return {"stores": list(self.stores), "wait": self.wait}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
-        failed: list[str] = []
-        reason = ""
-        for attempt in range(COPY_ATTEMPTS):
+        def attempt(_n: int) -> Answer | Again:
             image = wait_for_import_lock(client, image_id, self.wait)
             missing = [s for s in self.stores if s not in live_stores(image)]
             if not missing:
@@ -753,11 +755,16 @@ class CopyToStores(Step):
             if not failed:
                 return None
             reason = _copy_reason(client, image_id, image)
-            if attempt + 1 < COPY_ATTEMPTS:
-                client.sleep(client.retry.delay(attempt))
-        raise CopyFailed(
-            f"copy into store(s) {', '.join(failed)} failed {COPY_ATTEMPTS} times{reason}; "
-            "the image is intact in " + (", ".join(live_stores(image)) or "no store")
+            return Again(
+                CopyFailed(
+                    f"copy into store(s) {', '.join(failed)} failed {COPY_ATTEMPTS} times"
+                    f"{reason}; the image is intact in "
+                    + (", ".join(live_stores(image)) or "no store")
+                )
+            )
+
+        return retry(
+            attempt, attempts=COPY_ATTEMPTS, backoff=client.retry.delay, sleep=client.sleep
         )
 
 
@@ -771,9 +778,6 @@ class DeleteFromStore(Step):
 
     kind: ClassVar[str] = "delete-from-store"
     reversible: ClassVar[bool] = False
-
-    def payload(self) -> dict[str, Any]:
-        return {"store": self.store}
 
     def send(self, client: GlanceAPI, image_id: str) -> Answer:
         present = live_stores(client.get_image(image_id))
@@ -795,10 +799,10 @@ def wait_for_import_lock(
     sets before answering 202 and clears when the task ends) and, after a copy was
     `started`, its newest task is finished: right after the answer
     `os_glance_importing_to_stores` may still be empty (seen on Glance 33), so it alone
-    cannot say the copy is over. Polled with backoff up to COPY_POLL_MAX seconds."""
-    deadline = time.monotonic() + wait
-    delay = 0.1
-    while True:
+    cannot say the copy is over. Polled with backoff up to COPY_POLL_MAX seconds
+    (COPY_POLL)."""
+
+    def read() -> tuple[dict[str, Any], bool]:
         image = client.get_image(image_id)
         busy = bool(image.get("os_glance_import_task")) or bool(
             image.get("os_glance_importing_to_stores")
@@ -806,14 +810,23 @@ def wait_for_import_lock(
         if not busy and started:
             tasks = client.image_tasks(image_id)
             busy = bool(tasks) and tasks[0].get("status") in ("pending", "processing")
-        if not busy:
-            return image
-        if time.monotonic() >= deadline:
-            raise CopyFailed(f"Glance still copies the data after {wait:.0f} s")
-        if STOP.transfer_expired():
-            raise Interrupted("the run was interrupted while Glance copied the data")
-        client.sleep(delay)
-        delay = min(delay * 2, COPY_POLL_MAX)
+        return image, busy
+
+    try:
+        return poll(
+            read,
+            lambda answer: not answer[1],
+            COPY_POLL.within(wait),
+            sleep=client.sleep,
+            stop=STOP.transfer_expired,
+        )[0]
+    except TimedOut:
+        cut = False
+    except Stopped:
+        cut = True
+    if cut:
+        raise Interrupted("the run was interrupted while Glance copied the data")
+    raise CopyFailed(f"Glance still copies the data after {wait:.0f} s")
 
 
 def _copy_reason(client: GlanceAPI, image_id: str, image: Mapping[str, Any]) -> str:

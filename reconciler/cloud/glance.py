@@ -18,7 +18,6 @@ runs: nothing else writes to the cloud.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from reconciler.errors import (
     TooManyRequests,
 )
 from reconciler.model.image_view import is_gone
+from reconciler.runtime.waits import Again, Schedule, retry
 
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 PAGE_LIMIT = 1000
@@ -51,16 +51,27 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 log = logging.getLogger("reconciler.http")
 
 
+RETRY_AFTER_CAP = 30.0  # seconds: a longer Retry-After is waited for this long
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
+    """The client's resends: `attempts` tries, `base_delay` doubling to `max_delay`
+    with full jitter between them (`runtime.waits.Schedule`), a server's Retry-After
+    instead when it sent one (at most RETRY_AFTER_CAP)."""
+
     attempts: int = 8
     base_delay: float = 0.2
     max_delay: float = 5.0
 
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.base_delay, 2.0, self.max_delay, jitter=True)
+
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:
-            return min(retry_after, 30.0)
-        return random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+            return min(retry_after, RETRY_AFTER_CAP)
+        return self.schedule.delay(attempt)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -104,21 +115,21 @@ class GlanceClient:
     ) -> Any:
         """Send with retries; return the decoded JSON body (None when empty)."""
         url = self.endpoint + path
-        last: CloudError | None = None
-        for attempt in range(self.retry.attempts):
+
+        def attempt(n: int) -> Any:
             outcome = self._send(method, path, url, json, params, headers, data)
-            retry_after = None
             if isinstance(outcome, CloudError):
-                last = outcome
-            elif outcome.status_code < 400:
+                return Again(outcome)
+            if outcome.status_code < 400:
                 return outcome.json() if outcome.content else None
-            else:
-                last = self._refusal(method, url, outcome)
-                retry_after = _retry_after(outcome.headers)
-            if attempt + 1 < self.retry.attempts:
-                self.sleep(self.retry.delay(attempt, retry_after))
-        assert last is not None
-        raise last
+            error = self._refusal(method, url, outcome)
+            retry_after = _retry_after(outcome.headers)
+            after = None if retry_after is None else self.retry.delay(n, retry_after)
+            return Again(error, after)
+
+        return retry(
+            attempt, attempts=self.retry.attempts, backoff=self.retry.delay, sleep=self.sleep
+        )
 
     def _send(
         self,

@@ -162,15 +162,7 @@ def _field_of(op: PatchOp) -> FieldDrift:
     git = None if op.op is Op.REMOVE else op.value
     live = None if op.op is Op.ADD else op.old
     if key == "tags":
-        wanted, present = set(git or ()), set(live or ())
-        return FieldDrift(
-            field="tags",
-            kind=Kind.TAGS,
-            git=sorted(wanted),
-            live=sorted(present),
-            only_in_git=sorted(wanted - present),
-            only_in_cloud=sorted(present - wanted),
-        )
+        return _set_field("tags", Kind.TAGS, git or (), live or ())
     kind = Kind.ATTRIBUTE if key in MANAGED_CORE else Kind.PROPERTY
     return FieldDrift(field=key, kind=kind, git=git, live=live)
 
@@ -196,16 +188,22 @@ def _stores_field(image: ImagePlan) -> FieldDrift | None:
     stores = image.stores
     if stores is None or image.action in (Action.CREATE, Action.REBUILD):
         return None
-    wanted, live = set(stores.wanted), set(stores.live)
-    if wanted == live:
+    if set(stores.wanted) == set(stores.live):
         return None
+    return _set_field("stores", Kind.STORES, stores.wanted, stores.live)
+
+
+def _set_field(field: str, kind: Kind, git: Iterable[str], live: Iterable[str]) -> FieldDrift:
+    """A field compared as a set (tags, stores): both sides sorted, and the items only
+    one side has (set arithmetic; order and repeats never count)."""
+    wanted, present = set(git), set(live)
     return FieldDrift(
-        field="stores",
-        kind=Kind.STORES,
+        field=field,
+        kind=kind,
         git=sorted(wanted),
-        live=sorted(live),
-        only_in_git=sorted(wanted - live),
-        only_in_cloud=sorted(live - wanted),
+        live=sorted(present),
+        only_in_git=sorted(wanted - present),
+        only_in_cloud=sorted(present - wanted),
     )
 
 

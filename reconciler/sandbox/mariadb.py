@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.errors import SandboxError
-from reconciler.sandbox.processes import log_tail, run_checked
+from reconciler.sandbox.processes import run_checked, spawn, wait_for_start
 from reconciler.sandbox.state import SandboxPaths
 
 Log = Callable[[str], None]
@@ -125,17 +124,7 @@ def server_args(paths: SandboxPaths) -> list[str]:
 
 def start(paths: SandboxPaths) -> subprocess.Popen[bytes]:
     """Start mariadbd in its own session; its pid goes into the pid file."""
-    with paths.log(SERVICE).open("a") as out:
-        proc = subprocess.Popen(
-            server_args(paths),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=paths.root,
-        )
-    paths.pidfile(SERVICE).write_text(f"{proc.pid}\n")
-    return proc
+    return spawn(paths, SERVICE, server_args(paths))
 
 
 def answers(paths: SandboxPaths, user: str = "root", password: str = "") -> bool:
@@ -154,19 +143,14 @@ def answers(paths: SandboxPaths, user: str = "root", password: str = "") -> bool
 def wait_until_answers(
     paths: SandboxPaths, proc: subprocess.Popen[bytes], timeout: float = 90.0
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if paths.mariadb_socket.exists() and answers(paths):
-            return
-        if proc.poll() is not None:
-            raise SandboxError(
-                f"mariadbd exited during start-up (exit {proc.returncode}); last lines of "
-                f"{paths.log(SERVICE)}:\n{log_tail(paths.log(SERVICE))}"
-            )
-        time.sleep(0.25)
-    raise SandboxError(
-        f"mariadbd did not answer on {paths.mariadb_socket} within {timeout:.0f}s; "
-        f"last lines of {paths.log(SERVICE)}:\n{log_tail(paths.log(SERVICE))}"
+    wait_for_start(
+        paths,
+        SERVICE,
+        proc,
+        lambda: paths.mariadb_socket.exists() and answers(paths),
+        f"on {paths.mariadb_socket}",
+        timeout,
+        name=SERVER,
     )
 
 

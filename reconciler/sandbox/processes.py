@@ -16,13 +16,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import requests
 
 from reconciler.errors import SandboxError
+from reconciler.runtime.waits import Schedule, TimedOut, poll
 from reconciler.sandbox.state import SandboxPaths
 
 WSGI_APPS = {
@@ -32,6 +32,8 @@ WSGI_APPS = {
 MIRROR = "mirror"
 MIRROR_MODULE = "reconciler.sandbox.mirror"
 MARIADB = "mariadb"
+START_POLL = Schedule(0.25, 1.0)  # reads while a service starts
+STOP_POLL = Schedule(0.1, 1.0)  # looks while a stopped service's processes exit
 
 
 def _marker(paths: SandboxPaths, service: str) -> tuple[bytes, Path]:
@@ -97,6 +99,25 @@ def venv_script(name: str) -> str:
     return str(path)
 
 
+def spawn(
+    paths: SandboxPaths, service: str, args: list[str], env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a service's process in its own session (so its workers share its process
+    group), its output appended to the service's log; its pid goes into the pid file."""
+    with paths.log(service).open("a") as out:
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+            cwd=paths.root,
+        )
+    paths.pidfile(service).write_text(f"{proc.pid}\n")
+    return proc
+
+
 def start_service(
     paths: SandboxPaths,
     service: str,
@@ -107,7 +128,6 @@ def start_service(
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn for one service (`workers` processes of 8 threads); its pid goes
     into the pid file."""
-    log = paths.log(service)
     env = dict(os.environ)
     env.update(env_extra)
     args = [
@@ -137,18 +157,7 @@ def start_service(
         ),
         WSGI_APPS[service],
     ]
-    with log.open("a") as out:
-        proc = subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-            cwd=paths.root,
-        )
-    paths.pidfile(service).write_text(f"{proc.pid}\n")
-    return proc
+    return spawn(paths, service, args, env)
 
 
 def start_mirror(paths: SandboxPaths, port: int) -> subprocess.Popen[bytes]:
@@ -162,17 +171,7 @@ def start_mirror(paths: SandboxPaths, port: int) -> subprocess.Popen[bytes]:
         "--port",
         str(port),
     ]
-    with paths.log(MIRROR).open("a") as out:
-        proc = subprocess.Popen(
-            args,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=paths.root,
-        )
-    paths.pidfile(MIRROR).write_text(f"{proc.pid}\n")
-    return proc
+    return spawn(paths, MIRROR, args)
 
 
 def read_pid(paths: SandboxPaths, service: str) -> int | None:
@@ -217,12 +216,16 @@ def stop_service(paths: SandboxPaths, service: str, timeout: float = 15.0) -> bo
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def gone() -> bool:
         if not _group_alive(pid):
             return True
         _reap(pid)
-        time.sleep(0.1)
+        return False
+
+    with contextlib.suppress(TimedOut):
+        poll(gone, bool, STOP_POLL.within(timeout))
+        return True
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
     _reap(pid)
@@ -271,17 +274,37 @@ def wait_until_answers(
     Exit is detected through the Popen handle: right after fork the child's command line
     is still the parent's, so /proc checks would misjudge it.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if answers(url, verify=verify):
-            return
+    wait_for_start(paths, service, proc, lambda: answers(url, verify=verify), f"at {url}", timeout)
+
+
+def wait_for_start(
+    paths: SandboxPaths,
+    service: str,
+    proc: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    where: str,
+    timeout: float,
+    name: str | None = None,
+) -> None:
+    """Poll `ready` (START_POLL) until it holds; SandboxError with the tail of the
+    service's log if the process (`name`, else the service) exits first or `timeout`
+    seconds pass (`where` says what was asked: "at URL", "on SOCKET")."""
+    name = name or service
+
+    def started() -> bool:
+        if ready():
+            return True
         if proc.poll() is not None:
             raise SandboxError(
-                f"{service} exited during start-up (exit {proc.returncode}); last lines of "
+                f"{name} exited during start-up (exit {proc.returncode}); last lines of "
                 f"{paths.log(service)}:\n{log_tail(paths.log(service))}"
             )
-        time.sleep(0.25)
-    raise SandboxError(
-        f"{service} did not answer at {url} within {timeout:.0f}s; last lines of "
-        f"{paths.log(service)}:\n{log_tail(paths.log(service))}"
-    )
+        return False
+
+    try:
+        poll(started, bool, START_POLL.within(timeout))
+    except TimedOut:
+        raise SandboxError(
+            f"{name} did not answer {where} within {timeout:.0f}s; last lines of "
+            f"{paths.log(service)}:\n{log_tail(paths.log(service))}"
+        ) from None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.model.plan import Plan
 
-if TYPE_CHECKING:  # the views (rich, deepdiff) load when a plan is rendered, not before
+if TYPE_CHECKING:  # the views (rich) load when a plan is rendered, not before
     from rich.text import Text
 
 

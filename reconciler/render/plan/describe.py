@@ -1,7 +1,8 @@
 """Human descriptions of a plan's changes, shared by the text and Markdown views. Pure.
 
-deepdiff explains list changes (tags) as additions and removals instead of two whole
-lists; the management record is described by the keys it lists.
+A change of tags is told as the tags added and removed (set arithmetic: Glance keeps
+tags as a set) instead of two whole lists; the management record is described by the
+keys it lists.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from reconciler.model.image_view import DEFAULT_CATALOG, MANAGED_RECORD, parse_record
 from reconciler.model.plan import Action, BuildPlan, DataPlan, ImagePlan, Op, PatchOp, StorePlan
@@ -26,16 +25,9 @@ def show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _set_items(paths: Any) -> list[str]:
-    """deepdiff names set items `root['x']`; give back the tags."""
-    return [str(path)[6:-2] for path in paths]
-
-
 def _tags(op: PatchOp) -> str:
     old, new = sorted(op.old or []), sorted(op.value or [])
-    delta = DeepDiff(set(old), set(new))
-    added = sorted(_set_items(delta.get("set_item_added", ())))
-    removed = sorted(_set_items(delta.get("set_item_removed", ())))
+    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
     parts = [f"+{t}" for t in added] + [f"-{t}" for t in removed]
     return "tags: " + (" ".join(parts) if parts else f"{show(old)} -> {show(new)}")
 
