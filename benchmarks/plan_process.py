@@ -96,7 +96,9 @@ def main() -> int:
         **plan,
         **validate,
     }
-    print(f"| whole process (medians of {args.repeat}, alternated) | tool | bare | ratio | target |")
+    print(
+        f"| whole process (medians of {args.repeat}, alternated) | tool | bare | ratio | target |"
+    )
     print("|---|---|---|---|---|")
     print(
         f"| `reconciler plan`, {len(entries)} images ({up.state.database}) | "

@@ -91,7 +91,10 @@ def violations_of(tmp: Path, text: str) -> list[tuple[str, str | None]]:
     path = tmp / "images.yaml"
     path.write_text(text)
     manifests = load_manifests([path])
-    return [(v.rule_id, v.where) for v in check(SCS, desired_image_facts(manifests.images, manifests.documents))]
+    return [
+        (v.rule_id, v.where)
+        for v in check(SCS, desired_image_facts(manifests.images, manifests.documents))
+    ]
 
 
 # One mutation per rule: (rule id, field changed, new value or None to drop the line).
