@@ -46,8 +46,6 @@ from reconciler.planning.builds import Adopted, entry_builds, newest_first, plan
 from reconciler.planning.stores import with_stores
 from reconciler.runtime import gcpause
 
-_MISSING: Any = object()
-
 
 def _record_matches(raw: Any, desired: DesiredImage) -> bool:
     """The live management record already names this catalog and exactly these keys
@@ -76,22 +74,15 @@ def _record_text(desired: DesiredImage, raw: Any) -> str:
 def desired_view(
     desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool, take_over: bool = False
 ) -> dict[str, Any]:
-    """The view the image should have once the plan is applied. Taking an image over
-    from another catalog removes none of the keys that catalog recorded: this one never
-    set them."""
+    """The view the image should have once the plan is applied: the live view with what
+    the entry sets, less what it removes and what this catalog's record lists but no
+    entry names any more. Taking an image over from another catalog removes none of the
+    keys that catalog recorded: this one never set them."""
     view = dict(live_view)
-    view.update(desired.core)
-    if desired.tags is not None:
-        view["tags"] = sorted(desired.tags)
-    wanted = desired.properties_dict
-    previously_managed = frozenset() if take_over else managed_keys(live_view)
-    for key in previously_managed - wanted.keys():
+    view.update(desired.sets)
+    stale = frozenset() if take_over else managed_keys(live_view) - desired.declared_keys
+    for key in stale | desired.removes:
         view.pop(key, None)
-    for key, value in wanted.items():
-        if value is None:
-            view.pop(key, None)
-        else:
-            view[key] = value
     raw = live_view.get(MANAGED_RECORD)
     if record and not _record_matches(raw, desired):
         view[MANAGED_RECORD] = _record_text(desired, raw)
@@ -101,19 +92,14 @@ def desired_view(
 def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool) -> bool:
     """The fast path: True exactly when desired_view() would equal live_view, found
     without copying the view (most images of a catalog are unchanged). Values must be
-    equal and of the same type, as in patch_ops."""
+    equal and of the same type, as in patch_ops; the items views compare in C."""
+    if not desired.sets.items() <= live_view.items():
+        return False
     get = live_view.get
-    for key, value in desired.core:
-        live = get(key, _MISSING)
-        if type(live) is not type(value) or live != value:
+    for key, kind in desired.exact:
+        if type(get(key)) is not kind:
             return False
-    if desired.tags_list is not None and get("tags") != desired.tags_list:
-        return False
-    # Properties are strings on both sides, so comparing (key, value) pairs is exact;
-    # the items views compare in C.
-    if not desired.set_properties.items() <= live_view.items():
-        return False
-    if desired.removed_keys and not desired.removed_keys.isdisjoint(live_view.keys()):
+    if desired.removes and not desired.removes.isdisjoint(live_view.keys()):
         return False
     raw = get(MANAGED_RECORD)
     if raw == desired.record_text:
@@ -128,13 +114,7 @@ def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record:
 
 def create_view(desired: DesiredImage) -> dict[str, Any]:
     """What a new image is created with (the POST body, in view form)."""
-    view: dict[str, Any] = dict(desired.core)
-    if desired.tags is not None:
-        view["tags"] = sorted(desired.tags)
-    wanted = desired.properties_dict
-    for key, value in wanted.items():
-        if value is not None:
-            view[key] = value
+    view: dict[str, Any] = dict(desired.sets)
     if desired.data is not None and desired.data.algorithm == "sha256":
         # openstacksdk's convention, so its create_image recognises the build; only
         # when the declared checksum is a sha256 (no hash is computed to make one).
