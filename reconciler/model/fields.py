@@ -254,7 +254,11 @@ def imported(
     value its type accepts, the other `importable` custom properties, the members of a
     shared image, `deactivated: true` for a deactivated one. Rotation and stores are
     not read back."""
-    typed = {key: view[key] for key in TYPED_PROPERTIES if _valid(key, view.get(key))}
+    typed = {
+        key: view[key]
+        for key in TYPED_PROPERTIES
+        if view.get(key) is not None and _valid(key, view[key])
+    }
     entry: dict[str, Any] = {}
     for row in ROWS:
         value: Any = None
