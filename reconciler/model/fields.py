@@ -141,6 +141,14 @@ class ImageFields(BaseModel):
         ),
     )
 
+    hw_firmware_type: Annotated[Literal["bios", "uefi"] | None, Row(Kind.PROPERTY)] = Field(
+        None,
+        description=(
+            "The firmware Nova boots the image with (the custom property of that name): "
+            "bios or uefi. Left out: not managed (Nova's default, bios)."
+        ),
+    )
+
     @field_validator("stores", mode="before")
     @classmethod
     def _stores_form(cls, value: Any) -> Any:
