@@ -176,20 +176,7 @@ def plan_image(
     if desired.rotation is not None and others:
         builds = plan_builds(desired, None, others, taken or {}, adopted)
     if live is None:
-        view = create_view(desired)
-        ops = patch_ops({}, view)
-        return ImagePlan(
-            name=desired.name,
-            action=Action.CREATE,
-            source=desired.source,
-            owner=project_id,
-            patch=ops,
-            members=MemberChanges(add=desired.members or ()),
-            members_managed=desired.members is not None,
-            warnings=_warnings(desired, None, project_id, True),
-            data=data_plan(desired.data) if desired.data is not None else None,
-            builds=builds,
-        )
+        return _create(desired, project_id, builds)
     oim_current = oim.adoptable_current(desired, live)
     notes = oim.recognised(
         desired,
@@ -214,7 +201,7 @@ def plan_image(
             status=live.status,
             protected=bool(live.view.get("protected")),
         )
-    ops = ()
+    ops: tuple[PatchOp, ...] = ()
     if not unchanged:
         target = desired_view(desired, live.view, record=ours, take_over=take_over_from is not None)
         ops = patch_ops(live.view, target)
@@ -290,22 +277,33 @@ def plan_rebuild(
     renamed (`"{name} {version}"`: its version, or its build date as YYYYMMDD) and,
     under a declared rotation, handled like the entry's other previous builds."""
     assert desired.data is not None
-    create = create_view(desired)
-    return ImagePlan(
-        name=desired.name,
+    return replace(
+        _create(desired, project_id, plan_builds(desired, live, others, taken or {}, adopted)),
         action=Action.REBUILD,
         id=live.id,
-        source=desired.source,
         owner=live.owner,
-        patch=patch_ops({}, create),
-        members=MemberChanges(add=desired.members or ()),
-        members_managed=desired.members is not None,
         status=live.status,
         protected=bool(live.view.get("protected")),
-        warnings=_warnings(desired, None, project_id, True),
         fingerprint=live.fingerprint,
-        data=data_plan(desired.data),
-        builds=plan_builds(desired, live, others, taken or {}, adopted),
+    )
+
+
+def _create(
+    desired: DesiredImage, project_id: str | None, builds: tuple[BuildPlan, ...]
+) -> ImagePlan:
+    """A new image: created with the create view and its members (a rebuild is the new
+    build's creation, with the current build's identity)."""
+    return ImagePlan(
+        name=desired.name,
+        action=Action.CREATE,
+        source=desired.source,
+        owner=project_id,
+        patch=patch_ops({}, create_view(desired)),
+        members=MemberChanges(add=desired.members or ()),
+        members_managed=desired.members is not None,
+        warnings=_warnings(desired, None, project_id, True),
+        data=data_plan(desired.data) if desired.data is not None else None,
+        builds=builds,
     )
 
 
