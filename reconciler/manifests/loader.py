@@ -31,15 +31,13 @@ from reconciler.model.manifest import (
     DesiredImage,
     ImageEntry,
     ManifestDocument,
-    PreviousSpec,
-    RotationSpec,
     SourceSpec,
     TargetsFile,
     TargetSpec,
     WatchSpec,
     merge,
 )
-from reconciler.model.rotation import template_problem
+from reconciler.model.rotation import PreviousSpec, RotationSpec, template_problem
 from reconciler.model.source import (
     DataSource,
     compression_of,

@@ -19,17 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-# Core attributes a manifest may set, in the order reports show them.
-MANAGED_CORE: tuple[str, ...] = (
-    "name",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "min_disk",
-    "min_ram",
-    "disk_format",
-    "container_format",
-)
+# The core attributes the tool manages: the field table's (read by views and reports).
+from reconciler.model.fields import MANAGED_CORE as MANAGED_CORE
 
 # Every core attribute of Glance's image schema (the committed snapshot has the same
 # set) plus what the API reserves; none of them is a custom property.

@@ -19,15 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.model.image_view import (
-    CATALOG_PATTERN,
-    DEFAULT_CATALOG,
-    MANAGED_CORE,
-    encode_record,
+from reconciler.model.fields import (
+    CORE_FIELDS,
+    ImageFields,
+    desired_properties,
+    merged,
+    view_changes,
 )
-from reconciler.model.rotation import DEFAULT_RENAME, Rotation
+from reconciler.model.image_view import CATALOG_PATTERN, DEFAULT_CATALOG, encode_record
+from reconciler.model.rotation import PreviousSpec, Rotation, RotationSpec
 from reconciler.model.source import DataSource
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -37,131 +39,6 @@ ImageName = Field(
     max_length=255,
     description="The image name (matches live images by name unless `id` is given).",
 )
-
-
-class PreviousSpec(BaseModel):
-    """Metadata set on builds that are no longer current (`rotation.previous`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    visibility: str | None = Field(
-        None,
-        description="public, private, shared or community.",
-        json_schema_extra={"enum": ["public", "private", "shared", "community"]},
-    )
-    os_hidden: bool | None = Field(None, description="Hide previous builds from listings.")
-    protected: bool | None = Field(None, description="Protect previous builds.")
-    properties: dict[str, str | None] | None = Field(
-        None,
-        description=(
-            "Custom properties of previous builds (e.g. os_purpose: oldgeneric); null or "
-            "false removes one."
-        ),
-    )
-
-
-class RotationSpec(BaseModel):
-    """What builds become once a newer build takes the name (`rotation:`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    rename: str = Field(
-        DEFAULT_RENAME,
-        min_length=1,
-        max_length=255,
-        description=(
-            "The name a build gets once a newer one takes the name. Placeholders: {name}, "
-            "{version} (the build's source version, else its build date), {build_date} "
-            "(YYYYMMDD: image_build_date, else when the image was created)."
-        ),
-    )
-    previous: PreviousSpec | None = Field(
-        None, description="Metadata set on every build that is no longer current."
-    )
-    keep: int | None = Field(
-        None,
-        ge=1,
-        description="Builds kept, the current one included; older ones are retired. "
-        "Left out: all are kept.",
-    )
-    retired: Literal["hide", "deactivate", "delete"] | None = Field(
-        None,
-        description=(
-            "What happens to builds beyond `keep`: hide (os_hidden: true), deactivate, or "
-            "delete (never a protected image; instances booted from it keep running, but "
-            "cannot be rebuilt from it). Default: hide."
-        ),
-    )
-
-
-class ImageFields(BaseModel):
-    """The attributes an image entry and the defaults block share."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    visibility: str | None = Field(
-        None,
-        description="public, private, shared or community (Glance's enum).",
-        json_schema_extra={"enum": ["public", "private", "shared", "community"]},
-    )
-    protected: bool | None = Field(None, description="Protected images cannot be deleted.")
-    os_hidden: bool | None = Field(None, description="Hide the image from default listings.")
-    min_disk: int | None = Field(None, ge=0, description="Minimum disk size in GB.")
-    min_ram: int | None = Field(None, ge=0, description="Minimum RAM in MB.")
-    disk_format: str | None = Field(
-        None,
-        description="Disk format (raw, qcow2, ...); can only change while the image is queued.",
-    )
-    container_format: str | None = Field(
-        None, description="Container format (bare, ovf, ...); only while queued."
-    )
-    tags: list[str] | None = Field(
-        None, description="The whole set of tags; [] clears them; left out: not managed."
-    )
-    properties: dict[str, str | None] | None = Field(
-        None,
-        description=(
-            "Custom properties. A string sets the value; null or false removes the "
-            "property. Unquoted numbers and `true` are kept as their exact source text "
-            '(20.10 stays "20.10").'
-        ),
-    )
-    members: list[str] | None = Field(
-        None,
-        description="Project ids the image is shared with (needs visibility: shared).",
-    )
-    deactivated: bool | None = Field(
-        None,
-        description=(
-            "true deactivates an active image (its data can no longer be downloaded); "
-            "false reactivates it. Left out: not managed."
-        ),
-    )
-    rotation: RotationSpec | None = Field(
-        None,
-        description=(
-            "Builds and rotation of an image with a `source:`: the name, metadata and "
-            "retirement of builds that are no longer current. Given on an entry, it "
-            "replaces the defaults' block as a whole."
-        ),
-    )
-    stores: list[str] | Literal["all"] | None = Field(
-        None,
-        description=(
-            "The Glance stores (multi-store `enabled_backends`) the image's data must be "
-            "in: a list of store names, or `all` (every store Glance lists). A new build "
-            "is imported into each at once; an image missing from one gets a copy "
-            "(copy-image). Left out: not managed (the default store)."
-        ),
-    )
-
-    @field_validator("stores", mode="before")
-    @classmethod
-    def _stores_form(cls, value: Any) -> Any:
-        """One clear line instead of one per member of the union."""
-        if value is None or value == "all" or isinstance(value, list):
-            return value
-        raise ValueError(f"a list of store names, or `all` (got {value!r})")
 
 
 class Defaults(ImageFields):
@@ -393,18 +270,27 @@ class DesiredImage:
     stores: tuple[str, ...] | None = None
     all_stores: bool = False
 
-    # Derived when the value is built, so the diff's hot path only compares.
+    # Derived when the value is built, so the diff's hot path only compares: what the
+    # image sets in the view (`sets`, see `fields.view_changes`) and removes from it,
+    # the keys of the values compared by type too (bool and int: True == 1), every
+    # custom property the entry names (removals included), the ones it sets (what the
+    # management record lists), and that record as the tool writes it.
+    sets: dict[str, Any] = field(init=False, repr=False, compare=False)
+    removes: frozenset[str] = field(init=False, repr=False, compare=False)
+    exact: tuple[tuple[str, type], ...] = field(init=False, repr=False, compare=False)
     declared_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     set_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     record_text: str = field(init=False, repr=False, compare=False)
     set_properties: dict[str, str] = field(init=False, repr=False, compare=False)
-    removed_keys: frozenset[str] = field(init=False, repr=False, compare=False)
-    tags_list: list[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Every custom property the entry names (removals included), the ones it sets
-        # (what the management record lists), and that record as the tool writes it.
-        set_keys = frozenset(key for key, value in self.properties if value is not None)
+        sets, removes = view_changes(self.core, self.tags, self.properties)
+        set_properties = {k: v for k, v in self.properties if v is not None}
+        set_keys = frozenset(set_properties)
+        object.__setattr__(self, "sets", sets)
+        object.__setattr__(self, "removes", removes)
+        exact = tuple((k, type(v)) for k, v in sets.items() if not isinstance(v, str | list))
+        object.__setattr__(self, "exact", exact)
         object.__setattr__(self, "declared_keys", frozenset(k for k, _v in self.properties))
         object.__setattr__(self, "set_keys", set_keys)
         object.__setattr__(
@@ -418,14 +304,7 @@ class DesiredImage:
                 self.name if self.data else None,
             ),
         )
-        object.__setattr__(
-            self, "set_properties", {k: v for k, v in self.properties if v is not None}
-        )
-        object.__setattr__(
-            self, "removed_keys", frozenset(k for k, v in self.properties if v is None)
-        )
-        # As a live view holds tags: a sorted list.
-        object.__setattr__(self, "tags_list", sorted(self.tags) if self.tags is not None else None)
+        object.__setattr__(self, "set_properties", set_properties)
 
     @property
     def core_dict(self) -> dict[str, Any]:
@@ -436,10 +315,6 @@ class DesiredImage:
         return dict(self.properties)
 
 
-# The managed core attributes an entry may give, `name` aside (it is required).
-CORE_FIELDS: tuple[str, ...] = tuple(f for f in MANAGED_CORE if f != "name")
-
-
 def merge(
     entry: ImageEntry,
     defaults: Defaults | None,
@@ -448,31 +323,20 @@ def merge(
     catalog: str = DEFAULT_CATALOG,
     data: DataSource | None = None,
 ) -> DesiredImage:
-    """Apply the defaults block to one entry (see the module docstring for the rules)."""
-    base = defaults or Defaults()
-    core: list[tuple[str, Any]] = [("name", entry.name)]
-    for name in CORE_FIELDS:
-        value = getattr(entry, name)
-        if value is None:
-            value = getattr(base, name)
-        if value is not None:
-            core.append((name, value))
-    properties = dict(base.properties or {})
-    properties.update(entry.properties or {})
-    tags = entry.tags if entry.tags is not None else base.tags
-    members = entry.members if entry.members is not None else base.members
-    deactivated = entry.deactivated if entry.deactivated is not None else base.deactivated
-    rotation = entry.rotation if entry.rotation is not None else base.rotation
-    stores = entry.stores if entry.stores is not None else base.stores
+    """Apply the defaults block to one entry (the rules: `reconciler.model.fields`)."""
+    values = merged(entry, defaults)
+    core = [(name, values[name]) for name in CORE_FIELDS if values[name] is not None]
+    tags, members = values["tags"], values["members"]
+    rotation, stores = values["rotation"], values["stores"]
     return DesiredImage(
         name=entry.name,
         source=source,
         id=entry.id,
-        core=tuple(core),
+        core=(("name", entry.name), *core),
         tags=tuple(sorted(set(tags))) if tags is not None else None,
-        properties=tuple(sorted(properties.items())),
+        properties=tuple(sorted(desired_properties(values).items())),
         members=tuple(sorted(set(members))) if members is not None else None,
-        deactivated=deactivated,
+        deactivated=values["deactivated"],
         targets=targets,
         catalog=catalog,
         data=data,

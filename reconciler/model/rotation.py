@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 PLACEHOLDERS = ("name", "version", "build_date")
 DEFAULT_RENAME = "{name} {version}"
@@ -66,3 +68,58 @@ class Rotation:
 
 # A new build without `rotation:`: the build it replaces is renamed, nothing else.
 DEFAULT_ROTATION = Rotation(declared=False)
+
+
+class PreviousSpec(BaseModel):
+    """Metadata set on builds that are no longer current (`rotation.previous`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    visibility: str | None = Field(
+        None,
+        description="public, private, shared or community.",
+        json_schema_extra={"enum": ["public", "private", "shared", "community"]},
+    )
+    os_hidden: bool | None = Field(None, description="Hide previous builds from listings.")
+    protected: bool | None = Field(None, description="Protect previous builds.")
+    properties: dict[str, str | None] | None = Field(
+        None,
+        description=(
+            "Custom properties of previous builds (e.g. os_purpose: oldgeneric); null or "
+            "false removes one."
+        ),
+    )
+
+
+class RotationSpec(BaseModel):
+    """What builds become once a newer build takes the name (`rotation:`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    rename: str = Field(
+        DEFAULT_RENAME,
+        min_length=1,
+        max_length=255,
+        description=(
+            "The name a build gets once a newer one takes the name. Placeholders: {name}, "
+            "{version} (the build's source version, else its build date), {build_date} "
+            "(YYYYMMDD: image_build_date, else when the image was created)."
+        ),
+    )
+    previous: PreviousSpec | None = Field(
+        None, description="Metadata set on every build that is no longer current."
+    )
+    keep: int | None = Field(
+        None,
+        ge=1,
+        description="Builds kept, the current one included; older ones are retired. "
+        "Left out: all are kept.",
+    )
+    retired: Literal["hide", "deactivate", "delete"] | None = Field(
+        None,
+        description=(
+            "What happens to builds beyond `keep`: hide (os_hidden: true), deactivate, or "
+            "delete (never a protected image; instances booted from it keep running, but "
+            "cannot be rebuilt from it). Default: hide."
+        ),
+    )

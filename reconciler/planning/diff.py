@@ -46,8 +46,6 @@ from reconciler.planning.builds import Adopted, entry_builds, newest_first, plan
 from reconciler.planning.stores import with_stores
 from reconciler.runtime import gcpause
 
-_MISSING: Any = object()
-
 
 def _record_matches(raw: Any, desired: DesiredImage) -> bool:
     """The live management record already names this catalog and exactly these keys
@@ -76,22 +74,15 @@ def _record_text(desired: DesiredImage, raw: Any) -> str:
 def desired_view(
     desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool, take_over: bool = False
 ) -> dict[str, Any]:
-    """The view the image should have once the plan is applied. Taking an image over
-    from another catalog removes none of the keys that catalog recorded: this one never
-    set them."""
+    """The view the image should have once the plan is applied: the live view with what
+    the entry sets, less what it removes and what this catalog's record lists but no
+    entry names any more. Taking an image over from another catalog removes none of the
+    keys that catalog recorded: this one never set them."""
     view = dict(live_view)
-    view.update(desired.core)
-    if desired.tags is not None:
-        view["tags"] = sorted(desired.tags)
-    wanted = desired.properties_dict
-    previously_managed = frozenset() if take_over else managed_keys(live_view)
-    for key in previously_managed - wanted.keys():
+    view.update(desired.sets)
+    stale = frozenset() if take_over else managed_keys(live_view) - desired.declared_keys
+    for key in stale | desired.removes:
         view.pop(key, None)
-    for key, value in wanted.items():
-        if value is None:
-            view.pop(key, None)
-        else:
-            view[key] = value
     raw = live_view.get(MANAGED_RECORD)
     if record and not _record_matches(raw, desired):
         view[MANAGED_RECORD] = _record_text(desired, raw)
@@ -101,19 +92,14 @@ def desired_view(
 def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record: bool) -> bool:
     """The fast path: True exactly when desired_view() would equal live_view, found
     without copying the view (most images of a catalog are unchanged). Values must be
-    equal and of the same type, as in patch_ops."""
+    equal and of the same type, as in patch_ops; the items views compare in C."""
+    if not desired.sets.items() <= live_view.items():
+        return False
     get = live_view.get
-    for key, value in desired.core:
-        live = get(key, _MISSING)
-        if type(live) is not type(value) or live != value:
+    for key, kind in desired.exact:
+        if type(get(key)) is not kind:
             return False
-    if desired.tags_list is not None and get("tags") != desired.tags_list:
-        return False
-    # Properties are strings on both sides, so comparing (key, value) pairs is exact;
-    # the items views compare in C.
-    if not desired.set_properties.items() <= live_view.items():
-        return False
-    if desired.removed_keys and not desired.removed_keys.isdisjoint(live_view.keys()):
+    if desired.removes and not desired.removes.isdisjoint(live_view.keys()):
         return False
     raw = get(MANAGED_RECORD)
     if raw == desired.record_text:
@@ -128,13 +114,7 @@ def is_unchanged(desired: DesiredImage, live_view: Mapping[str, Any], *, record:
 
 def create_view(desired: DesiredImage) -> dict[str, Any]:
     """What a new image is created with (the POST body, in view form)."""
-    view: dict[str, Any] = dict(desired.core)
-    if desired.tags is not None:
-        view["tags"] = sorted(desired.tags)
-    wanted = desired.properties_dict
-    for key, value in wanted.items():
-        if value is not None:
-            view[key] = value
+    view: dict[str, Any] = dict(desired.sets)
     if desired.data is not None and desired.data.algorithm == "sha256":
         # openstacksdk's convention, so its create_image recognises the build; only
         # when the declared checksum is a sha256 (no hash is computed to make one).
@@ -196,20 +176,7 @@ def plan_image(
     if desired.rotation is not None and others:
         builds = plan_builds(desired, None, others, taken or {}, adopted)
     if live is None:
-        view = create_view(desired)
-        ops = patch_ops({}, view)
-        return ImagePlan(
-            name=desired.name,
-            action=Action.CREATE,
-            source=desired.source,
-            owner=project_id,
-            patch=ops,
-            members=MemberChanges(add=desired.members or ()),
-            members_managed=desired.members is not None,
-            warnings=_warnings(desired, None, project_id, True),
-            data=data_plan(desired.data) if desired.data is not None else None,
-            builds=builds,
-        )
+        return _create(desired, project_id, builds)
     oim_current = oim.adoptable_current(desired, live)
     notes = oim.recognised(
         desired,
@@ -234,7 +201,7 @@ def plan_image(
             status=live.status,
             protected=bool(live.view.get("protected")),
         )
-    ops = ()
+    ops: tuple[PatchOp, ...] = ()
     if not unchanged:
         target = desired_view(desired, live.view, record=ours, take_over=take_over_from is not None)
         ops = patch_ops(live.view, target)
@@ -310,22 +277,33 @@ def plan_rebuild(
     renamed (`"{name} {version}"`: its version, or its build date as YYYYMMDD) and,
     under a declared rotation, handled like the entry's other previous builds."""
     assert desired.data is not None
-    create = create_view(desired)
-    return ImagePlan(
-        name=desired.name,
+    return replace(
+        _create(desired, project_id, plan_builds(desired, live, others, taken or {}, adopted)),
         action=Action.REBUILD,
         id=live.id,
-        source=desired.source,
         owner=live.owner,
-        patch=patch_ops({}, create),
-        members=MemberChanges(add=desired.members or ()),
-        members_managed=desired.members is not None,
         status=live.status,
         protected=bool(live.view.get("protected")),
-        warnings=_warnings(desired, None, project_id, True),
         fingerprint=live.fingerprint,
-        data=data_plan(desired.data),
-        builds=plan_builds(desired, live, others, taken or {}, adopted),
+    )
+
+
+def _create(
+    desired: DesiredImage, project_id: str | None, builds: tuple[BuildPlan, ...]
+) -> ImagePlan:
+    """A new image: created with the create view and its members (a rebuild is the new
+    build's creation, with the current build's identity)."""
+    return ImagePlan(
+        name=desired.name,
+        action=Action.CREATE,
+        source=desired.source,
+        owner=project_id,
+        patch=patch_ops({}, create_view(desired)),
+        members=MemberChanges(add=desired.members or ()),
+        members_managed=desired.members is not None,
+        warnings=_warnings(desired, None, project_id, True),
+        data=data_plan(desired.data) if desired.data is not None else None,
+        builds=builds,
     )
 
 

@@ -18,7 +18,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from reconciler.manifests.glance_schema import ImageSchema, property_key_problem
-from reconciler.model.image_view import MANAGED_CORE, LiveImage, Ownership, ownership
+from reconciler.model.fields import imported
+from reconciler.model.image_view import LiveImage, Ownership, ownership
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,17 @@ def importable_property(key: str, value: Any, schema: ImageSchema) -> bool:
 
 def entry_for(image: LiveImage, schema: ImageSchema, *, pin_id: bool) -> dict[str, Any]:
     """The manifest entry that describes the image as it is."""
-    view = image.view
     entry: dict[str, Any] = {"name": image.name or image.id}
     if pin_id:
         entry["id"] = image.id
-    for key in MANAGED_CORE:
-        if key != "name" and view.get(key) is not None:
-            entry[key] = view[key]
-    entry["tags"] = sorted(view.get("tags") or ())
-    properties = {
-        key: value
-        for key, value in sorted(view.items())
-        if key not in MANAGED_CORE and key != "tags" and importable_property(key, value, schema)
-    }
-    if properties:
-        entry["properties"] = properties
-    if image.members is not None and view.get("visibility") == "shared":
-        entry["members"] = sorted(image.members)
-    if image.status == "deactivated":
-        entry["deactivated"] = True
+    entry.update(
+        imported(
+            image.view,
+            image.status,
+            image.members,
+            lambda key, value: importable_property(key, value, schema),
+        )
+    )
     return entry
 
 

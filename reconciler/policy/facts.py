@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.model.image_view import MANAGED_CORE, MANAGED_RECORD, LiveImage, parse_record
+from reconciler.model.fields import MANAGED_CORE, custom_properties
+from reconciler.model.image_view import MANAGED_RECORD, LiveImage, parse_record
 from reconciler.model.manifest import DesiredImage
 
 ENTRY = ""  # the key of `positions` for the entry itself
@@ -80,11 +81,7 @@ def live_facts(image: LiveImage) -> ImageFacts:
     return ImageFacts(
         name=name,
         attributes={key: view[key] for key in MANAGED_CORE if view.get(key) is not None},
-        properties={
-            key: value
-            for key, value in view.items()
-            if key not in MANAGED_CORE and key != "tags" and isinstance(value, str)
-        },
+        properties=custom_properties(view),
         tags=frozenset(view.get("tags") or ()),
         hash_algorithm=algorithm,
         previous_build_of=previous,

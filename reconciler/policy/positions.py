@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.manifests.yaml_nodes import Document
-from reconciler.model.manifest import CORE_FIELDS, DesiredImage
+from reconciler.model.fields import ROWS
+from reconciler.model.manifest import DesiredImage
 from reconciler.policy.facts import ENTRY, ImageFacts, desired_facts
 
 
@@ -52,9 +53,10 @@ def field_positions(file: str, document: Document, index: int) -> dict[str, str]
         elif _has(defaults, *path):
             positions[key] = at(("defaults", *path))
 
-    for name in ("name", *CORE_FIELDS):
-        locate(f"attribute:{name}", name)
-    locate("tags", "tags")
+    locate("attribute:name", "name")
+    for row in ROWS:
+        if row.fact_key is not None:
+            locate(row.fact_key, row.name)
     for block in (defaults, entry):
         properties = block.get("properties") if isinstance(block, dict) else None
         for key in properties if isinstance(properties, dict) else ():
