@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from reconciler.app.pipeline import Request, Scope, TargetResult, plan_run
+from reconciler.app.pipeline import Scope, TargetResult, plan_run
 from reconciler.app.writes import (
     Observer,
     Pace,
@@ -24,15 +24,13 @@ from reconciler.apply.steps import IMPORT_WAIT
 from reconciler.cli.console import SETTINGS, emit, error, info, is_tty
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
+    DEFAULT_RUN,
     CatalogOption,
-    OnlyTargets,
-    PolicyLevelOption,
-    PolicyOption,
+    RunOptions,
     ShowOrphans,
     TakeOver,
-    TargetParallelismOption,
-    TargetsFileOption,
     cloud_command,
+    run_options,
 )
 from reconciler.cli.outcome import print_plans, print_violations, print_warnings, report_failed
 from reconciler.errors import PlanFileError, UsageError
@@ -40,7 +38,6 @@ from reconciler.model import planfile
 from reconciler.model.cloud_options import CloudOptions
 from reconciler.model.plan import Plan
 from reconciler.model.report import ApplyReport, ImageResult, Status
-from reconciler.policy.refs import PolicyLevel
 from reconciler.render.apply import ReportFormat, render_report
 from reconciler.render.plan import PlanFormat
 from reconciler.runtime.interrupts import STOP
@@ -92,6 +89,7 @@ def _exit_code(report: ApplyReport) -> int:
 
 
 @cloud_command
+@run_options
 def apply(
     paths: list[Path] = typer.Argument(
         ...,
@@ -131,11 +129,7 @@ def apply(
     catalog: str | None = CatalogOption,
     take_over: bool = TakeOver,
     show_orphans: bool = ShowOrphans,
-    policies: list[str] = PolicyOption,
-    policy_level: PolicyLevel = PolicyLevelOption,
-    targets_file: Path | None = TargetsFileOption,
-    only: list[str] = OnlyTargets,
-    target_parallelism: int = TargetParallelismOption,
+    run: RunOptions = DEFAULT_RUN,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Apply a saved plan, or plan manifests and apply them after confirmation.
@@ -150,17 +144,12 @@ def apply(
                 "or apply a saved plan file"
             )
         scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
-        as_warnings = policy_level is PolicyLevel.warning
-        run = plan_run(
-            Request(
-                paths, cloud, scope, targets_file, only, target_parallelism, policies, as_warnings
-            )
-        )
-        print_warnings(run)
-        if (only_error := run.only_error()) is not None:
+        planned = plan_run(run.request(paths, cloud, scope))
+        print_warnings(planned)
+        if (only_error := planned.only_error()) is not None:
             raise only_error
-        print_violations(run.violations, policy_level)
-        _apply_targets(run.results, auto_approve, journal_path, pace, fmt, show_orphans)
+        print_violations(planned.violations, run.policy_level)
+        _apply_targets(planned.results, auto_approve, journal_path, pace, fmt, show_orphans)
         return
     plan = planfile.read(paths[0])
     if catalog is not None and catalog != plan.catalog:

@@ -10,18 +10,16 @@ from pathlib import Path
 
 import typer
 
-from reconciler.app.pipeline import Request, Scope, TargetResult, plan_run
+from reconciler.app.pipeline import Scope, TargetResult, plan_run
 from reconciler.cli.console import emit, info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
+    DEFAULT_RUN,
     CatalogOption,
-    OnlyTargets,
     Paths,
-    PolicyLevelOption,
-    PolicyOption,
-    TargetParallelismOption,
-    TargetsFileOption,
+    RunOptions,
     cloud_command,
+    run_options,
 )
 from reconciler.cli.outcome import print_warnings, report_failed
 from reconciler.errors import UsageError
@@ -95,6 +93,7 @@ def write_report(path: Path, text: str) -> None:
 
 
 @cloud_command
+@run_options
 def drift(
     paths: list[Path] = Paths,
     fmt: DriftFormat = typer.Option(DriftFormat.text, "--format", "-f", help="Output format."),
@@ -127,11 +126,7 @@ def drift(
     ),
     show_in_sync: bool = typer.Option(False, "--show-in-sync", help="List in-sync images."),
     catalog: str | None = CatalogOption,
-    policies: list[str] = PolicyOption,
-    policy_level: PolicyLevel = PolicyLevelOption,
-    targets_file: Path | None = TargetsFileOption,
-    only: list[str] = OnlyTargets,
-    target_parallelism: int = TargetParallelismOption,
+    run: RunOptions = DEFAULT_RUN,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Report drift between the manifests and the cloud (reads only). Exit 0 no drift,
@@ -140,15 +135,13 @@ def drift(
     extra = _parse_reports(reports)
     if out is not None:
         extra.insert(0, (fmt, out))
-    as_warnings = policy_level is PolicyLevel.warning
-    request = Request(
-        paths, cloud, Scope(catalog=catalog), targets_file, only, target_parallelism, policies
-    )
-    run = plan_run(replace(request, gate=False))  # drift checks the live images instead
-    print_warnings(run)
-    if (only_error := run.only_error()) is not None:
+    as_warnings = run.policy_level is PolicyLevel.warning
+    # drift checks the live images against the policy, not the plans (gate=False)
+    done = plan_run(run.request(paths, cloud, Scope(catalog=catalog), gate=False))
+    print_warnings(done)
+    if (only_error := done.only_error()) is not None:
         raise only_error
-    policy, results = run.policy, run.results
+    policy, results = done.policy, done.results
     document = DriftDocument(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_seconds=round(time.monotonic() - started, 3),

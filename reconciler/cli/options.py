@@ -3,6 +3,9 @@
 The cloud options (`--os-cloud`, `--os-region-name`, `--os-interface`, `--os-cacert`,
 `--insecure`, `--timeout`) are a group: `cloud_command` gives a command all six and
 hands it one `CloudOptions`, as Terraform's flag groups and kopf's shared options do.
+The run options of plan, apply and drift (`--policy`, `--policy-level`, `--targets`,
+`--target`, `--target-parallelism`) are another: `run_options` hands them over as one
+`RunOptions`, which makes the application layer's `Request`.
 """
 
 from __future__ import annotations
@@ -10,14 +13,19 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar, get_type_hints
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 import typer
 
 from reconciler.model.cloud_options import TARGET_PARALLELISM, CloudOptions
 from reconciler.model.image_view import CATALOG_PATTERN
 from reconciler.policy.refs import PolicyLevel
+
+if TYPE_CHECKING:
+    from reconciler.app.pipeline import Request, Scope
 
 Paths = typer.Argument(
     ..., metavar="PATHS", help="Manifest files or folders (*.yaml, *.yml, recursive)."
@@ -88,7 +96,8 @@ ShowOrphans = typer.Option(
 
 
 # The cloud option group: (parameter name, type, typer declaration, CloudOptions field).
-_CLOUD_GROUP: tuple[tuple[str, Any, Any, str], ...] = (
+Group = tuple[tuple[str, Any, Any, str], ...]  # (parameter, type, typer declaration, field)
+_CLOUD_GROUP: Group = (
     (
         "os_cloud",
         str | None,
@@ -146,23 +155,78 @@ DEFAULT_CLOUD = CloudOptions()
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
-def cloud_command(func: Command) -> Command:
-    """Give a command the cloud option group: its `cloud: CloudOptions` parameter is
-    replaced, for typer, by the six options, and the values are handed back to it as
-    one CloudOptions."""
-    signature = inspect.signature(func)
-    hints = {k: v for k, v in get_type_hints(func).items() if k != "cloud"}
-    kept = [p for p in signature.parameters.values() if p.name != "cloud"]
-    added = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=decl, annotation=kind)
-        for name, kind, decl, _field in _CLOUD_GROUP
-    ]
+def option_group(
+    param: str, build: Callable[..., Any], group: Group
+) -> Callable[[Command], Command]:
+    """A decorator giving a command an option group: its parameter `param` is replaced,
+    for typer, by the group's options (where it stood, so --help lists them there), and
+    their values are handed back to it as one value, `build(**fields)`."""
 
-    @functools.wraps(func)
-    def command(*args: Any, **kwargs: Any) -> Any:
-        values = {field: kwargs.pop(name) for name, _kind, _decl, field in _CLOUD_GROUP}
-        return func(*args, cloud=CloudOptions(**values), **kwargs)
+    def decorate(func: Command) -> Command:
+        signature = inspect.signature(func)
+        hints = {k: v for k, v in get_type_hints(func).items() if k != param}
+        params = list(signature.parameters.values())
+        at = [p.name for p in params].index(param)
+        added = [
+            inspect.Parameter(name, params[at].kind, default=decl, annotation=kind)
+            for name, kind, decl, _field in group
+        ]
 
-    command.__signature__ = signature.replace(parameters=kept + added)  # type: ignore[attr-defined]
-    command.__annotations__ = {**hints, **{name: kind for name, kind, _d, _f in _CLOUD_GROUP}}
-    return command  # type: ignore[return-value]
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {field: kwargs.pop(name) for name, _kind, _decl, field in group}
+            return func(*args, **{param: build(**values)}, **kwargs)
+
+        parameters = [*params[:at], *added, *params[at + 1 :]]
+        command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {**hints, **{name: kind for name, kind, _d, _f in group}}
+        return command  # type: ignore[return-value]
+
+    return decorate
+
+
+cloud_command = option_group("cloud", CloudOptions, _CLOUD_GROUP)
+cloud_command.__doc__ = """Give a command the cloud option group: its `cloud: CloudOptions`
+parameter is replaced, for typer, by the six options, and the values are handed back to
+it as one CloudOptions."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What plan, apply and drift share beyond the cloud: the policies named on the
+    command line and what their violations do, the targets and how many at once."""
+
+    policies: Sequence[str] = ()
+    policy_level: PolicyLevel = PolicyLevel.error
+    targets_file: Path | None = None
+    only: Sequence[str] = ()
+    target_parallelism: int = TARGET_PARALLELISM
+
+    def request(
+        self, paths: Sequence[Path], cloud: CloudOptions, scope: Scope, gate: bool = True
+    ) -> Request:
+        """The application layer's request of a run over `paths`."""
+        from reconciler.app.pipeline import Request
+
+        return Request(
+            paths,
+            cloud,
+            scope,
+            self.targets_file,
+            self.only,
+            self.target_parallelism,
+            self.policies,
+            policy_warnings=self.policy_level is PolicyLevel.warning,
+            gate=gate,
+        )
+
+
+_RUN_GROUP: Group = (
+    ("policies", list[str], PolicyOption, "policies"),
+    ("policy_level", PolicyLevel, PolicyLevelOption, "policy_level"),
+    ("targets_file", Path | None, TargetsFileOption, "targets_file"),
+    ("only", list[str], OnlyTargets, "only"),
+    ("target_parallelism", int, TargetParallelismOption, "target_parallelism"),
+)
+DEFAULT_RUN = RunOptions()
+run_options = option_group("run", RunOptions, _RUN_GROUP)

@@ -10,16 +10,16 @@ import typer
 from reconciler.cli.console import info, warning
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
+    DEFAULT_RUN,
     CatalogOption,
-    OnlyTargets,
     Paths,
     PolicyLevelOption,
     PolicyOption,
+    RunOptions,
     ShowOrphans,
     TakeOver,
-    TargetParallelismOption,
-    TargetsFileOption,
     cloud_command,
+    run_options,
 )
 from reconciler.cli.outcome import (
     out_path,
@@ -87,6 +87,7 @@ def validate(
 
 
 @cloud_command
+@run_options
 def plan(
     paths: list[Path] = Paths,
     fmt: PlanFormat = typer.Option(PlanFormat.text, "--format", "-f", help="Output format."),
@@ -107,37 +108,22 @@ def plan(
     show_orphans: bool = ShowOrphans,
     catalog: str | None = CatalogOption,
     take_over: bool = TakeOver,
-    policies: list[str] = PolicyOption,
-    policy_level: PolicyLevel = PolicyLevelOption,
-    targets_file: Path | None = TargetsFileOption,
-    only: list[str] = OnlyTargets,
-    target_parallelism: int = TargetParallelismOption,
+    run: RunOptions = DEFAULT_RUN,
     cloud: CloudOptions = DEFAULT_CLOUD,
 ) -> None:
     """Show what apply would change (reads only).
 
     With policies, an entry that violates an error-level rule is an error of the plan
     (apply skips it), unless --policy-level warning."""
-    from reconciler.app.pipeline import Request, Scope, plan_run
+    from reconciler.app.pipeline import Scope, plan_run
     from reconciler.model import planfile
 
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
-    run = plan_run(
-        Request(
-            paths,
-            cloud,
-            scope,
-            targets_file,
-            only,
-            target_parallelism,
-            policies,
-            policy_warnings=policy_level is PolicyLevel.warning,
-        )
-    )
-    print_warnings(run)
-    if (only_error := run.only_error()) is not None:
+    done = plan_run(run.request(paths, cloud, scope))
+    print_warnings(done)
+    if (only_error := done.only_error()) is not None:
         raise only_error
-    results = run.results
+    results = done.results
     plans = [r.plan for r in results if r.plan is not None]
     print_plans(plans, fmt, show_unchanged, show_orphans)
     failed = report_failed(results)

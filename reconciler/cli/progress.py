@@ -4,7 +4,6 @@ An `Observer` of `reconciler.app.writes`; terminal I/O only."""
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rich.progress import (
@@ -48,16 +47,11 @@ class ProgressView(Observer):
         self.per_image: dict[str, tuple[TaskID, int]] = {}
 
     def __enter__(self) -> ProgressView:
-        self.bar.__enter__()
+        self.bar.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.bar.__exit__(kind, value, traceback)
+    def __exit__(self, *_exc: object) -> None:
+        self.bar.stop()
 
     @property
     def wants_data(self) -> bool:
