@@ -41,7 +41,7 @@ class LazyCommand:
 # In the order `reconciler --help` lists them.
 COMMANDS: dict[str, LazyCommand] = {
     "validate": LazyCommand(
-        "reconciler.cli.plan_cmd",
+        "reconciler.cli.validate_cmd",
         "validate",
         "Check manifests offline (or against the server's schema, enabled import "
         "methods and stores with --online).",
