@@ -16,7 +16,6 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +100,7 @@ def load_command(name: str) -> Any:
     from reconciler.cli import help_text
 
     spec = COMMANDS[name]
-    with _without_pydantic_plugins():
-        target = getattr(importlib.import_module(spec.module), spec.attribute)
+    target = getattr(importlib.import_module(spec.module), spec.attribute)
     holder = typer.Typer(add_completion=False)
     if isinstance(target, typer.Typer):
         holder.add_typer(target, name=name, cls=usage_errors.CommandGroup)
@@ -110,23 +108,6 @@ def load_command(name: str) -> Any:
         return help_text.finish(group.commands[name], name)
     holder.command(name)(target)
     return help_text.finish(typer.main.get_command(holder), name)
-
-
-@contextmanager
-def _without_pydantic_plugins() -> Iterator[None]:
-    """Pydantic looks for plugins (a scan of every installed distribution's entry
-    points, 20-30 ms) when the first model class is built; the manifest models are built
-    when a command module is imported, and the tool uses no pydantic plugin. As typer
-    does for its own adapters: skipped while the module is imported, unless the user set
-    PYDANTIC_DISABLE_PLUGINS."""
-    if "PYDANTIC_DISABLE_PLUGINS" in os.environ:
-        yield
-        return
-    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
 
 
 class LazyGroup(usage_errors.CommandGroup):
