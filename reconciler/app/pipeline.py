@@ -20,7 +20,7 @@ overlap, network waits do).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -231,6 +231,17 @@ class Run:
     def warnings(self) -> tuple[str, ...]:
         return self.manifests.warnings
 
+    def single(self, too_many: Callable[[int], ReconcilerError]) -> TargetResult:
+        """The result of the run's one target, its error raised (`too_many(n)` raised
+        when the manifests and targets make n of them)."""
+        if len(self.results) != 1:
+            raise too_many(len(self.results))
+        (result,) = self.results
+        if result.error is not None:
+            raise result.error
+        assert result.plan is not None and result.client is not None
+        return result
+
     def only_error(self) -> ReconcilerError | None:
         """The error of a run with a single target that failed (the command raises it)."""
         if len(self.results) == 1:
@@ -290,13 +301,10 @@ def make_plan(
     paths: list[Path], options: CloudOptions, scope: Scope = Scope()
 ) -> tuple[Plan, GlanceClient]:
     """The single-target pipeline: its plan and client, or its error raised."""
-    results = plan_targets(paths, options, scope=scope)
-    if len(results) != 1:
-        raise ReconcilerError(
-            f"the manifests declare {len(results)} targets; this needs one (use --target)"
+    result = plan_run(Request(paths, options, scope)).single(
+        lambda n: ReconcilerError(
+            f"the manifests declare {n} targets; this needs one (use --target)"
         )
-    (result,) = results
-    if result.error is not None:
-        raise result.error
+    )
     assert result.plan is not None and result.client is not None
     return result.plan, result.client

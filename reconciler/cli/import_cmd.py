@@ -245,14 +245,11 @@ def _update(
 ) -> None:
     run = plan_run(Request([path], options, Scope(catalog=catalog), targets_file, only))
     print_warnings(run)
-    results = run.results
-    if len(results) != 1:
-        raise UsageError(
-            f"{path} goes to {len(results)} targets; choose the one that is right with --target"
+    result = run.single(
+        lambda n: UsageError(
+            f"{path} goes to {n} targets; choose the one that is right with --target"
         )
-    (result,) = results
-    if result.error is not None:
-        raise result.error
+    )
     assert result.plan is not None
     desired = result.run.images
     text = path.read_text(encoding="utf-8")
