@@ -670,6 +670,5 @@ def left_changed(client: GlanceAPI, image_id: str, original: Original) -> list[s
         left.append(f"status: {original.status!r} -> {current.status!r}")
     if original.members is not None:
         members = read_members(client, current)
-        if sorted(members) != sorted(original.members):
-            left.append(f"members: {list(original.members)} -> {list(members)}")
+        left += differences({"members": sorted(original.members)}, {"members": sorted(members)})
     return left
