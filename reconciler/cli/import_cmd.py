@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from ruamel.yaml import YAML
@@ -106,6 +107,34 @@ def _file_name(name: str, image_id: str, taken: set[str]) -> str:
         stem = f"{stem}-{image_id[:8]}"
     taken.add(stem)
     return stem + ".yaml"
+
+
+E = TypeVar("E")  # an entry as the command renders it
+
+
+def write_manifests(
+    out_dir: Path | None,
+    per_image: bool,
+    force: bool,
+    render: Callable[[list[E]], str],
+    entries: Sequence[tuple[E, str, str]],
+) -> None:
+    """The manifests `import` writes (`entries`: each entry, its name, a fallback for
+    its file name): one document on stdout without `out_dir`, else `DIR/images.yaml`,
+    or with `per_image` a file per entry named after it."""
+    chunk = [entry for entry, _name, _fallback in entries]
+    if out_dir is None:
+        print(render(chunk), end="")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not per_image:
+        _write(out_dir / "images.yaml", render(chunk), force)
+        info(f"wrote {len(chunk)} image(s) to {out_dir / 'images.yaml'}")
+        return
+    taken: set[str] = set()
+    for entry, name, fallback in entries:
+        _write(out_dir / _file_name(name, fallback, taken), render([entry]), force)
+    info(f"wrote {len(chunk)} file(s) to {out_dir}")
 
 
 def _write(path: Path, text: str, force: bool) -> None:
@@ -220,19 +249,13 @@ def import_images(
         f"Imported by `reconciler import` on {datetime.now(UTC):%Y-%m-%d} from cloud "
         f"{connection.cloud or '-'}, region {connection.region or '-'}."
     )
-    if out_dir is None:
-        print(render_manifest(entries, source, catalog), end="")
-    elif layout is Layout.single:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _write(out_dir / "images.yaml", render_manifest(entries, source, catalog), force)
-        info(f"wrote {len(entries)} image(s) to {out_dir / 'images.yaml'}")
-    else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        taken: set[str] = set()
-        for image, entry in zip(chosen, entries, strict=True):
-            name = _file_name(entry["name"], image.id, taken)
-            _write(out_dir / name, render_manifest([entry], source, catalog), force)
-        info(f"wrote {len(entries)} file(s) to {out_dir}")
+    write_manifests(
+        out_dir,
+        layout is not Layout.single,
+        force,
+        lambda chunk: render_manifest(chunk, source, catalog),
+        [(entry, entry["name"], image.id) for image, entry in zip(chosen, entries, strict=True)],
+    )
     info("import writes nothing to the cloud; the first apply adopts these images")
 
 

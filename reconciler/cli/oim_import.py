@@ -106,7 +106,7 @@ def run_oim_import(
 ) -> Conversion:
     """Convert, report every note (file:line), and write the manifests; the conversion's
     errors are raised together (nothing is written then)."""
-    from reconciler.cli.import_cmd import _file_name, _write
+    from reconciler.cli.import_cmd import write_manifests
 
     unknown = sorted(set(retire) - set(RETIRE_FLAGS))
     if unknown:
@@ -135,19 +135,13 @@ def run_oim_import(
         f"{', '.join(p.name for p in files)} (its job's flags: {flags})."
     )
     entries = conversion.entries
-    if out_dir is None:
-        print(render(entries, header, catalog), end="")
-    elif not per_image:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _write(out_dir / "images.yaml", render(entries, header, catalog), force)
-        info(f"wrote {len(entries)} image(s) to {out_dir / 'images.yaml'}")
-    else:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        taken: set[str] = set()
-        for number, entry in enumerate(entries):
-            name = _file_name(str(entry.entry["name"]), f"{number:08d}", taken)
-            _write(out_dir / name, render([entry], header, catalog), force)
-        info(f"wrote {len(entries)} file(s) to {out_dir}")
+    write_manifests(
+        out_dir,
+        per_image,
+        force,
+        lambda chunk: render(chunk, header, catalog),
+        [(entry, str(entry.entry["name"]), f"{n:08d}") for n, entry in enumerate(entries)],
+    )
     info(
         f"{conversion.definitions} OIM definition(s): {len(entries)} manifest entries, "
         f"{conversion.left_out} left out (enable: false), {len(conversion.warnings)} warning(s)"
