@@ -248,7 +248,7 @@ def synthetic(count: int, changed_share: float = 0.01) -> tuple[list[DesiredImag
         desired.append(
             DesiredImage(
                 name=name,
-                source=f"m.yaml:{n}",
+                origin=f"m.yaml:{n}",
                 core=(("name", name),),
                 tags=tuple(sorted(tags)),
                 properties=tuple(sorted(wanted.items())),

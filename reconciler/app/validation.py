@@ -57,13 +57,13 @@ def validate(
     manifests = load_manifests(paths, schema, catalog)
     available = available_stores(client, manifests.images)
     problems = [
-        f"{image.source}: {problem}"
+        f"{image.origin}: {problem}"
         for image in manifests.images
         if image.data is not None
         and (problem := disabled_method(image.data.method, enabled)) is not None
     ]
     problems += [
-        f"{image.source}: {problem}"
+        f"{image.origin}: {problem}"
         for image, problem in unknown_stores(manifests.images, available)
     ]
     missing, unchecked = _member_problems(manifests.images, connection)
@@ -102,7 +102,7 @@ def _member_problems(images: list[DesiredImage], connection: Connection) -> tupl
     found = check_projects(connection.session, connection.interface, members)
     missing = set(found.missing)
     return [
-        f"{image.source}: member {member!r}: no such project in Keystone "
+        f"{image.origin}: member {member!r}: no such project in Keystone "
         f"(cloud {connection.cloud or '-'})"
         for image in images
         for member in image.members or ()

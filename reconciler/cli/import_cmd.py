@@ -285,9 +285,9 @@ def _update(
         fields = manifest_update.update_entry(entry, defaults, wanted, planned)
         if fields:
             changed += 1
-            info(f"{wanted.source}: {wanted.name}: {', '.join(fields)} taken from the cloud")
+            info(f"{wanted.origin}: {wanted.name}: {', '.join(fields)} taken from the cloud")
         elif planned.action is Action.CREATE:
-            info(f"{wanted.source}: {wanted.name}: not in the cloud; left as it is")
+            info(f"{wanted.origin}: {wanted.name}: not in the cloud; left as it is")
     if not changed:
         info(f"{path}: already matches the cloud; nothing to update")
         return

@@ -399,16 +399,16 @@ def _merge_all(
                     where = document.where(("defaults", *field_path), key=True)
                 problems.append(Problem(file, where, message))
             if desired.id is None:
-                first = first_name.setdefault(desired.name, desired.source)
-                if first != desired.source:
+                first = first_name.setdefault(desired.name, desired.origin)
+                if first != desired.origin:
                     problems.append(
                         Problem(
                             file, start, f"duplicate image name {desired.name!r} (first at {first})"
                         )
                     )
             else:
-                first = first_id.setdefault(desired.id, desired.source)
-                if first != desired.source:
+                first = first_id.setdefault(desired.id, desired.origin)
+                if first != desired.origin:
                     problems.append(
                         Problem(file, start, f"duplicate image id {desired.id} (first at {first})")
                     )

@@ -254,7 +254,7 @@ class DesiredImage:
     """An image entry merged with its defaults; `None` means "not managed"."""
 
     name: str
-    source: str  # file:line of the entry
+    origin: str  # file:line of the entry
     id: str | None = None
     core: tuple[tuple[str, Any], ...] = ()  # managed core attributes given, in order
     tags: tuple[str, ...] | None = None
@@ -330,7 +330,7 @@ def merge(
     rotation, stores = values["rotation"], values["stores"]
     return DesiredImage(
         name=entry.name,
-        source=source,
+        origin=source,
         id=entry.id,
         core=(("name", entry.name), *core),
         tags=tuple(sorted(set(tags))) if tags is not None else None,

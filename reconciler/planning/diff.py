@@ -196,7 +196,7 @@ def plan_image(
             name=desired.name,
             action=Action.NOOP,
             id=live.id,
-            source=desired.source,
+            source=desired.origin,
             owner=live.owner,
             status=live.status,
             protected=bool(live.view.get("protected")),
@@ -224,7 +224,7 @@ def plan_image(
         name=desired.name,
         action=action,
         id=live.id,
-        source=desired.source,
+        source=desired.origin,
         owner=live.owner,
         patch=ops,
         members=members,
@@ -296,7 +296,7 @@ def _create(
     return ImagePlan(
         name=desired.name,
         action=Action.CREATE,
-        source=desired.source,
+        source=desired.origin,
         owner=project_id,
         patch=patch_ops({}, create_view(desired)),
         members=MemberChanges(add=desired.members or ()),
@@ -333,7 +333,7 @@ def _error(desired: DesiredImage, message: str) -> ImagePlan:
         name=desired.name,
         action=Action.ERROR,
         id=desired.id,
-        source=desired.source,
+        source=desired.origin,
         error=message,
     )
 

@@ -36,10 +36,10 @@ def declared(images: Sequence[DesiredImage]) -> list[TargetSpec]:
         for spec in image.targets or ():
             first = seen.get(spec.label)
             if first is None:
-                seen[spec.label] = (spec, image.source)
+                seen[spec.label] = (spec, image.origin)
             elif (first[0].cloud, first[0].region) != (spec.cloud, spec.region):
                 problems.append(
-                    f"{image.source}: target {spec.label!r} is cloud {spec.cloud!r} region "
+                    f"{image.origin}: target {spec.label!r} is cloud {spec.cloud!r} region "
                     f"{spec.region!r} here but cloud {first[0].cloud!r} region "
                     f"{first[0].region!r} at {first[1]}"
                 )

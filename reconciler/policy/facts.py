@@ -32,7 +32,7 @@ class ImageFacts:
     hash_algorithm: str | None = None
     previous_build_of: str | None = None
     id: str | None = None
-    entry: str | None = None  # a desired image's `file:line` (as `DesiredImage.source`)
+    entry: str | None = None  # a desired image's `file:line` (as `DesiredImage.origin`)
     # `file:line:col` by field: ENTRY, `attribute:NAME`, `property:KEY`, `tags`, `source`.
     positions: Mapping[str, str] = field(default_factory=dict)
     live: bool = False
@@ -63,8 +63,8 @@ def desired_facts(image: DesiredImage, positions: Mapping[str, str] | None = Non
         tags=frozenset(image.tags or ()),
         hash_algorithm=image.data.algorithm if image.data is not None else None,
         id=image.id,
-        entry=image.source,
-        positions=dict(positions) if positions else {ENTRY: image.source},
+        entry=image.origin,
+        positions=dict(positions) if positions else {ENTRY: image.origin},
         stores=frozenset(image.stores) if image.stores is not None else None,
         all_stores=image.all_stores,
     )

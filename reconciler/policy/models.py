@@ -330,7 +330,7 @@ class Violation:
     detail: str  # what was found: `hw_disk_bus is "ide"`
     image: str  # the image's name
     image_id: str | None = None
-    entry: str | None = None  # a desired image's `file:line` (`DesiredImage.source`)
+    entry: str | None = None  # a desired image's `file:line` (`DesiredImage.origin`)
     where: str | None = None
     field: str | None = None  # the property or attribute concerned
 

@@ -74,7 +74,7 @@ def desired_image_facts(
     by_file: dict[str, dict[int, list[tuple[Document, int]]]] = {}
     facts = []
     for image in images:
-        file, _sep, line = image.source.rpartition(":")
+        file, _sep, line = image.origin.rpartition(":")
         if file not in by_file:
             by_file[file] = _entries(documents.get(file, ()))
         candidates = by_file[file].get(int(line) if line.isdigit() else -1, [])

@@ -74,7 +74,7 @@ def entry(name: str, billing: bool) -> DesiredImage:
         props["x_billing_code"] = "b1"  # refused by the property protection
     return DesiredImage(
         name=name,
-        source="parity.yaml:1",
+        origin="parity.yaml:1",
         core=(("name", name), ("min_disk", 10)),
         tags=("keep", "new"),
         properties=tuple(sorted(props.items())),

@@ -51,7 +51,7 @@ def entry(
     """A manifest entry as the loader makes it (see tests/unit/test_diff.py)."""
     return DesiredImage(
         name=name,
-        source="images.yaml:1",
+        origin="images.yaml:1",
         core=(("name", name), *sorted(core.items())),
         tags=tuple(sorted(tags)) if tags is not None else None,
         properties=tuple(sorted((props or {}).items())),

@@ -40,7 +40,7 @@ def seeded(fake: FakeGlance, stores: str) -> str:
 def entry(stores: tuple[str, ...] | None, all_stores: bool = False) -> DesiredImage:
     return DesiredImage(
         name="img",
-        source="images.yaml:1",
+        origin="images.yaml:1",
         core=(("name", "img"),),
         stores=stores,
         all_stores=all_stores,
@@ -167,7 +167,7 @@ def _new_build(tmp_path: Path, method: str) -> tuple[FakeGlance, DesiredImage]:
     data = DataSource(str(disk), "sha256", checksum, method, "1")
     desired = DesiredImage(
         name="img",
-        source="images.yaml:1",
+        origin="images.yaml:1",
         core=(("name", "img"), ("container_format", "bare"), ("disk_format", "raw")),
         data=data,
         stores=("store2", "store3"),

@@ -47,7 +47,7 @@ def live(image_id: str, name: str, record: str | None = None, **props: Any) -> L
 def want(name: str, catalog: str, **props: str) -> DesiredImage:
     return DesiredImage(
         name=name,
-        source="m.yaml:3",
+        origin="m.yaml:3",
         core=(("name", name),),
         properties=tuple(sorted(props.items())),
         catalog=catalog,

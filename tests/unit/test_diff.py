@@ -50,7 +50,7 @@ def desired(**kwargs: Any) -> DesiredImage:
     core = kwargs.pop("core", {})
     return DesiredImage(
         name=kwargs.pop("name", "img"),
-        source="m.yaml:3",
+        origin="m.yaml:3",
         core=(("name", "img"), *core.items()),
         properties=tuple(sorted(props.items())),
         **kwargs,

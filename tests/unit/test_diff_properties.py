@@ -68,7 +68,7 @@ def desired_images(draw: Any) -> DesiredImage:
     tags = draw(st.none() | st.lists(values, max_size=4, unique=True))
     return DesiredImage(
         name="img",
-        source="m.yaml:1",
+        origin="m.yaml:1",
         core=(("name", "img"), *sorted(draw(core).items())),
         tags=tuple(sorted(tags)) if tags is not None else None,
         properties=tuple(sorted(props.items())),
@@ -134,7 +134,7 @@ def test_fast_path_sees_an_image_planned_against_itself(image: LiveImage) -> Non
     )
     want = DesiredImage(
         name="img",
-        source="m.yaml:1",
+        origin="m.yaml:1",
         core=tuple((k, view[k]) for k in MANAGED_CORE),
         tags=tuple(view["tags"]),
         properties=props,

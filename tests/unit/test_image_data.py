@@ -33,7 +33,7 @@ URL = "http://mirror.fake/disk.img"
 def data_entry(name: str, data: DataSource, **props: str) -> DesiredImage:
     return DesiredImage(
         name=name,
-        source="images.yaml:1",
+        origin="images.yaml:1",
         core=(("name", name), ("container_format", "bare"), ("disk_format", "raw")),
         properties=tuple(sorted(props.items())),
         data=data,
@@ -410,7 +410,7 @@ def test_a_public_build_is_published_only_once_verified(disk: Path, tmp_path: Pa
     entries = [
         DesiredImage(
             name=name,
-            source="images.yaml:1",
+            origin="images.yaml:1",
             core=(
                 ("name", name),
                 ("container_format", "bare"),

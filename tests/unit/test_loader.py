@@ -51,7 +51,7 @@ def test_numbers_and_true_keep_their_exact_source_text(tmp_path: Path) -> None:
         "gone": None,
         "also_gone": None,
     }
-    assert image.source == f"{path}:3"
+    assert image.origin == f"{path}:3"
 
 
 def test_defaults_are_inherited_and_overridden(tmp_path: Path) -> None:

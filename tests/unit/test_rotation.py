@@ -44,7 +44,7 @@ def entry(
 ) -> DesiredImage:
     return DesiredImage(
         name=name,
-        source="images.yaml:1",
+        origin="images.yaml:1",
         core=(("name", name), ("container_format", "bare"), ("disk_format", "raw")),
         properties=tuple(sorted({"os_purpose": "generic", **props}.items())),
         catalog=catalog,
@@ -306,7 +306,7 @@ def _catalog(fake: FakeGlance) -> Any:
 def test_an_entry_that_leaves_makes_all_its_builds_orphans_together(tmp_path: Path) -> None:
     fake = FakeGlance()
     roll(fake, tmp_path, range(1, 4), rotation(keep=3))
-    other = DesiredImage(name="other", source="m.yaml:9", core=(("name", "other"),))
+    other = DesiredImage(name="other", origin="m.yaml:9", core=(("name", "other"),))
     plan = plan_for(fake, other, prune=True)
     deleted = [i for i in plan.images if i.action is Action.DELETE]
     assert [i.name for i in deleted] == ["img", "img 1", "img 2"]

@@ -66,7 +66,7 @@ def live(stores: str | None, **attrs: Any) -> LiveImage:
 
 def desired(stores: tuple[str, ...] | None = None, all_stores: bool = False) -> DesiredImage:
     return DesiredImage(
-        name="img", source="m.yaml:3", core=(("name", "img"),), stores=stores, all_stores=all_stores
+        name="img", origin="m.yaml:3", core=(("name", "img"),), stores=stores, all_stores=all_stores
     )
 
 

@@ -25,7 +25,7 @@ def test_update_is_one_phase_on_its_image() -> None:
     fake = FakeGlance()
     image_id = fake.seed({"k": "1", MANAGED_RECORD: record("k")}, name="u")
     wanted = DesiredImage(
-        name="u", source="x:1", core=(("name", "u"),), properties=(("k", "2"),), members=None
+        name="u", origin="x:1", core=(("name", "u"),), properties=(("k", "2"),), members=None
     )
     (image,) = plan_for(fake, wanted).images
     assert image.action is Action.UPDATE
@@ -39,7 +39,7 @@ def test_a_create_with_data_is_published_only_after_its_data(tmp_path: Path) -> 
     wanted = entry("img", source(tmp_path, 1), None)
     wanted = DesiredImage(
         name=wanted.name,
-        source=wanted.source,
+        origin=wanted.origin,
         core=(*wanted.core, ("visibility", "community")),
         properties=wanted.properties,
         data=wanted.data,
