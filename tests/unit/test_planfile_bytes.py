@@ -197,3 +197,21 @@ def test_an_empty_plan_is_written_as_before() -> None:
     assert data["images"] == [] and data["catalog"] == "default"
     assert planfile.dumps(empty).endswith('"has_changes": false,\n  "images": []\n}\n')
     assert planfile.plan_from_dict(data) == empty
+
+
+def test_the_golden_file_written_by_the_earlier_code_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(GOLDEN.read_text().replace("@TOOL_VERSION@", "0.0.1"))
+    assert planfile.read(path) == RICH
+
+
+def test_derived_fields_are_written_but_not_read_back() -> None:
+    data = json.loads(planfile.dumps(RICH))
+    rebuild = data["images"][2]
+    assert rebuild["rename_previous"] == "img 3"
+    assert rebuild["builds"][0]["new_name"] == "img 3"
+    rebuild["rename_previous"] = "edited"
+    rebuild["builds"][0]["new_name"] = "edited"
+    data["summary"] = {"create": 99}
+    data["has_changes"] = False
+    assert planfile.plan_from_dict(data) == RICH
