@@ -215,3 +215,25 @@ def test_derived_fields_are_written_but_not_read_back() -> None:
     data["summary"] = {"create": 99}
     data["has_changes"] = False
     assert planfile.plan_from_dict(data) == RICH
+
+
+def test_every_field_of_the_plan_values_has_its_place_in_the_document() -> None:
+    """A field added to a plan value but not to its model would be lost by a plan
+    file without an error; each value's fields are its model's (read back), besides
+    those a `Form` reads."""
+    from dataclasses import fields
+
+    read_by_form = {ImagePlan: {"members", "members_managed"}, Plan: {"others"}}
+    checked = []
+    for model in planfile._Strict.__subclasses__():
+        if not hasattr(model, "value_type"):
+            continue
+        value_type = model.value_type
+        read = {
+            name
+            for name, info in model.model_fields.items()
+            if not any(isinstance(meta, planfile.Form) for meta in info.metadata)
+        }
+        assert {f.name for f in fields(value_type)} == read | read_by_form.get(value_type, set())
+        checked.append(value_type)
+    assert set(checked) == {PatchOp, DataPlan, StorePlan, BuildPlan, ImagePlan, Target, Plan}
