@@ -8,6 +8,13 @@ What changes, per drifted field of an entry (the cloud is right):
 - a property the cloud lacks: dropped from the entry (or `null` if a default sets it);
 - a property with another value, or one the manifest removes but the cloud has: the
   live value;
+- a typed property of the field table (`reconciler.model.fields`, e.g.
+  `hw_firmware_type`) that the entry or its defaults give as a key: the entry's key
+  (added, replaced, or dropped when the cloud lacks it), out of the entry's
+  `properties:` (an entry may not give both); a live value the key's type refuses is
+  written as the plain property instead, as `import` reads it. One named only in
+  `properties:` stays there. A typed key of the defaults cannot be unset for one entry
+  (a key wins over `properties:`), so a property the cloud lacks stays inherited;
 - the status: `deactivated:` true or false, as the image is.
 Entries for images missing from the cloud are left as they are.
 """
@@ -19,11 +26,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark
 from ruamel.yaml.tokens import CommentToken
 
+from reconciler.model.fields import TYPED_PROPERTIES, ImageFields
 from reconciler.model.image_view import MANAGED_CORE, MANAGED_RECORD
 from reconciler.model.manifest import DesiredImage
 from reconciler.model.plan import Action, Activation, ImagePlan, Op
@@ -152,6 +161,49 @@ def _default_sets(defaults: Any, key: str) -> bool:
     return isinstance(props, dict) and props.get(key) not in (None, False)
 
 
+def _drop_property(entry: CommentedMap, key: str) -> None:
+    props = entry.get("properties")
+    if isinstance(props, CommentedMap) and key in props:
+        _delete(props, key)
+        if not props and "properties" in entry:
+            del entry["properties"]
+
+
+def _declares_typed(entry: CommentedMap, defaults: Any, key: str) -> bool:
+    """The entry or its defaults give the typed property as its key (then the key,
+    not `properties:`, is what sets it)."""
+    return entry.get(key) is not None or (
+        isinstance(defaults, dict) and defaults.get(key) is not None
+    )
+
+
+def _typed_accepts(key: str, value: Any) -> bool:
+    """The field table's type of the key takes the live value (`bios`, not `BIOS`)."""
+    try:
+        ImageFields.model_validate({key: value})
+    except ValidationError:
+        return False
+    return True
+
+
+def _update_typed(entry: CommentedMap, key: str, live: Any) -> str | None:
+    """A typed key the entry or its defaults give, made the live value (None: the cloud
+    lacks the property); what changed (see the module docstring)."""
+    if live is None:
+        if entry.get(key) is None:
+            return None  # inherited from the defaults: cannot be unset here
+        _delete(entry, key)
+        return key
+    if not _typed_accepts(key, live):
+        if key in entry:
+            _delete(entry, key)
+        _set(_properties(entry), key, live)
+        return f"properties.{key}"
+    _drop_property(entry, key)
+    _set(entry, key, live)
+    return key
+
+
 def update_entry(
     entry: CommentedMap, defaults: Any, desired: DesiredImage, plan: ImagePlan
 ) -> list[str]:
@@ -169,12 +221,12 @@ def update_entry(
         elif key in MANAGED_CORE:
             _set(entry, key, op.old)
             changes.append(key)
+        elif key in TYPED_PROPERTIES and _declares_typed(entry, defaults, key):
+            changed = _update_typed(entry, key, op.old)
+            if changed is not None:
+                changes.append(changed)
         elif op.op is Op.ADD:  # Git sets it, the cloud lacks it
-            props = entry.get("properties")
-            if isinstance(props, CommentedMap) and key in props:
-                _delete(props, key)
-                if not props and "properties" in entry:
-                    del entry["properties"]
+            _drop_property(entry, key)
             if _default_sets(defaults, key):  # the defaults would still set it
                 _set(_properties(entry), key, None)
             changes.append(f"properties.{key}")

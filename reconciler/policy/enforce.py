@@ -15,6 +15,20 @@ from dataclasses import replace
 from reconciler.model.plan import Action, ImagePlan, Plan
 from reconciler.policy.models import Level, Violation
 
+# What an entry that apply must skip keeps of its plan: which image it is, what was
+# found live, and its warnings. A new value, not a copy: nothing of what the entry would
+# have done (patch, members, data, builds, stores, a take-over) is carried into it.
+KEPT_WHEN_GATED = (
+    "name",
+    "id",
+    "source",
+    "owner",
+    "status",
+    "protected",
+    "warnings",
+    "fingerprint",
+)
+
 
 def describe(violation: Violation) -> str:
     """`scs-0102/min-disk: min_disk is not set (at images.yaml:7:5)`."""
@@ -28,20 +42,9 @@ def gate_image(image: ImagePlan, found: Sequence[Violation], as_warnings: bool) 
     image = replace(image, warnings=(*image.warnings, *warnings))
     if not errors or image.action is Action.ERROR:
         return image
-    # A new value, not a copy: nothing of what the entry would have done (patch, data,
-    # builds, a take-over) is carried into an entry apply must skip.
-    return ImagePlan(
-        name=image.name,
-        action=Action.ERROR,
-        id=image.id,
-        source=image.source,
-        owner=image.owner,
-        status=image.status,
-        protected=image.protected,
-        warnings=image.warnings,
-        error="violates policy: " + "; ".join(describe(v) for v in errors),
-        fingerprint=image.fingerprint,
-    )
+    kept = {field: getattr(image, field) for field in KEPT_WHEN_GATED}
+    error = "violates policy: " + "; ".join(describe(v) for v in errors)
+    return ImagePlan(**kept, action=Action.ERROR, error=error)
 
 
 def gate_plan(plan: Plan, violations: Sequence[Violation], as_warnings: bool = False) -> Plan:

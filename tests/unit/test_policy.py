@@ -461,3 +461,49 @@ def test_warning_violations_are_shown_but_do_not_fail() -> None:
     assert "[warning]" in render_drift_text(document).plain
     xml = junitparser.JUnitXml.fromstring(render_drift_junit(document))
     assert all(not case.result for suite in xml for case in suite)
+
+
+def test_a_gated_entry_keeps_its_identity_and_nothing_it_would_have_done() -> None:
+    from reconciler.model.plan import (
+        BuildPlan,
+        BuildRole,
+        DataPlan,
+        MemberChanges,
+        Op,
+        PatchOp,
+        StorePlan,
+    )
+
+    rebuild = ImagePlan(
+        "a",
+        Action.REBUILD,
+        id="i-a",
+        source="m.yaml:3",
+        owner="p1",
+        patch=(PatchOp(Op.ADD, "/name", "a"),),
+        members=MemberChanges(add=("p2",)),
+        members_managed=True,
+        status="active",
+        protected=True,
+        warnings=("earlier",),
+        fingerprint="sha256:1",
+        take_over_from="other",
+        data=DataPlan("/srv/a.raw", "upload", "sha256:" + "0" * 64),
+        builds=(BuildPlan("i-a", "a", BuildRole.PREVIOUS, fingerprint="sha256:1"),),
+        stores=StorePlan(("store1",), missing=("store1",)),
+    )
+    [gated] = gate_plan(Plan(TARGET, (rebuild,)), [_violation("a", "m.yaml:3")]).images
+    assert gated == ImagePlan(
+        "a",
+        Action.ERROR,
+        id="i-a",
+        source="m.yaml:3",
+        owner="p1",
+        status="active",
+        protected=True,
+        warnings=("earlier",),
+        error=gated.error,
+        fingerprint="sha256:1",
+    )
+    assert (gated.error or "").startswith("violates policy: scs-0102/architecture")
+    assert not gated.has_work
