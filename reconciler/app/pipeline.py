@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,7 @@ class _Fetch:
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
         self.ready = threading.Event()  # the first request is on the wire (or it failed)
+        self.cancelled = False  # the run does not need this listing: skip it
         if background:
             self.thread = threading.Thread(target=self._run, name="reconciler-fetch", daemon=True)
             self.thread.start()
@@ -98,6 +100,8 @@ class _Fetch:
             self.client = glance_client(self.connection, self.options.timeout)
             from reconciler.cloud.live import list_images
 
+            if self.cancelled:
+                return
             if self.pool is None:
                 self.images = list_images(self.client)
             else:
@@ -107,6 +111,10 @@ class _Fetch:
             self.error = err
         finally:
             self.ready.set()
+
+    def cancel(self) -> None:
+        """Skip the listing if it has not started (a token already asked for is kept)."""
+        self.cancelled = True
 
     def result(self) -> tuple[Connection, GlanceClient, dict[str, LiveImage]]:
         if self.thread is not None:
@@ -198,6 +206,14 @@ def _probe_data(image: ImagePlan, timeout: float) -> ImagePlan:
     return replace(image, action=Action.ERROR, error=f"source not readable: {shown}")
 
 
+class PolicyUse(StrEnum):
+    """What a run does with the policies it names (`--policy`, the manifests' `policy:`)."""
+
+    GATE = "gate"  # plan, apply: the desired images' violations gate the plans
+    LIVE = "live"  # drift: the policy is loaded; the command checks the live images
+    NONE = "none"  # import --update, make_plan: no policy step at all
+
+
 @dataclass(frozen=True)
 class Request:
     """What a read-only run is asked: the manifests, the cloud, the scope, which targets,
@@ -210,11 +226,13 @@ class Request:
     only: Sequence[str] = ()
     parallelism: int = TARGET_PARALLELISM
     policies: Sequence[str] = ()  # --policy (the manifests' policy: lists are added)
-    # What an entry violating an error-level rule becomes: an error of its plan (apply
-    # skips it), or with policy_warnings a warning of it; gate=False leaves plans alone
-    # (drift checks the live images instead).
+    # What an entry violating an error-level rule becomes with PolicyUse.GATE: an error
+    # of its plan (apply skips it), or with policy_warnings a warning of it.
     policy_warnings: bool = False
-    gate: bool = True
+    use: PolicyUse = PolicyUse.GATE
+    # Called with the manifests' warnings as soon as they are read (before the cloud
+    # answers, and before a bad --targets file or --target fails the run).
+    on_warnings: Callable[[Sequence[str]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,7 +273,7 @@ def plan_run(request: Request) -> Run:
     target; with policies each plan is gated by the desired images' violations."""
     early = None
     if request.targets_file is None and not request.only:
-        early = _Fetch(request.options)
+        early = _Fetch(request.options)  # the manifests may declare targets: a guess
         early.ready.wait(READY_WAIT)
     from reconciler.app.policies import desired_violations, gate_results, named_policy
     from reconciler.manifests.loader import load_manifests, load_targets
@@ -263,14 +281,22 @@ def plan_run(request: Request) -> Run:
 
     scope = request.scope
     manifests = load_manifests(request.paths, catalog=scope.catalog)
-    policy = named_policy(request.policies, manifests)
-    violations = desired_violations(policy, manifests) if policy is not None else []
+    if request.on_warnings is not None and manifests.warnings:
+        request.on_warnings(manifests.warnings)
+    policy = None
+    if request.use is not PolicyUse.NONE:
+        policy = named_policy(request.policies, manifests)
+    violations = []
+    if policy is not None and request.use is PolicyUse.GATE:
+        violations = desired_violations(policy, manifests)
     file_targets = load_targets(request.targets_file) if request.targets_file else None
     runs = resolve(manifests.images, request.options, file_targets, request.only)
     catalog = manifests.catalog
     if early is not None and len(runs) == 1 and runs[0].options == request.options:
         results = [_finish(runs[0], early, scope, catalog)]
     else:
+        if early is not None:
+            early.cancel()  # the manifests' targets are planned instead
         sessions = SessionPool()
 
         def plan_one(run: TargetRun) -> TargetResult:
@@ -279,7 +305,7 @@ def plan_run(request: Request) -> Run:
 
         with ThreadPoolExecutor(max(1, min(request.parallelism, len(runs)))) as pool:
             results = list(pool.map(plan_one, runs))
-    if request.gate:
+    if violations:
         results = gate_results(results, violations, request.policy_warnings)
     return Run(results, manifests, policy, violations)
 
@@ -293,15 +319,16 @@ def plan_targets(
     only: Sequence[str] = (),
     parallelism: int = TARGET_PARALLELISM,
 ) -> list[TargetResult]:
-    """`plan_run`'s results without policies (import --update, tests)."""
-    return plan_run(Request(paths, options, scope, targets_file, only, parallelism)).results
+    """`plan_run`'s results without any policy step (tests)."""
+    request = Request(paths, options, scope, targets_file, only, parallelism)
+    return plan_run(replace(request, use=PolicyUse.NONE)).results
 
 
 def make_plan(
     paths: list[Path], options: CloudOptions, scope: Scope = Scope()
 ) -> tuple[Plan, GlanceClient]:
     """The single-target pipeline: its plan and client, or its error raised."""
-    result = plan_run(Request(paths, options, scope)).single(
+    result = plan_run(Request(paths, options, scope, use=PolicyUse.NONE)).single(
         lambda n: ReconcilerError(
             f"the manifests declare {n} targets; this needs one (use --target)"
         )

@@ -32,7 +32,7 @@ from reconciler.cli.options import (
     cloud_command,
     run_options,
 )
-from reconciler.cli.outcome import print_plans, print_violations, print_warnings, report_failed
+from reconciler.cli.outcome import print_plans, print_violations, report_failed
 from reconciler.errors import PlanFileError, UsageError
 from reconciler.model import planfile
 from reconciler.model.cloud_options import CloudOptions
@@ -145,7 +145,6 @@ def apply(
             )
         scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
         planned = plan_run(run.request(paths, cloud, scope))
-        print_warnings(planned)
         if (only_error := planned.only_error()) is not None:
             raise only_error
         print_violations(planned.violations, run.policy_level)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from reconciler.app.pipeline import Scope, TargetResult, plan_run
+from reconciler.app.pipeline import PolicyUse, Scope, TargetResult, plan_run
 from reconciler.cli.console import emit, info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -21,7 +21,7 @@ from reconciler.cli.options import (
     cloud_command,
     run_options,
 )
-from reconciler.cli.outcome import print_warnings, report_failed
+from reconciler.cli.outcome import report_failed
 from reconciler.errors import UsageError
 from reconciler.model.cloud_options import CloudOptions
 from reconciler.planning.drift import (
@@ -136,9 +136,8 @@ def drift(
     if out is not None:
         extra.insert(0, (fmt, out))
     as_warnings = run.policy_level is PolicyLevel.warning
-    # drift checks the live images against the policy, not the plans (gate=False)
-    done = plan_run(run.request(paths, cloud, Scope(catalog=catalog), gate=False))
-    print_warnings(done)
+    # drift checks the live images against the policy, not the plans
+    done = plan_run(run.request(paths, cloud, Scope(catalog=catalog), PolicyUse.LIVE))
     if (only_error := done.only_error()) is not None:
         raise only_error
     policy, results = done.policy, done.results

@@ -7,6 +7,7 @@ import io
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +17,7 @@ import typer
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reconciler.app.pipeline import Request, Scope, glance_client, plan_run
+from reconciler.app.pipeline import PolicyUse, Request, Scope, glance_client, plan_run
 from reconciler.cli.console import info
 from reconciler.cli.options import (
     DEFAULT_CLOUD,
@@ -266,8 +267,9 @@ def _update(
     only: list[str],
     catalog: str | None,
 ) -> None:
-    run = plan_run(Request([path], options, Scope(catalog=catalog), targets_file, only))
-    print_warnings(run)
+    # No policy step: --update writes the cloud's values back, whatever a policy says.
+    request = Request([path], options, Scope(catalog=catalog), targets_file, only)
+    run = plan_run(replace(request, use=PolicyUse.NONE, on_warnings=print_warnings))
     result = run.single(
         lambda n: UsageError(
             f"{path} goes to {n} targets; choose the one that is right with --target"

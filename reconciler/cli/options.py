@@ -25,7 +25,7 @@ from reconciler.model.image_view import CATALOG_PATTERN
 from reconciler.policy.refs import PolicyLevel
 
 if TYPE_CHECKING:
-    from reconciler.app.pipeline import Request, Scope
+    from reconciler.app.pipeline import PolicyUse, Request, Scope
 
 Paths = typer.Argument(
     ..., metavar="PATHS", help="Manifest files or folders (*.yaml, *.yml, recursive)."
@@ -160,7 +160,9 @@ def option_group(
 ) -> Callable[[Command], Command]:
     """A decorator giving a command an option group: its parameter `param` is replaced,
     for typer, by the group's options (where it stood, so --help lists them there), and
-    their values are handed back to it as one value, `build(**fields)`."""
+    their values are handed back to it as one value, `build(**fields)`. The command's
+    annotations are resolved when it is decorated: the types they name must be imported
+    at run time, not only under TYPE_CHECKING."""
 
     def decorate(func: Command) -> Command:
         signature = inspect.signature(func)
@@ -203,10 +205,17 @@ class RunOptions:
     target_parallelism: int = TARGET_PARALLELISM
 
     def request(
-        self, paths: Sequence[Path], cloud: CloudOptions, scope: Scope, gate: bool = True
+        self,
+        paths: Sequence[Path],
+        cloud: CloudOptions,
+        scope: Scope,
+        use: PolicyUse | None = None,
     ) -> Request:
-        """The application layer's request of a run over `paths`."""
-        from reconciler.app.pipeline import Request
+        """The application layer's request of a run over `paths` (`use`: what the
+        policies do, gating the plans by default); the manifests' warnings are printed
+        as soon as they are read."""
+        from reconciler.app.pipeline import PolicyUse, Request
+        from reconciler.cli.outcome import print_warnings
 
         return Request(
             paths,
@@ -217,7 +226,8 @@ class RunOptions:
             self.target_parallelism,
             self.policies,
             policy_warnings=self.policy_level is PolicyLevel.warning,
-            gate=gate,
+            use=use or PolicyUse.GATE,
+            on_warnings=print_warnings,
         )
 
 

@@ -12,14 +12,15 @@ from reconciler.cli.console import emit, error, warning
 from reconciler.policy.refs import PolicyLevel
 
 if TYPE_CHECKING:
-    from reconciler.app.pipeline import Run, TargetResult
+    from reconciler.app.pipeline import TargetResult
     from reconciler.model.plan import Plan
     from reconciler.policy.models import Violation
     from reconciler.render.plan import PlanFormat
 
 
-def print_warnings(run: Run) -> None:
-    for line in run.warnings:
+def print_warnings(lines: Sequence[str]) -> None:
+    """The manifests' warnings (`Request.on_warnings`), one `warning:` line each."""
+    for line in lines:
         warning(line)
 
 

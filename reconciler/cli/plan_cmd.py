@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
@@ -22,16 +21,13 @@ from reconciler.cli.options import (
 from reconciler.cli.outcome import (
     out_path,
     print_plans,
-    print_warnings,
     report_failed,
 )
 from reconciler.model.cloud_options import CloudOptions
 from reconciler.render.plan import PlanFormat
 
-# The manifest models, the loader and the pipeline are imported inside the commands:
-# `plan` starts its listing before they load (reconciler.app.pipeline).
-if TYPE_CHECKING:
-    pass
+# The loader, the diff and the cloud client are imported inside the command: the
+# listing starts before they load (reconciler.app.pipeline).
 
 
 @cloud_command
@@ -68,7 +64,6 @@ def plan(
 
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
     done = plan_run(run.request(paths, cloud, scope))
-    print_warnings(done)
     if (only_error := done.only_error()) is not None:
         raise only_error
     results = done.results

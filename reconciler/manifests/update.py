@@ -13,8 +13,10 @@ What changes, per drifted field of an entry (the cloud is right):
   (added, replaced, or dropped when the cloud lacks it), out of the entry's
   `properties:` (an entry may not give both); a live value the key's type refuses is
   written as the plain property instead, as `import` reads it. One named only in
-  `properties:` stays there. A typed key of the defaults cannot be unset for one entry
-  (a key wins over `properties:`), so a property the cloud lacks stays inherited;
+  `properties:` stays there. A typed key the defaults give cannot be unset for one
+  entry (a key wins over `properties:`; dropping the entry's own key would inherit the
+  defaults' value), so a property the cloud lacks is left as the manifest says: the
+  entry is not written and drift goes on reporting it;
 - the status: `deactivated:` true or false, as the image is.
 Entries for images missing from the cloud are left as they are.
 """
@@ -186,12 +188,14 @@ def _typed_accepts(key: str, value: Any) -> bool:
     return True
 
 
-def _update_typed(entry: CommentedMap, key: str, live: Any) -> str | None:
+def _update_typed(entry: CommentedMap, defaults: Any, key: str, live: Any) -> str | None:
     """A typed key the entry or its defaults give, made the live value (None: the cloud
     lacks the property); what changed (see the module docstring)."""
     if live is None:
-        if entry.get(key) is None:
-            return None  # inherited from the defaults: cannot be unset here
+        if entry.get(key) is None or _declares_typed(CommentedMap(), defaults, key):
+            # Given (also) by the defaults: dropping the entry's key would inherit the
+            # defaults' value and plan it again, and a key cannot be unset for one entry.
+            return None
         _delete(entry, key)
         return key
     if not _typed_accepts(key, live):
@@ -222,7 +226,7 @@ def update_entry(
             _set(entry, key, op.old)
             changes.append(key)
         elif key in TYPED_PROPERTIES and _declares_typed(entry, defaults, key):
-            changed = _update_typed(entry, key, op.old)
+            changed = _update_typed(entry, defaults, key, op.old)
             if changed is not None:
                 changes.append(changed)
         elif op.op is Op.ADD:  # Git sets it, the cloud lacks it

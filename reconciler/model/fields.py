@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
@@ -166,10 +166,24 @@ class ImageFields(BaseModel):
         return self
 
 
+def _string_valued(annotation: Any) -> bool:
+    """str, a Literal of strings, or a union of those with None: what Glance stores as a
+    custom property without a conversion (it keeps strings only)."""
+    if annotation is str or annotation is type(None):
+        return True
+    args = get_args(annotation)
+    if get_origin(annotation) is Literal:
+        return all(isinstance(arg, str) for arg in args)
+    return bool(args) and all(_string_valued(arg) for arg in args)
+
+
 def _rows() -> Iterator[Row]:
     for name, info in ImageFields.model_fields.items():
         for meta in info.metadata:
             if isinstance(meta, Row):
+                if meta.kind is Kind.PROPERTY and not _string_valued(info.annotation):
+                    # an int or bool would be planned against Glance's string forever
+                    raise TypeError(f"typed property {name!r} must be string-valued")
                 yield replace(meta, name=name)
 
 

@@ -318,7 +318,7 @@ class DesiredImage:
 def merge(
     entry: ImageEntry,
     defaults: Defaults | None,
-    source: str,
+    origin: str,
     targets: tuple[TargetSpec, ...] | None = None,
     catalog: str = DEFAULT_CATALOG,
     data: DataSource | None = None,
@@ -330,7 +330,7 @@ def merge(
     rotation, stores = values["rotation"], values["stores"]
     return DesiredImage(
         name=entry.name,
-        origin=source,
+        origin=origin,
         id=entry.id,
         core=(("name", entry.name), *core),
         tags=tuple(sorted(set(tags))) if tags is not None else None,

@@ -240,7 +240,17 @@ def _nested(annotation: Any) -> tuple[type[_Strict] | None, bool, bool]:
     many = origin is list
     inner = args[0] if many else annotation
     model = inner if isinstance(inner, type) and issubclass(inner, _Strict) else None
+    if many and optional:  # the compiled source would iterate over None
+        raise TypeError(f"{annotation}: an optional list is not a shape the plan uses")
+    if model is None and any(_holds_model(arg) for arg in get_args(inner)):
+        raise TypeError(f"{annotation}: a model inside a dict or tuple is not converted")
     return model, many, optional
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, _Strict):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
 
 
 @dataclass(frozen=True)

@@ -53,14 +53,16 @@ def field_positions(file: str, document: Document, index: int) -> dict[str, str]
         elif _has(defaults, *path):
             positions[key] = at(("defaults", *path))
 
-    locate("attribute:name", "name")
-    for row in ROWS:
-        if row.fact_key is not None:
-            locate(row.fact_key, row.name)
     for block in (defaults, entry):
         properties = block.get("properties") if isinstance(block, dict) else None
         for key in properties if isinstance(properties, dict) else ():
             locate(f"property:{key}", "properties", key)
+    # After the properties: a typed property's own key, wherever it is given, wins over
+    # a `properties:` entry of the same name (as `fields.desired_properties` decides).
+    locate("attribute:name", "name")
+    for row in ROWS:
+        if row.fact_key is not None:
+            locate(row.fact_key, row.name)
     if _has(entry, "source", "checksum"):
         positions["source"] = at(("images", index, "source", "checksum"))
     return positions

@@ -112,9 +112,13 @@ def test_a_fetch_that_never_gets_to_the_network_does_not_hold_the_manifests(
     assert 0.1 <= loaded_at[0] - start < 2.0
 
 
-def test_policy_gate_and_its_absence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """gate=True hands the violations to the plans (as errors, or warnings with
-    policy_warnings); gate=False (drift) leaves the plans alone."""
+def test_what_each_command_does_with_the_policies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GATE (plan, apply) hands the desired images' violations to the plans, as errors
+    or with policy_warnings as warnings; LIVE (drift) loads the policy and leaves the
+    plans alone; NONE (import --update) has no policy step at all, so a manifest naming
+    a policy file that is not there does not stop it."""
     path = tmp_path / "m.yaml"
     path.write_text(MANIFEST)
     gated: list[bool] = []
@@ -126,9 +130,50 @@ def test_policy_gate_and_its_absence(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(pipeline._Fetch, "_run", lambda self: self.ready.set())
     monkeypatch.setattr(pipeline, "_finish", _finish)
     monkeypatch.setattr("reconciler.app.policies.gate_results", gate)
-    request = pipeline.Request([path], CloudOptions(), policy_warnings=True)
-    pipeline.plan_run(request)
-    assert gated == [True]
-    pipeline.plan_run(pipeline.Request([path], CloudOptions(), gate=False))
-    assert gated == [True]
+    run = pipeline.plan_run(pipeline.Request([path], CloudOptions(), policy_warnings=True))
+    assert gated == [True] and run.violations
+    live = pipeline.plan_run(pipeline.Request([path], CloudOptions(), use=pipeline.PolicyUse.LIVE))
+    assert gated == [True] and live.policy is not None and live.violations == []
+    missing = tmp_path / "n.yaml"
+    missing.write_text(MANIFEST.replace("[scs-0102]", "[./no-such-policy.yaml]"))
+    none = pipeline.plan_run(
+        pipeline.Request([missing], CloudOptions(), use=pipeline.PolicyUse.NONE)
+    )
+    assert none.policy is None and none.violations == [] and gated == [True]
     assert PolicyLevel("warning") is PolicyLevel.warning
+
+
+def test_the_warnings_are_handed_over_before_a_bad_target_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nimages:\n  - name: a\n    members: [not-a-project]\n")
+    seen: list[str] = []
+    monkeypatch.setattr(pipeline._Fetch, "_run", lambda self: self.ready.set())
+    request = pipeline.Request([path], CloudOptions(), only=["nowhere"], on_warnings=seen.extend)
+    with pytest.raises(Exception, match="--target given"):
+        pipeline.plan_run(request)
+    assert seen and "not a Keystone project id" in seen[0]
+
+
+def test_a_guessed_listing_the_manifests_do_not_need_is_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\ntargets: [{region: R1}, {region: R2}]\nimages: [{name: a}]\n")
+    guesses: list[Any] = []
+    real_init = pipeline._Fetch.__init__
+
+    def init(self: Any, options: Any, pool: Any = None, background: bool = True) -> None:
+        if background:
+            guesses.append(self)
+        real_init(self, options, pool, background)
+
+    monkeypatch.setattr(pipeline._Fetch, "__init__", init)
+    monkeypatch.setattr(pipeline._Fetch, "_run", lambda self: self.ready.set())
+    monkeypatch.setattr(
+        pipeline, "_finish", lambda run, fetch, scope, catalog: pipeline.TargetResult(run)
+    )
+    run = pipeline.plan_run(pipeline.Request([path], CloudOptions()))
+    assert [r.label for r in run.results] == ["R1", "R2"]
+    assert len(guesses) == 1 and guesses[0].cancelled

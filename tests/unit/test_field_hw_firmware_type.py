@@ -77,3 +77,31 @@ def test_import_reads_it_back_as_its_key(tmp_path: Path) -> None:
     # A value the type refuses stays a plain property, so the manifest still loads.
     odd = entry_for(live(hw_firmware_type="UEFI"), snapshot(), pin_id=False)
     assert "hw_firmware_type" not in odd and odd["properties"] == {"hw_firmware_type": "UEFI"}
+
+
+def test_a_typed_property_is_string_valued_or_refused_when_the_table_is_built() -> None:
+    """Glance keeps strings only: an int or bool typed property would be planned
+    against the cloud's string forever, so the table refuses to declare one."""
+    from typing import Literal
+
+    from reconciler.model.fields import _string_valued
+
+    assert _string_valued(Literal["bios", "uefi"] | None) and _string_valued(str | None)
+    assert not _string_valued(int | None) and not _string_valued(bool)
+    assert not _string_valued(Literal[1, 2] | None)
+
+
+def test_a_typed_key_is_located_where_it_wins(tmp_path: Path) -> None:
+    """The defaults' `properties:` names the key, the entry gives the typed key: the
+    entry's key sets the value, so a violation points at it."""
+    from reconciler.manifests.loader import load_manifests
+    from reconciler.policy.positions import desired_image_facts
+
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "version: 1\ndefaults:\n  properties:\n    hw_firmware_type: bios\n"
+        "images:\n  - name: img\n    hw_firmware_type: uefi\n"
+    )
+    manifests = load_manifests([path])
+    [facts] = desired_image_facts(manifests.images, manifests.documents)
+    assert facts.positions["property:hw_firmware_type"] == f"{path}:7:5"

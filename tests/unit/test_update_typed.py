@@ -96,3 +96,22 @@ def test_a_live_value_the_type_refuses_becomes_a_property(tmp_path: Path) -> Non
     out, changed = updated(tmp_path, HEAD + "    hw_firmware_type: uefi\n", firmware("UEFI"))
     assert out == HEAD + "    properties:\n      hw_firmware_type: UEFI\n"
     assert changed == ["properties.hw_firmware_type"]
+
+
+def test_a_key_the_entry_and_its_defaults_give_is_left_when_the_cloud_lacks_it(
+    tmp_path: Path,
+) -> None:
+    """Dropping the entry's key would inherit the defaults' value and plan it again, so
+    nothing is written and nothing is reported as taken from the cloud."""
+    text = (
+        "version: 1\ndefaults:\n  hw_firmware_type: bios\nimages:\n  - name: img\n"
+        "    hw_firmware_type: uefi\n"
+    )
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    desired = load([path])
+    plan = diff(desired, LiveCatalog((firmware(None),)), TARGET)
+    yaml, documents = load_documents(text)
+    [(entry, defaults)] = entries(documents)
+    assert update_entry(entry, defaults, desired[0], plan.images[0]) == []
+    assert dump_documents(yaml, documents) == text
