@@ -245,10 +245,6 @@ class Run:
     policy: Policy | None = None
     violations: list[Violation] = field(default_factory=list)  # the desired images'
 
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return self.manifests.warnings
-
     def single(self, too_many: Callable[[int], ReconcilerError]) -> TargetResult:
         """The result of the run's one target, its error raised (`too_many(n)` raised
         when the manifests and targets make n of them)."""
@@ -260,11 +256,11 @@ class Run:
         assert result.plan is not None and result.client is not None
         return result
 
-    def only_error(self) -> ReconcilerError | None:
-        """The error of a run with a single target that failed (the command raises it)."""
-        if len(self.results) == 1:
-            return self.results[0].error
-        return None
+    def raise_lone_error(self) -> None:
+        """Raise the error of a run with a single target that failed: the command fails
+        with it (one of several failing is reported beside the others' plans)."""
+        if len(self.results) == 1 and self.results[0].error is not None:
+            raise self.results[0].error
 
 
 def plan_run(request: Request) -> Run:

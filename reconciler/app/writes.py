@@ -57,9 +57,7 @@ class Observer:
         return False
 
 
-def connect_as(
-    options: CloudOptions, project_id: str | None, written: str
-) -> tuple[GlanceClient, CloudOptions]:
+def connect_as(options: CloudOptions, project_id: str | None, written: str) -> GlanceClient:
     """A client for `options`; refused (TargetMismatch) when `project_id` is known and
     the credentials act for another project (`written`: what names it, for the message:
     "PLAN was planned", "JOURNAL was written")."""
@@ -69,7 +67,7 @@ def connect_as(
             f"{written} for project {project_id}, but these credentials act for "
             f"{connection.project_id}"
         )
-    return glance_client(connection, options.timeout), options
+    return glance_client(connection, options.timeout)
 
 
 def target_options(cloud: CloudOptions, target: Mapping[str, Any]) -> CloudOptions:
@@ -142,7 +140,7 @@ def roll_back(journal_file: Path, cloud: CloudOptions) -> ApplyReport:
     """Undo what an apply run recorded in `journal_file`, newest first."""
     records = histories(journal_file)
     target = (records[0] or {}).get("target") or {}
-    client, _options = connect_as(
+    client = connect_as(
         target_options(cloud, target), target.get("project_id"), f"{journal_file} was written"
     )
     journal = Journal(journal_file)

@@ -145,15 +145,14 @@ def apply(
             )
         scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
         planned = plan_run(run.request(paths, cloud, scope))
-        if (only_error := planned.only_error()) is not None:
-            raise only_error
+        planned.raise_lone_error()
         print_violations(planned.violations, run.policy_level)
         _apply_targets(planned.results, auto_approve, journal_path, pace, fmt, show_orphans)
         return
     plan = planfile.read(paths[0])
     if catalog is not None and catalog != plan.catalog:
         raise PlanFileError(f"{paths[0]} was planned for catalog {plan.catalog!r}, not {catalog!r}")
-    client, _options = connect_as(
+    client = connect_as(
         target_options(cloud, {"cloud": plan.target.cloud, "region": plan.target.region}),
         plan.target.project_id,
         f"{paths[0]} was planned",

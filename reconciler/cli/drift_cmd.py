@@ -138,8 +138,7 @@ def drift(
     as_warnings = run.policy_level is PolicyLevel.warning
     # drift checks the live images against the policy, not the plans
     done = plan_run(run.request(paths, cloud, Scope(catalog=catalog), PolicyUse.LIVE))
-    if (only_error := done.only_error()) is not None:
-        raise only_error
+    done.raise_lone_error()
     policy, results = done.policy, done.results
     document = DriftDocument(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -64,8 +64,7 @@ def plan(
 
     scope = Scope(catalog=catalog, prune=prune, take_over=take_over, prune_stores=prune_stores)
     done = plan_run(run.request(paths, cloud, scope))
-    if (only_error := done.only_error()) is not None:
-        raise only_error
+    done.raise_lone_error()
     results = done.results
     plans = [r.plan for r in results if r.plan is not None]
     print_plans(plans, fmt, show_unchanged, show_orphans)
